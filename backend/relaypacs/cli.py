@@ -1,0 +1,73 @@
+"""The `relaypacs` command line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from relaypacs.core import migrate
+from relaypacs.core.config import ConfigurationError, Settings, load_settings
+
+app = typer.Typer(help="RelayPACS Gateway", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigurationError as exc:
+        typer.echo(f"relaypacs: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PORT)")] = None,
+) -> None:
+    """Run the API server."""
+    import uvicorn
+
+    from relaypacs.main import create_app
+
+    settings = settings_or_exit()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    migrate.upgrade(settings_or_exit(), revision)
+    typer.echo(f"database upgraded to {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base")]) -> None:
+    """Revert migrations down to REVISION."""
+    migrate.downgrade(settings_or_exit(), revision)
+    typer.echo(f"database downgraded to {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's current revision."""
+    typer.echo(migrate.current(settings_or_exit()) or "(no revision: empty database)")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:  # raised lazily, e.g. from inside Alembic's env
+        print(f"relaypacs: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,133 @@
+"""Application settings, read from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_SECRET_KEY = "change-me-in-production"
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class LogFormat(StrEnum):
+    auto = "auto"
+    json = "json"
+    console = "console"
+
+
+class Settings(BaseSettings):
+    """Every variable here is documented, with its default, in `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    environment: Environment = Environment.development
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    data_dir: Path = Path("data")
+    database_url: str = "sqlite+aiosqlite:///data/relaypacs.db"
+    database_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    db_migrate_on_startup: bool = True
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.auto
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    readiness_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL; expected sqlite+aiosqlite:///path or "
+                "postgresql+asyncpg://user:password@host/db"
+            ) from None
+        driver = _DRIVERS.get(url.drivername)
+        if driver is None:
+            raise ValueError(
+                f"unsupported database scheme {url.drivername!r}; "
+                "expected sqlite+aiosqlite or postgresql+asyncpg"
+            )
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _enforce_non_default_secrets(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.environment is Environment.production:
+            if secret == DEFAULT_SECRET_KEY:
+                raise ValueError(
+                    "SECRET_KEY: the default value is refused when ENVIRONMENT=production; "
+                    "set a random secret (e.g. `openssl rand -hex 32`)"
+                )
+            if len(secret) < 32:
+                raise ValueError("SECRET_KEY: must be at least 32 characters in production")
+        return self
+
+    @property
+    def database(self) -> URL:
+        return make_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database.get_backend_name() == "sqlite"
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format is LogFormat.auto:
+            return self.environment is Environment.production
+        return self.log_format is LogFormat.json
+
+
+class ConfigurationError(Exception):
+    """Raised with a one-line, human message naming the offending variable."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Render pydantic's error as one line that names each environment variable."""
+    parts: list[str] = []
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ()) if p != "__root__"]
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        if loc:
+            parts.append(f"{'_'.join(loc).upper()}: {message}")
+        else:
+            parts.append(message)
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment, raising ConfigurationError on bad values."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc)) from None

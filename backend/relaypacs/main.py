@@ -1,0 +1,59 @@
+"""Application factory and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from relaypacs import __version__
+from relaypacs.api import api_router, ops_router
+from relaypacs.core import migrate
+from relaypacs.core.config import Settings, load_settings
+from relaypacs.core.database import Database
+from relaypacs.core.errors import install_error_handlers
+from relaypacs.core.logging import configure_logging, get_logger
+from relaypacs.core.middleware import RequestContextMiddleware
+
+log = get_logger("relaypacs")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.db_migrate_on_startup:
+        await anyio.to_thread.run_sync(migrate.upgrade, settings)
+    database = Database(settings)
+    app.state.database = database
+    app.state.readiness_checks = {"database": database.ping}
+    log.info(
+        "started",
+        environment=settings.environment.value,
+        database=settings.database.get_backend_name(),
+        version=__version__,
+    )
+    try:
+        yield
+    finally:
+        await database.dispose()
+        log.info("stopped")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings)
+    app = FastAPI(
+        title="RelayPACS Gateway",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(ops_router)
+    app.include_router(api_router)
+    return app

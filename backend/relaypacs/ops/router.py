@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from relaypacs.core.dependencies import SettingsDep
+from relaypacs.core.errors import error_body
+from relaypacs.ops import service
+from relaypacs.ops.schemas import Health, Readiness
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz", response_model=Health, status_code=200, summary="Process is alive")
+async def healthz() -> Health:
+    return Health()
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    status_code=200,
+    summary="Dependencies are reachable",
+    responses={503: {"description": "A component is unavailable; the body names it."}},
+)
+async def readyz(request: Request, settings: SettingsDep) -> Any:
+    report = await service.check_readiness(
+        checks=request.app.state.readiness_checks, timeout=settings.readiness_timeout_seconds
+    )
+    if report.status == "ready":
+        return report
+    failing = sorted(name for name, check in report.checks.items() if not check.ok)
+    body = report.model_dump() | error_body(
+        "not_ready", f"Unavailable: {', '.join(failing)}.", components=failing
+    )
+    return JSONResponse(body, status_code=503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ComponentCheck(BaseModel):
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, ComponentCheck]

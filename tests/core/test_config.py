@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from relaypacs.core.config import ConfigurationError, load_settings
+
+RELAYPACS = Path(sys.executable).with_name("relaypacs")
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ENVIRONMENT"}}
+    full_env.update(env)
+    return subprocess.run(
+        [str(RELAYPACS), *args], env=full_env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_invalid_database_url_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match=r"^invalid configuration: DATABASE_URL: "):
+        load_settings(database_url="nonsense://x")
+
+
+def test_plain_scheme_is_mapped_to_the_async_driver() -> None:
+    assert load_settings(database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"
+    pg = load_settings(database_url="postgresql://u:p@h/db").database_url
+    assert pg == "postgresql+asyncpg://u:p@h/db"
+
+
+def test_production_refuses_the_default_secret_key() -> None:
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        load_settings(environment="production")
+
+
+def test_production_accepts_a_strong_secret_key() -> None:
+    settings = load_settings(environment="production", secret_key="x" * 40)
+    assert settings.json_logs is True
+
+
+def test_bad_port_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="PORT"):
+        load_settings(port=70000)
+
+
+@pytest.mark.slow
+def test_cli_exits_non_zero_with_one_line_naming_the_variable(tmp_path: Path) -> None:
+    result = run_cli("db", "upgrade", DATABASE_URL="nonsense://x")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "DATABASE_URL" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_serve_refuses_default_secret_in_production() -> None:
+    result = run_cli("serve", ENVIRONMENT="production")
+    assert result.returncode == 2
+    assert "SECRET_KEY" in result.stderr.strip()
+    assert len(result.stderr.strip().splitlines()) == 1
