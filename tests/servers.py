@@ -25,7 +25,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -158,7 +157,7 @@ def _http_answers(
     return want is None or status == want
 
 
-_running: weakref.WeakSet[_Server] = weakref.WeakSet()
+_running: set[_Server] = set()
 
 
 @atexit.register

@@ -1,15 +1,33 @@
 """The one place where routers get their prefixes, tags and authentication.
 
-Public (unauthenticated) routes: everything in `ops_router` (/healthz, /readyz,
-/metrics). Every router added to `api_router` is authenticated unless listed here.
+Public routes (no access token) are exactly: the ops router (/healthz, /readyz,
+/metrics) and `auth.router.public` (register, verify-email, login, login/2fa,
+refresh). Everything else is mounted on `api_router`, which requires an access token.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from relaypacs.audit.router import router as audit_router
+from relaypacs.auth.dependencies import get_principal
+from relaypacs.auth.router import public as auth_public_router
+from relaypacs.auth.router import router as auth_router
 from relaypacs.ops.router import router as ops_router
+from relaypacs.users.router import admin_router as users_router
+from relaypacs.users.router import me_router
 
-api_router = APIRouter(prefix="/api")
+public_router = APIRouter(prefix="/api")
+public_router.include_router(auth_public_router, prefix="/auth", tags=["auth"])
 
-__all__ = ["api_router", "ops_router"]
+api_router = APIRouter(
+    prefix="/api",
+    dependencies=[Depends(get_principal)],
+    responses={401: {"description": "Missing, invalid or revoked access token"}},
+)
+api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
+api_router.include_router(me_router, prefix="/me", tags=["me"])
+api_router.include_router(users_router, prefix="/users", tags=["users"])
+api_router.include_router(audit_router, prefix="/audit", tags=["audit"])
+
+__all__ = ["api_router", "ops_router", "public_router"]

@@ -12,7 +12,9 @@ from relaypacs.core.config import ConfigurationError, Settings, load_settings
 
 app = typer.Typer(help="RelayPACS Gateway", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -63,6 +65,36 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 o
 def db_current() -> None:
     """Print the database's current revision."""
     typer.echo(migrate.current(settings_or_exit()) or "(no revision: empty database)")
+
+
+@users_app.command("create-admin")
+def users_create_admin(
+    email: Annotated[str, typer.Option(help="The admin's email address")],
+    username: Annotated[str, typer.Option(help="The admin's username")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+    full_name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
+    facility: Annotated[str, typer.Option(help="Facility")] = "Administration",
+) -> None:
+    """Create an administrator (non-interactive; the database must be migrated)."""
+    import asyncio
+
+    from relaypacs.users import commands
+
+    if not password_stdin:
+        typer.echo("relaypacs: pass --password-stdin and pipe the password in", err=True)
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = settings_or_exit()
+    try:
+        user_id = asyncio.run(commands.create_admin(
+            settings, email=email, username=username, password=password,
+            full_name=full_name, facility=facility))
+    except commands.CommandError as exc:
+        typer.echo(f"relaypacs: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"admin created: {user_id}")
 
 
 def main() -> None:

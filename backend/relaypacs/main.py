@@ -9,13 +9,16 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from relaypacs import __version__
-from relaypacs.api import api_router, ops_router
+from relaypacs.api import api_router, ops_router, public_router
+from relaypacs.auth import service as auth_service
 from relaypacs.core import migrate
+from relaypacs.core.cache import create_cache
 from relaypacs.core.config import Settings, load_settings
 from relaypacs.core.database import Database
 from relaypacs.core.errors import install_error_handlers
 from relaypacs.core.logging import configure_logging, get_logger
 from relaypacs.core.middleware import RequestContextMiddleware
+from relaypacs.core.security import PasswordHasher
 
 log = get_logger("relaypacs")
 
@@ -26,8 +29,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.db_migrate_on_startup:
         await anyio.to_thread.run_sync(migrate.upgrade, settings)
     database = Database(settings)
+    cache = create_cache(settings.redis_url)
+    hasher = PasswordHasher(settings.password_hash_concurrency)
     app.state.database = database
+    app.state.cache = cache
+    app.state.hasher = hasher
     app.state.readiness_checks = {"database": database.ping}
+    if settings.redis_url:
+        app.state.readiness_checks["cache"] = cache.ping
+    async with database.sessionmaker() as session:
+        await auth_service.ensure_bootstrap_admin(session, settings=settings, hasher=hasher)
     log.info(
         "started",
         environment=settings.environment.value,
@@ -37,6 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await cache.close()
         await database.dispose()
         log.info("stopped")
 
@@ -55,5 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)
+    app.include_router(public_router)
     app.include_router(api_router)
     return app

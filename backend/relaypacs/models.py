@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from relaypacs.audit import models as audit_models
+from relaypacs.auth import models as auth_models
 from relaypacs.core.database import Base
+from relaypacs.users import models as user_models
 
-__all__ = ["Base"]
+__all__ = ["Base", "audit_models", "auth_models", "user_models"]

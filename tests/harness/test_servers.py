@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -66,16 +67,18 @@ def _orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer
     )
 
 
-def _dicomweb(orthanc: OrthancServer) -> DICOMwebClient:
-    session = requests.Session()
-    session.auth = (orthanc.username, orthanc.password)
-    return DICOMwebClient(url=orthanc.dicomweb_url, session=session)
+@contextlib.contextmanager
+def _dicomweb(orthanc: OrthancServer) -> Iterator[DICOMwebClient]:
+    with requests.Session() as session:
+        session.auth = (orthanc.username, orthanc.password)
+        yield DICOMwebClient(url=orthanc.dicomweb_url, session=session)
 
 
 def _study_uids(orthanc: OrthancServer, study_uid: str) -> list[str]:
-    found = _dicomweb(orthanc).search_for_studies(
-        search_filters={"StudyInstanceUID": study_uid}
-    )
+    with _dicomweb(orthanc) as client:
+        found = client.search_for_studies(
+            search_filters={"StudyInstanceUID": study_uid}
+        )
     return [study[STUDY_TAG]["Value"][0] for study in found]
 
 
@@ -85,7 +88,8 @@ def _stored_study(_orthanc: OrthancServer) -> str:
     path = get_testdata_file("CT_small.dcm")
     assert path is not None
     dataset = pydicom.dcmread(path)
-    _dicomweb(_orthanc).store_instances(datasets=[dataset])
+    with _dicomweb(_orthanc) as client:
+        client.store_instances(datasets=[dataset])
     return str(dataset.StudyInstanceUID)
 
 

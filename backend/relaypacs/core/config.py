@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_SECRET_KEY = "change-me-in-production"
+
+# Upload chunk size bounds, shared by the upload engine and the user preferences.
+MIN_CHUNK_SIZE = 256 * 1024
+MAX_CHUNK_SIZE = 16 * 1024 * 1024
+DEFAULT_CHUNK_SIZE = 1024 * 1024
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -53,6 +68,40 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     public_base_url: str = "http://127.0.0.1:8000"
     readiness_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    redis_url: str = ""
+
+    # accounts and sessions
+    jwt_issuer: str = "relaypacs"
+    jwt_audience: str = "relaypacs-api"
+    access_token_ttl_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
+    refresh_token_ttl_days: Annotated[int, Field(ge=1, le=90)] = 7
+    session_idle_timeout: timedelta = timedelta(hours=12)
+    refresh_reuse_grace_seconds: Annotated[int, Field(ge=0, le=120)] = 10
+    login_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    login_lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    login_rate_limit_per_minute: Annotated[int, Field(ge=1)] = 30
+    password_hash_concurrency: Annotated[int, Field(ge=1, le=64)] = max(1, (os.cpu_count() or 2) - 1)
+    email_verification_ttl_hours: Annotated[int, Field(ge=1, le=24 * 14)] = 24
+    bootstrap_admin_email: EmailStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RELAYPACS_BOOTSTRAP_ADMIN_EMAIL", "bootstrap_admin_email"),
+    )
+    bootstrap_admin_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "RELAYPACS_BOOTSTRAP_ADMIN_PASSWORD", "bootstrap_admin_password"
+        ),
+    )
+
+    # outgoing mail (verification links); without SMTP_HOST, development logs the link
+    smtp_host: str = ""
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    smtp_use_tls: bool = False
+    smtp_from: str = "RelayPACS <no-reply@relaypacs.local>"
+    smtp_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
 
     @field_validator("database_url")
     @classmethod
@@ -71,6 +120,20 @@ class Settings(BaseSettings):
                 "expected sqlite+aiosqlite or postgresql+asyncpg"
             )
         return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected redis://host:port/db, rediss://… or empty for in-process")
+        return value
+
+    @field_validator("session_idle_timeout")
+    @classmethod
+    def _check_idle_timeout(cls, value: timedelta) -> timedelta:
+        if value < timedelta(minutes=1):
+            raise ValueError("must be at least one minute (e.g. PT12H or 43200 seconds)")
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -96,6 +159,14 @@ class Settings(BaseSettings):
     @property
     def database(self) -> URL:
         return make_url(self.database_url)
+
+    @property
+    def access_token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.access_token_ttl_minutes)
+
+    @property
+    def refresh_token_ttl(self) -> timedelta:
+        return timedelta(days=self.refresh_token_ttl_days)
 
     @property
     def is_sqlite(self) -> bool:

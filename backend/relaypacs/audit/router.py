@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import uuid
+from pydantic import AwareDatetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from relaypacs.audit import service
+from relaypacs.audit.schemas import AuditEventPage, AuditEventRead
+from relaypacs.auth.dependencies import require
+from relaypacs.core.dependencies import SessionDep
+from relaypacs.core.permissions import Permission
+
+router = APIRouter(dependencies=[Depends(require(Permission.audit_read))])
+
+
+@router.get("", response_model=AuditEventPage, status_code=200, summary="Audit trail (admin)")
+async def list_audit_events(
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    actor_id: uuid.UUID | None = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    outcome: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
+    target_id: Annotated[str | None, Query(max_length=64)] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> AuditEventPage:
+    events, total = await service.list(
+        session, page=page, page_size=page_size, actor_id=actor_id, action=action,
+        outcome=outcome, target_id=target_id, since=since, until=until,
+    )
+    return AuditEventPage(
+        items=[AuditEventRead.model_validate(e) for e in events],
+        total=total, page=page, page_size=page_size,
+    )

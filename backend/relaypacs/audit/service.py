@@ -1,0 +1,82 @@
+"""The audit trail: every security-relevant event and every access to patient data."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.audit.models import AuditEvent
+from relaypacs.core.context import current_request_id
+
+Outcome = Literal["success", "failure", "denied"]
+
+
+def record(
+    session: AsyncSession,
+    *,
+    action: str,
+    outcome: Outcome = "success",
+    actor_id: uuid.UUID | None = None,
+    target_type: str | None = None,
+    target_id: str | uuid.UUID | None = None,
+    ip: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the session; it is written with the caller's commit."""
+    event = AuditEvent(
+        action=action,
+        outcome=outcome,
+        actor_id=actor_id,
+        target_type=target_type,
+        target_id=str(target_id) if target_id is not None else None,
+        ip=ip,
+        request_id=current_request_id(),
+        details=details or {},
+    )
+    session.add(event)
+    return event
+
+
+async def list(  # noqa: A001 - the service vocabulary's `list`
+    session: AsyncSession,
+    *,
+    page: int,
+    page_size: int,
+    actor_id: uuid.UUID | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    target_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[Any, int]:
+    """Newest first, filtered; returns (events, total)."""
+    query = select(AuditEvent)
+    if actor_id is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if outcome:
+        query = query.where(AuditEvent.outcome == outcome)
+    if target_id:
+        query = query.where(AuditEvent.target_id == target_id)
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.occurred_at < until)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(AuditEvent.id.desc()).offset((page - 1) * page_size).limit(page_size)
+    )
+    return rows.all(), int(total or 0)
+
+
+async def list_for_actor(session: AsyncSession, *, actor_id: uuid.UUID) -> Any:
+    """Every event the user performed (for the GDPR export)."""
+    rows = await session.scalars(
+        select(AuditEvent).where(AuditEvent.actor_id == actor_id).order_by(AuditEvent.id)
+    )
+    return rows.all()

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from relaypacs.core.errors import AppError
+
+
+class NotAuthenticated(AppError):
+    status_code = 401
+    code = "not_authenticated"
+    message = "Authentication required."
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"}, **details)
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+    message = "Wrong username/email or password, or the account is temporarily locked."
+
+
+class InvalidToken(NotAuthenticated):
+    code = "invalid_token"
+    message = "The token is invalid, expired or revoked; sign in again."
+
+
+class InvalidMfaCode(NotAuthenticated):
+    code = "invalid_mfa_code"
+    message = "The authentication code is wrong, expired or already used."
+
+
+class EmailNotVerified(AppError):
+    status_code = 403
+    code = "email_not_verified"
+    message = "Verify your email address before signing in; check your inbox."
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+    message = "Your role does not allow this action."
+
+
+class TooManyAttempts(AppError):
+    status_code = 429
+    code = "too_many_attempts"
+    message = "Too many sign-in attempts from this address; try again later."
+
+
+class WeakPassword(AppError):
+    status_code = 422
+    code = "weak_password"
+    message = "The password is too weak."
+
+
+class UsernameTaken(AppError):
+    status_code = 409
+    code = "username_taken"
+    message = "This username is already taken."
+
+
+class EmailTaken(AppError):
+    status_code = 409
+    code = "email_taken"
+    message = "Another account already uses this email address."
+
+
+class InvalidVerificationToken(AppError):
+    status_code = 400
+    code = "invalid_verification_token"
+    message = "This verification link is invalid, expired or already used."
+
+
+class MfaAlreadyEnabled(AppError):
+    status_code = 409
+    code = "mfa_already_enabled"
+    message = "Two-factor authentication is already enabled."
+
+
+class MfaNotEnabled(AppError):
+    status_code = 409
+    code = "mfa_not_enabled"
+    message = "Two-factor authentication is not enabled."
+
+
+class MfaSetupMissing(AppError):
+    status_code = 409
+    code = "mfa_setup_required"
+    message = "Call 2fa/setup first to get a secret."
+
+
+class WrongPassword(AppError):
+    status_code = 400
+    code = "wrong_password"
+    message = "The current password is wrong."
+
+
+class WrongMfaCode(AppError):
+    status_code = 400
+    code = "invalid_mfa_code"
+    message = "The authentication code is wrong, expired or already used."

@@ -1,0 +1,146 @@
+"""TOTP two-factor authentication (RFC 6238) with single-use backup codes."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+
+import pyotp
+import segno
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.audit import service as audit
+from relaypacs.auth.errors import MfaAlreadyEnabled, MfaNotEnabled, MfaSetupMissing, WrongMfaCode
+from relaypacs.auth.models import BackupCode
+from relaypacs.auth.schemas import BackupCodes, MfaSetup
+from relaypacs.auth.sessions import ClientInfo
+from relaypacs.core import security
+from relaypacs.core.config import Settings
+from relaypacs.core.database import utcnow
+from relaypacs.users.models import User
+
+ISSUER = "RelayPACS"
+BACKUP_CODE_COUNT = 10
+_BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_TOTP_CODE = re.compile(r"^\d{6}$")
+
+
+def _backup_digest(settings: Settings, code: str) -> str:
+    normalized = re.sub(r"[\s-]", "", code).lower()
+    return security.keyed_digest(settings, f"backup:{normalized}")
+
+
+def _new_backup_code() -> str:
+    raw = "".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+async def consume_totp(session: AsyncSession, *, user: User, code: str) -> bool:
+    """Accept a TOTP code once: ±1 step of drift, never a step at or before the last used."""
+    if not user.totp_secret or not _TOTP_CODE.match(code):
+        return False
+    totp = pyotp.TOTP(user.totp_secret)
+    now_step = totp.timecode(utcnow())
+    for step in (now_step - 1, now_step, now_step + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            # Compare-and-set so a replay, even a concurrent one, finds the step used.
+            result = await session.execute(
+                update(User)
+                .where(User.id == user.id,
+                       or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                user.totp_last_step = step
+                return True
+            return False
+    return False
+
+
+async def consume_backup_code(
+    session: AsyncSession, *, settings: Settings, user: User, code: str
+) -> bool:
+    result = await session.execute(
+        update(BackupCode)
+        .where(BackupCode.user_id == user.id,
+               BackupCode.code_hash == _backup_digest(settings, code),
+               BackupCode.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def verify_second_factor(
+    session: AsyncSession, *, settings: Settings, user: User, code: str
+) -> str | None:
+    """Return the factor used ("totp" or "backup_code"), or None; caller commits."""
+    if _TOTP_CODE.match(code.strip()):
+        return "totp" if await consume_totp(session, user=user, code=code.strip()) else None
+    if await consume_backup_code(session, settings=settings, user=user, code=code):
+        return "backup_code"
+    return None
+
+
+async def setup(session: AsyncSession, *, user: User, client: ClientInfo) -> MfaSetup:
+    """Start enrolment: a fresh secret, not active until confirmed by `enable`."""
+    if user.mfa_enabled:
+        raise MfaAlreadyEnabled()
+    user.totp_secret = pyotp.random_base32()
+    user.totp_last_step = None
+    audit.record(session, action="mfa_setup", actor_id=user.id, target_type="user",
+                 target_id=user.id, ip=client.ip)
+    await session.commit()
+    uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+    svg = segno.make(uri, error="m").svg_inline(scale=4)
+    return MfaSetup(secret=user.totp_secret, otpauth_uri=uri, qr_svg=svg)
+
+
+async def enable(
+    session: AsyncSession, *, settings: Settings, user: User, code: str, client: ClientInfo
+) -> BackupCodes:
+    """Confirm enrolment with a valid code; returns backup codes, shown only this once."""
+    if user.mfa_enabled:
+        raise MfaAlreadyEnabled()
+    if not user.totp_secret:
+        raise MfaSetupMissing()
+    if not await consume_totp(session, user=user, code=code.strip()):
+        audit.record(session, action="mfa_enable", outcome="failure", actor_id=user.id,
+                     target_type="user", target_id=user.id, ip=client.ip)
+        await session.commit()
+        raise WrongMfaCode()
+    codes = [_new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
+    await session.execute(delete(BackupCode).where(BackupCode.user_id == user.id))
+    session.add_all(BackupCode(user_id=user.id, code_hash=_backup_digest(settings, c)) for c in codes)
+    user.totp_enabled_at = utcnow()
+    audit.record(session, action="mfa_enabled", actor_id=user.id, target_type="user",
+                 target_id=user.id, ip=client.ip)
+    await session.commit()
+    return BackupCodes(backup_codes=codes)
+
+
+async def disable(session: AsyncSession, *, user: User, code: str, client: ClientInfo) -> None:
+    """Turn 2FA off; needs a current TOTP code (not a backup code)."""
+    if not user.mfa_enabled:
+        raise MfaNotEnabled()
+    if not await consume_totp(session, user=user, code=code.strip()):
+        audit.record(session, action="mfa_disable", outcome="failure", actor_id=user.id,
+                     target_type="user", target_id=user.id, ip=client.ip)
+        await session.commit()
+        raise WrongMfaCode()
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    await session.execute(delete(BackupCode).where(BackupCode.user_id == user.id))
+    audit.record(session, action="mfa_disabled", actor_id=user.id, target_type="user",
+                 target_id=user.id, ip=client.ip)
+    await session.commit()
+
+
+async def remaining_backup_codes(session: AsyncSession, *, user: User) -> int:
+    rows = await session.scalars(
+        select(BackupCode.id).where(BackupCode.user_id == user.id, BackupCode.used_at.is_(None))
+    )
+    return len(rows.all())

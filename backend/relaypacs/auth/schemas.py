@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
+
+from relaypacs.core.permissions import Role
+
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64,
+                           pattern=r"^[A-Za-z0-9._-]+$")
+]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Facility = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Length is checked by the password policy, so the error names the reason.
+Password = Annotated[str, Field(min_length=1, max_length=1024)]
+OtpCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=20)]
+
+
+class RegisterRequest(BaseModel):
+    email: EmailStr
+    username: Username
+    full_name: FullName
+    facility: Facility
+    password: Password
+    role: Literal[Role.clinician, Role.radiographer] = Role.clinician
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    message: str
+
+
+class VerifyEmailRequest(BaseModel):
+    token: Annotated[str, Field(min_length=10, max_length=200)]
+
+
+class ResendVerificationRequest(BaseModel):
+    email: EmailStr
+
+
+class EmailVerified(BaseModel):
+    status: Literal["verified"] = "verified"
+    email: str
+
+
+class LoginRequest(BaseModel):
+    login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)] = (
+        Field(description="Username or email address")
+    )
+    password: Password
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    refresh_expires_at: datetime
+
+
+class MfaChallenge(BaseModel):
+    mfa_required: Literal[True] = True
+    mfa_token: str
+    expires_in: int
+
+
+class LoginMfaRequest(BaseModel):
+    mfa_token: Annotated[str, Field(min_length=10, max_length=2000)]
+    code: OtpCode
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: Annotated[str, Field(min_length=10, max_length=2000)]
+
+
+class Me(BaseModel):
+    id: uuid.UUID
+    email: str
+    username: str
+    full_name: str
+    facility: str
+    role: Role
+    mfa_enabled: bool
+    permissions: list[str]
+    session_id: uuid.UUID
+
+
+class ChangePasswordRequest(BaseModel):
+    current_password: Password
+    new_password: Password
+
+
+class MfaSetup(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class MfaCodeRequest(BaseModel):
+    code: OtpCode
+
+
+class BackupCodes(BaseModel):
+    backup_codes: list[str]
+
+
+class SessionRead(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    device: str | None
+    browser: str | None
+    current: bool
+
+
+class SessionList(BaseModel):
+    items: list[SessionRead]
+
+
+class RevokedCount(BaseModel):
+    revoked: int

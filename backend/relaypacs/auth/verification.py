@@ -1,0 +1,99 @@
+"""Email verification: single-use random tokens (stored hashed), valid 24 h by default."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.audit import service as audit
+from relaypacs.auth.errors import EmailTaken, InvalidVerificationToken
+from relaypacs.auth.models import EmailToken
+from relaypacs.core import mail, security
+from relaypacs.core.config import Settings
+from relaypacs.core.database import utcnow
+from relaypacs.users.models import User
+
+
+def verification_link(settings: Settings, token: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/api/auth/verify-email?token={token}"
+
+
+async def issue(session: AsyncSession, *, settings: Settings, user: User, email: str) -> str:
+    """Create a token for `email` (the account's, or a new one being confirmed); caller commits."""
+    token = security.new_opaque_token()
+    session.add(
+        EmailToken(
+            user_id=user.id,
+            token_hash=security.token_hash(token),
+            email=email,
+            expires_at=utcnow() + timedelta(hours=settings.email_verification_ttl_hours),
+        )
+    )
+    return token
+
+
+async def send(settings: Settings, *, email: str, full_name: str, token: str) -> None:
+    link = verification_link(settings, token)
+    await mail.send(
+        settings,
+        to=email,
+        subject="Confirm your RelayPACS email address",
+        body=(
+            f"Hello {full_name},\n\nConfirm this email address for RelayPACS by opening:\n\n"
+            f"{link}\n\nThe link works once and expires in "
+            f"{settings.email_verification_ttl_hours} hours. If you did not ask for it, "
+            "ignore this message.\n"
+        ),
+    )
+
+
+async def send_existing_account_notice(settings: Settings, *, email: str) -> None:
+    await mail.send(
+        settings,
+        to=email,
+        subject="RelayPACS registration attempt",
+        body=(
+            "Someone (perhaps you) tried to register a RelayPACS account with this email "
+            "address, which already has an account. Sign in instead, or ask an "
+            "administrator to reset your password. If it was not you, ignore this message.\n"
+        ),
+    )
+
+
+async def verify(session: AsyncSession, *, token: str, ip: str | None) -> User:
+    """Consume a token: the account (or its new address) becomes verified."""
+    now = utcnow()
+    record = await session.scalar(
+        select(EmailToken).where(EmailToken.token_hash == security.token_hash(token))
+    )
+    if record is None or record.used_at is not None or record.expires_at <= now:
+        raise InvalidVerificationToken()
+    claimed = await session.execute(
+        update(EmailToken)
+        .where(EmailToken.id == record.id, EmailToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidVerificationToken()
+    user = await session.get(User, record.user_id)
+    if user is None:
+        raise InvalidVerificationToken()
+    if record.email != user.email:
+        taken = await session.scalar(
+            select(func.count()).select_from(User).where(User.email == record.email)
+        )
+        if taken:
+            await session.rollback()
+            raise EmailTaken()
+        audit.record(session, action="email_changed", actor_id=user.id, target_type="user",
+                     target_id=user.id, ip=ip)
+        user.email = record.email
+        user.pending_email = None
+    user.email_verified_at = user.email_verified_at or now
+    audit.record(session, action="email_verified", actor_id=user.id, target_type="user",
+                 target_id=user.id, ip=ip)
+    await session.commit()
+    return user

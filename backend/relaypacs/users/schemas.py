@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from relaypacs.auth.schemas import Facility, FullName, Password, Username
+from relaypacs.core.config import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from relaypacs.core.permissions import Role
+
+ServiceLevel = Literal["STAT", "EMERGENCY", "ROUTINE"]
+NOTIFICATION_TYPES = (
+    "upload_complete", "upload_failed", "report_assigned", "report_ready",
+    "additional_data_required",
+)
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    username: str
+    full_name: str
+    facility: str
+    role: Role
+    is_active: bool
+    email_verified: bool
+    mfa_enabled: bool
+    locked_until: datetime | None
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserRead]
+    total: int
+    page: int
+    page_size: int
+
+
+class UserCreate(BaseModel):
+    email: EmailStr
+    username: Username
+    full_name: FullName
+    facility: Facility
+    role: Role
+    password: Password
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    facility: Facility | None = None
+    full_name: FullName | None = None
+    is_active: bool | None = None
+
+
+class ProfileRead(BaseModel):
+    email: str
+    pending_email: str | None
+    username: str
+    full_name: str
+    facility: str
+    role: Role
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    full_name: FullName | None = None
+
+
+class NotificationPreference(BaseModel):
+    in_app: bool = True
+    push: bool = True
+    email: bool = False
+
+
+def _default_notifications() -> dict[str, NotificationPreference]:
+    return {name: NotificationPreference() for name in NOTIFICATION_TYPES}
+
+
+class Preferences(BaseModel):
+    default_service_level: ServiceLevel = "ROUTINE"
+    chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] = DEFAULT_CHUNK_SIZE
+    duplicate_check: bool = True
+    notifications: dict[str, NotificationPreference] = Field(
+        default_factory=_default_notifications
+    )
+
+
+class PreferencesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default_service_level: ServiceLevel | None = None
+    chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] | None = None
+    duplicate_check: bool | None = None
+    notifications: dict[
+        Literal["upload_complete", "upload_failed", "report_assigned", "report_ready",
+                "additional_data_required"],
+        NotificationPreference,
+    ] | None = None
+
+
+class UserExport(BaseModel):
+    generated_at: datetime
+    user: dict[str, Any]
+    sections: dict[str, Any]

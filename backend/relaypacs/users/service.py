@@ -1,0 +1,243 @@
+"""Accounts: creation, admin management, profile and preferences."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.audit import service as audit
+from relaypacs.auth import passwords, verification
+from relaypacs.auth import sessions as auth_sessions
+from relaypacs.auth.errors import EmailTaken, UsernameTaken
+from relaypacs.auth.sessions import ClientInfo
+from relaypacs.core.config import Settings
+from relaypacs.core.database import utcnow
+from relaypacs.core.permissions import Role
+from relaypacs.core.security import PasswordHasher
+from relaypacs.users import export
+from relaypacs.users.errors import CannotChangeOwnAccount, UserNotFound
+from relaypacs.users.models import User, UserPreference
+from relaypacs.users.schemas import (
+    Preferences,
+    PreferencesUpdate,
+    ProfileRead,
+    ProfileUpdate,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def get(session: AsyncSession, *, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_or_raise(session: AsyncSession, *, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+async def get_by_login(session: AsyncSession, *, login: str) -> User | None:
+    """Find a user by email or username (both case-insensitive)."""
+    key = login.strip().lower()
+    return await session.scalar(select(User).where(or_(User.email == key, User.username == key)))
+
+
+async def find_conflict(session: AsyncSession, *, email: str, username: str) -> str | None:
+    """'username' or 'email' when taken by someone (usernames win: they are public)."""
+    rows = (
+        await session.execute(
+            select(User.username, User.email).where(
+                or_(User.username == username.lower(), User.email == email)
+            )
+        )
+    ).all()
+    if any(r.username == username.lower() for r in rows):
+        return "username"
+    return "email" if rows else None
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    hasher: PasswordHasher,
+    data: UserCreate,
+    verified: bool,
+    actor_id: uuid.UUID | None,
+    ip: str | None = None,
+) -> User:
+    """Create an account after checking password strength and uniqueness; caller commits."""
+    email = normalize_email(data.email)
+    passwords.check_strength(data.password, username=data.username, email=email,
+                             full_name=data.full_name)
+    conflict = await find_conflict(session, email=email, username=data.username)
+    if conflict == "username":
+        raise UsernameTaken()
+    if conflict == "email":
+        raise EmailTaken()
+    now = utcnow()
+    user = User(
+        id=uuid.uuid4(),
+        email=email,
+        username=data.username.lower(),
+        full_name=data.full_name,
+        facility=data.facility,
+        role=data.role,
+        password_hash=await hasher.hash(data.password),
+        email_verified_at=now if verified else None,
+        password_changed_at=now.replace(microsecond=0),
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent registration won the race
+        await session.rollback()
+        raise EmailTaken() from None
+    audit.record(session, action="user_created", actor_id=actor_id or user.id,
+                 target_type="user", target_id=user.id, ip=ip,
+                 details={"role": user.role.value, "verified": verified})
+    return user
+
+
+async def count_admins(session: AsyncSession) -> int:
+    total = await session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.admin)
+    )
+    return int(total or 0)
+
+
+async def list(  # noqa: A001
+    session: AsyncSession, *, page: int, page_size: int, role: Role | None,
+    facility: str | None,
+) -> tuple[Sequence[User], int]:
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    if facility:
+        query = query.where(User.facility == facility)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(User.created_at, User.id).offset((page - 1) * page_size).limit(page_size)
+    )
+    return rows.all(), int(total or 0)
+
+
+async def update(
+    session: AsyncSession, *, user: User, changes: UserUpdate, actor: User, client: ClientInfo
+) -> User:
+    """Admin change of role, facility, name or active flag; disabling revokes every session."""
+    if user.id == actor.id and (
+        (changes.role is not None and changes.role != user.role) or changes.is_active is False
+    ):
+        raise CannotChangeOwnAccount()
+    if changes.role is not None and changes.role != user.role:
+        audit.record(session, action="role_changed", actor_id=actor.id, target_type="user",
+                     target_id=user.id, ip=client.ip,
+                     details={"from": user.role.value, "to": changes.role.value})
+        user.role = changes.role
+    if changes.facility is not None and changes.facility != user.facility:
+        audit.record(session, action="facility_changed", actor_id=actor.id, target_type="user",
+                     target_id=user.id, ip=client.ip)
+        user.facility = changes.facility
+    if changes.full_name is not None:
+        user.full_name = changes.full_name
+    if changes.is_active is not None and changes.is_active != user.is_active:
+        user.is_active = changes.is_active
+        revoked = 0
+        if not changes.is_active:
+            revoked = await auth_sessions.revoke_all(session, user_id=user.id, reason="disabled")
+        audit.record(session, action="user_disabled" if not changes.is_active else "user_enabled",
+                     actor_id=actor.id, target_type="user", target_id=user.id, ip=client.ip,
+                     details={"sessions_revoked": revoked})
+    await session.commit()
+    await session.refresh(user)
+    return user
+
+
+def profile(user: User) -> ProfileRead:
+    return ProfileRead(email=user.email, pending_email=user.pending_email,
+                       username=user.username, full_name=user.full_name,
+                       facility=user.facility, role=user.role)
+
+
+async def update_profile(
+    session: AsyncSession, *, settings: Settings, user: User, changes: ProfileUpdate,
+    client: ClientInfo,
+) -> ProfileRead:
+    """Name changes at once; a new email takes effect only once verified."""
+    if changes.full_name is not None:
+        user.full_name = changes.full_name
+    token: str | None = None
+    new_email = normalize_email(changes.email) if changes.email else None
+    if new_email and new_email != user.email:
+        taken = await session.scalar(select(func.count()).select_from(User).where(
+            User.email == new_email))
+        if taken:
+            raise EmailTaken()
+        user.pending_email = new_email
+        token = await verification.issue(session, settings=settings, user=user, email=new_email)
+        audit.record(session, action="email_change_requested", actor_id=user.id,
+                     target_type="user", target_id=user.id, ip=client.ip)
+    await session.commit()
+    if token and new_email:
+        await verification.send(settings, email=new_email, full_name=user.full_name, token=token)
+    return profile(user)
+
+
+async def get_preferences(session: AsyncSession, *, user: User) -> Preferences:
+    row = await session.get(UserPreference, user.id)
+    if row is None:
+        return Preferences()
+    return Preferences(
+        default_service_level=row.default_service_level,  # type: ignore[arg-type]
+        chunk_size=row.chunk_size,
+        duplicate_check=row.duplicate_check,
+        notifications=Preferences().notifications | dict(row.notifications or {}),
+    )
+
+
+async def update_preferences(
+    session: AsyncSession, *, user: User, changes: PreferencesUpdate
+) -> Preferences:
+    current = await get_preferences(session, user=user)
+    merged = current.model_copy(update=changes.model_dump(exclude_none=True,
+                                                          exclude={"notifications"}))
+    if changes.notifications:
+        merged.notifications = current.notifications | changes.notifications
+    row = await session.get(UserPreference, user.id) or UserPreference(user_id=user.id)
+    row.default_service_level = merged.default_service_level
+    row.chunk_size = merged.chunk_size
+    row.duplicate_check = merged.duplicate_check
+    row.notifications = {k: v.model_dump() for k, v in merged.notifications.items()}
+    session.add(row)
+    await session.commit()
+    return merged
+
+
+async def build_export(session: AsyncSession, *, user: User, client: ClientInfo) -> dict[str, Any]:
+    """Everything stored about the user, from every domain (GDPR Art. 15/20)."""
+    audit.record(session, action="data_exported", actor_id=user.id, target_type="user",
+                 target_id=user.id, ip=client.ip)
+    await session.commit()
+    return {
+        "generated_at": utcnow(),
+        "user": UserRead.model_validate(user).model_dump(mode="json")
+        | {"pending_email": user.pending_email},
+        "sections": await export.build(session, user),
+    }
+
+
+@export.section("preferences")
+async def _export_preferences(session: AsyncSession, user: User) -> dict[str, Any]:
+    return (await get_preferences(session, user=user)).model_dump()
