@@ -122,7 +122,9 @@ def postgres_template(postgres_server: PostgresServer) -> str:
     return name
 
 
-def fresh_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
+def fresh_database_url(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> Iterator[str]:
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "relaypacs.db"
@@ -195,3 +197,33 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     parts = [f"{db}: {_passed_on[db]} passed, {_failed_on[db]} failed" for db in DATABASES]
     terminalreporter.write_sep("=", "tests per database — " + "; ".join(parts))
+
+
+# --- a real SMTP server (aiosmtpd) ------------------------------------------------
+
+
+class MailSink:
+    """Collects every message the SMTP server receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, MailSink]]:
+    from aiosmtpd.controller import Controller
+
+    from tests.servers import free_port
+
+    sink = MailSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, sink
+    controller.stop()

@@ -48,11 +48,19 @@ async def create_user(
     email = extra.pop("email", f"{username}@example.org")
     secret = pyotp.random_base32() if mfa else None
     user = User(
-        id=uuid.uuid4(), email=email, username=username, full_name=f"Test {role.value} {n}",
-        facility=facility, role=role, password_hash=hash_password_sync(password, rounds=4),
-        is_active=active, email_verified_at=utcnow() if verified else None,
-        password_changed_at=utcnow().replace(microsecond=0),
-        totp_secret=secret, totp_enabled_at=utcnow() if mfa else None, **extra,
+        id=uuid.uuid4(),
+        email=email,
+        username=username,
+        full_name=f"Test {role.value} {n}",
+        facility=facility,
+        role=role,
+        password_hash=hash_password_sync(password, rounds=4),
+        is_active=active,
+        email_verified_at=utcnow() if verified else None,
+        password_changed_at=utcnow(),
+        totp_secret=secret,
+        totp_enabled_at=utcnow() if mfa else None,
+        **extra,
     )
     async with app.state.database.sessionmaker() as session:
         session.add(user)
@@ -61,8 +69,9 @@ async def create_user(
 
 
 async def login(client: httpx.AsyncClient, user: UserFixture) -> dict[str, Any]:
-    response = await client.post("/api/auth/login",
-                                 json={"login": user.username, "password": user.password})
+    response = await client.post(
+        "/api/auth/login", json={"login": user.username, "password": user.password}
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -81,9 +81,7 @@ def _log_tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _spawn(
-    argv: list[str], log_path: Path, cwd: Path | None = None
-) -> subprocess.Popen[bytes]:
+def _spawn(argv: list[str], log_path: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
     """Start ``argv`` in a new session (own process group), output to ``log_path``."""
     with open(log_path, "ab") as log:
         return subprocess.Popen(
@@ -145,9 +143,7 @@ def _wait_ready(
         time.sleep(0.1)
 
 
-def _http_answers(
-    url: str, headers: dict[str, str] | None = None, want: int | None = None
-) -> bool:
+def _http_answers(url: str, headers: dict[str, str] | None = None, want: int | None = None) -> bool:
     request = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
@@ -196,9 +192,7 @@ def _postgres_bindir() -> Path:
     def version_key(path: Path) -> tuple[int, ...]:
         return tuple(int(part) for part in re.findall(r"\d+", path.parent.name))
 
-    bindirs = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"), key=version_key, reverse=True
-    )
+    bindirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version_key, reverse=True)
     for bindir in bindirs:
         if (bindir / "pg_ctl").is_file() and (bindir / "initdb").is_file():
             return bindir
@@ -305,11 +299,7 @@ class PostgresServer(_Server):
             cwd=self._root,
         )
         if result.returncode != 0:
-            tail = (
-                _log_tail(self.log_path)
-                if self._root and self.log_path.exists()
-                else ""
-            )
+            tail = _log_tail(self.log_path) if self._root and self.log_path.exists() else ""
             raise RuntimeError(
                 f"{what} failed ({result.returncode}): {result.stdout}{result.stderr}\n{tail}".rstrip()
             )
@@ -543,9 +533,7 @@ class MotoS3Server(_Server):
         )
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self._proc = _spawn(
-            [str(binary), "-H", LOOPBACK, "-p", str(self.port)], self.log_path
-        )
+        self._proc = _spawn([str(binary), "-H", LOOPBACK, "-p", str(self.port)], self.log_path)
         try:
             _wait_ready(
                 "moto_server",
@@ -657,15 +645,11 @@ class OrthancServer(_Server):
             )
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(json.dumps(self.config(), indent=2))
-        self._proc = _spawn(
-            [str(binary), str(self.config_path)], self.log_path, cwd=self.base_dir
-        )
+        self._proc = _spawn([str(binary), str(self.config_path)], self.log_path, cwd=self.base_dir)
         try:
             _wait_ready(
                 f"Orthanc {self.name!r}",
-                lambda: _http_answers(
-                    self.http_url + "/system", self.auth_header, want=200
-                ),
+                lambda: _http_answers(self.http_url + "/system", self.auth_header, want=200),
                 self._proc,
                 self.log_path,
                 DEFAULT_READY_TIMEOUT,

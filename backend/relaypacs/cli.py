@@ -88,9 +88,16 @@ def users_create_admin(
     password = sys.stdin.readline().rstrip("\r\n")
     settings = settings_or_exit()
     try:
-        user_id = asyncio.run(commands.create_admin(
-            settings, email=email, username=username, password=password,
-            full_name=full_name, facility=facility))
+        user_id = asyncio.run(
+            commands.create_admin(
+                settings,
+                email=email,
+                username=username,
+                password=password,
+                full_name=full_name,
+                facility=facility,
+            )
+        )
     except commands.CommandError as exc:
         typer.echo(f"relaypacs: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -25,8 +25,9 @@ async def test_login_with_username_or_email_returns_a_token_pair(
 ) -> None:
     user = await create_user(app)
     for login_name in (user.username, user.email.upper()):
-        response = await client.post("/api/auth/login",
-                                     json={"login": login_name, "password": user.password})
+        response = await client.post(
+            "/api/auth/login", json={"login": login_name, "password": user.password}
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["token_type"] == "bearer"
@@ -40,7 +41,9 @@ async def test_wrong_password_and_unknown_account_get_the_same_answer(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     user = await create_user(app)
-    wrong = await client.post("/api/auth/login", json={"login": user.username, "password": "x" * 14})
+    wrong = await client.post(
+        "/api/auth/login", json={"login": user.username, "password": "x" * 14}
+    )
     unknown = await client.post("/api/auth/login", json={"login": "nobody", "password": "x" * 14})
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
@@ -53,9 +56,13 @@ async def test_five_failures_lock_the_account_then_it_unlocks_after_the_window(
 ) -> None:
     user = await create_user(app)
     for _ in range(5):
-        r = await client.post("/api/auth/login", json={"login": user.username, "password": "wrong-wrong-wrong"})
+        r = await client.post(
+            "/api/auth/login", json={"login": user.username, "password": "wrong-wrong-wrong"}
+        )
         assert r.status_code == 401
-    locked = await client.post("/api/auth/login", json={"login": user.username, "password": user.password})
+    locked = await client.post(
+        "/api/auth/login", json={"login": user.username, "password": user.password}
+    )
     assert locked.status_code == 401, "the right password must not work while locked"
     assert ("account_locked", "denied") in await _audit_actions(app)
     async with app.state.database.sessionmaker() as session:
@@ -63,20 +70,30 @@ async def test_five_failures_lock_the_account_then_it_unlocks_after_the_window(
         assert locked_until is not None
         assert timedelta(minutes=14) < locked_until - utcnow() <= timedelta(minutes=15)
         # The lockout window passes.
-        await session.execute(update(User).where(User.id == user.id)
-                              .values(locked_until=utcnow() - timedelta(seconds=1)))
+        await session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(locked_until=utcnow() - timedelta(seconds=1))
+        )
         await session.commit()
-    assert (await client.post("/api/auth/login", json={"login": user.username,
-                                                       "password": user.password})).status_code == 200
+    assert (
+        await client.post(
+            "/api/auth/login", json={"login": user.username, "password": user.password}
+        )
+    ).status_code == 200
 
 
 async def test_success_resets_the_failure_count(app: FastAPI, client: httpx.AsyncClient) -> None:
     user = await create_user(app)
     for _ in range(4):
-        await client.post("/api/auth/login", json={"login": user.username, "password": "nope-nope-nope"})
+        await client.post(
+            "/api/auth/login", json={"login": user.username, "password": "nope-nope-nope"}
+        )
     await login(client, user)
     for _ in range(4):
-        await client.post("/api/auth/login", json={"login": user.username, "password": "nope-nope-nope"})
+        await client.post(
+            "/api/auth/login", json={"login": user.username, "password": "nope-nope-nope"}
+        )
     await login(client, user)
 
 
@@ -85,7 +102,9 @@ async def test_per_ip_attempts_are_rate_limited(
     app: FastAPI, client: httpx.AsyncClient, settings_overrides: dict[str, Any]
 ) -> None:
     statuses = [
-        (await client.post("/api/auth/login", json={"login": f"u{i}", "password": "p" * 12})).status_code
+        (
+            await client.post("/api/auth/login", json={"login": f"u{i}", "password": "p" * 12})
+        ).status_code
         for i in range(5)
     ]
     assert statuses[:3] == [401, 401, 401]
@@ -97,14 +116,18 @@ async def test_per_ip_attempts_are_rate_limited(
 
 async def test_unverified_account_cannot_log_in(app: FastAPI, client: httpx.AsyncClient) -> None:
     user = await create_user(app, verified=False)
-    r = await client.post("/api/auth/login", json={"login": user.username, "password": user.password})
+    r = await client.post(
+        "/api/auth/login", json={"login": user.username, "password": user.password}
+    )
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "email_not_verified"
 
 
 async def test_disabled_account_cannot_log_in(app: FastAPI, client: httpx.AsyncClient) -> None:
     user = await create_user(app, active=False)
-    r = await client.post("/api/auth/login", json={"login": user.username, "password": user.password})
+    r = await client.post(
+        "/api/auth/login", json={"login": user.username, "password": user.password}
+    )
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "invalid_credentials"
 
@@ -114,14 +137,20 @@ async def test_passwords_differing_only_after_byte_72_do_not_both_verify(
 ) -> None:
     prefix = "é" * 40  # 80 bytes in UTF-8: past bcrypt's 72-byte limit already
     user = await create_user(app, password=prefix + "-first-ending")
-    ok = await client.post("/api/auth/login", json={"login": user.username, "password": prefix + "-first-ending"})
+    ok = await client.post(
+        "/api/auth/login", json={"login": user.username, "password": prefix + "-first-ending"}
+    )
     assert ok.status_code == 200
-    other = await client.post("/api/auth/login", json={"login": user.username, "password": prefix + "-other-ending"})
+    other = await client.post(
+        "/api/auth/login", json={"login": user.username, "password": prefix + "-other-ending"}
+    )
     assert other.status_code == 401
 
 
 async def test_malformed_login_body_is_422_not_500(client: httpx.AsyncClient) -> None:
-    r = await client.post("/api/auth/login", content=b"{not json", headers={"content-type": "application/json"})
+    r = await client.post(
+        "/api/auth/login", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_json"
     r = await client.post("/api/auth/login", json={"login": ["x"], "password": 5})

@@ -85,7 +85,9 @@ async def test_a_token_signed_with_another_secret_is_rejected(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     _, tokens = await _signed_in(app, client)
-    await _assert_rejected(client, jwt.encode(_claims(tokens["access_token"]), "x" * 48, algorithm="HS256"))
+    await _assert_rejected(
+        client, jwt.encode(_claims(tokens["access_token"]), "x" * 48, algorithm="HS256")
+    )
 
 
 async def test_refresh_token_cannot_be_used_as_access_token(
@@ -104,7 +106,9 @@ async def test_access_token_stops_working_right_after_logout(
     assert (await _me(client, tokens["access_token"])).status_code == 200
     assert (await client.post("/api/auth/logout", headers=bearer(tokens))).status_code == 204
     await _assert_rejected(client, tokens["access_token"])
-    refresh = await client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    refresh = await client.post(
+        "/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert refresh.status_code == 401
 
 
@@ -114,8 +118,11 @@ async def test_tokens_issued_before_a_password_change_are_rejected(
     user, tokens = await _signed_in(app, client)
     _, other_device = await login(client, user), await login(client, user)
     new_password = "violet-harbour-quantum-77"
-    changed = await client.post("/api/auth/password", headers=bearer(tokens),
-                                json={"current_password": user.password, "new_password": new_password})
+    changed = await client.post(
+        "/api/auth/password",
+        headers=bearer(tokens),
+        json={"current_password": user.password, "new_password": new_password},
+    )
     assert changed.status_code == 200, changed.text
     assert changed.json()["revoked"] == 3
     await _assert_rejected(client, tokens["access_token"])
@@ -128,16 +135,24 @@ async def test_password_change_needs_the_current_password_and_a_strong_new_one(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     user, tokens = await _signed_in(app, client)
-    wrong = await client.post("/api/auth/password", headers=bearer(tokens),
-                              json={"current_password": "not-my-password", "new_password": "violet-harbour-quantum-77"})
+    wrong = await client.post(
+        "/api/auth/password",
+        headers=bearer(tokens),
+        json={"current_password": "not-my-password", "new_password": "violet-harbour-quantum-77"},
+    )
     assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "wrong_password"
-    weak = await client.post("/api/auth/password", headers=bearer(tokens),
-                             json={"current_password": user.password, "new_password": "password1234"})
+    weak = await client.post(
+        "/api/auth/password",
+        headers=bearer(tokens),
+        json={"current_password": user.password, "new_password": "password1234"},
+    )
     assert weak.status_code == 422 and weak.json()["error"]["code"] == "weak_password"
     assert (await _me(client, tokens["access_token"])).status_code == 200
 
 
-async def test_token_of_a_disabled_user_is_rejected(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_token_of_a_disabled_user_is_rejected(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     from relaypacs.users.models import User
 
     user, tokens = await _signed_in(app, client)
@@ -151,11 +166,16 @@ async def test_idle_session_expires(app: FastAPI, client: httpx.AsyncClient) -> 
     _, tokens = await _signed_in(app, client)
     sid = uuid.UUID(_claims(tokens["access_token"])["sid"])
     async with app.state.database.sessionmaker() as session:
-        await session.execute(update(AuthSession).where(AuthSession.id == sid)
-                              .values(last_seen_at=utcnow() - timedelta(hours=12, minutes=1)))
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == sid)
+            .values(last_seen_at=utcnow() - timedelta(hours=12, minutes=1))
+        )
         await session.commit()
     await _assert_rejected(client, tokens["access_token"])
-    refresh = await client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    refresh = await client.post(
+        "/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert refresh.status_code == 401
 
 
@@ -177,9 +197,13 @@ async def test_refresh_rotates_and_replaying_an_old_token_revokes_the_session(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     _, first = await _signed_in(app, client)
-    second = (await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()
+    second = (
+        await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    ).json()
     assert second["refresh_token"] != first["refresh_token"]
-    third = (await client.post("/api/auth/refresh", json={"refresh_token": second["refresh_token"]})).json()
+    third = (
+        await client.post("/api/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    ).json()
     assert (await _me(client, third["access_token"])).status_code == 200
     # The first token is two generations old: replaying it is theft, whatever the timing.
     replay = await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
@@ -196,11 +220,16 @@ async def test_replaying_the_previous_token_after_the_grace_window_is_reuse(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     _, first = await _signed_in(app, client)
-    second = (await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()
+    second = (
+        await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    ).json()
     sid = uuid.UUID(_claims(first["access_token"])["sid"])
     async with app.state.database.sessionmaker() as session:
-        await session.execute(update(AuthSession).where(AuthSession.id == sid).values(
-            refresh_issued_at=utcnow().replace(microsecond=0) - timedelta(seconds=30)))
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == sid)
+            .values(refresh_issued_at=utcnow().replace(microsecond=0) - timedelta(seconds=30))
+        )
         await session.commit()
     replay = await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert replay.status_code == 401
@@ -212,8 +241,9 @@ async def test_two_racing_refreshes_both_succeed_with_the_same_new_token(
 ) -> None:
     _, tokens = await _signed_in(app, client)
     body = {"refresh_token": tokens["refresh_token"]}
-    a, b = await asyncio.gather(client.post("/api/auth/refresh", json=body),
-                                client.post("/api/auth/refresh", json=body))
+    a, b = await asyncio.gather(
+        client.post("/api/auth/refresh", json=body), client.post("/api/auth/refresh", json=body)
+    )
     assert a.status_code == b.status_code == 200, (a.text, b.text)
     assert a.json()["refresh_token"] == b.json()["refresh_token"]
     # A third, slightly late tab within the grace window also gets the same token.
@@ -225,10 +255,17 @@ async def test_two_racing_refreshes_both_succeed_with_the_same_new_token(
     assert (await _me(client, nxt.json()["access_token"])).status_code == 200
 
 
-async def test_sessions_list_revoke_one_and_revoke_all(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_sessions_list_revoke_one_and_revoke_all(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     user = await create_user(app)
-    phone = await client.post("/api/auth/login", json={"login": user.username, "password": user.password},
-                              headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"})
+    phone = await client.post(
+        "/api/auth/login",
+        json={"login": user.username, "password": user.password},
+        headers={
+            "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+        },
+    )
     desk = await login(client, user)
     third = await login(client, user)
     listing = (await client.get("/api/auth/sessions", headers=bearer(desk))).json()["items"]
@@ -238,12 +275,16 @@ async def test_sessions_list_revoke_one_and_revoke_all(app: FastAPI, client: htt
     phone_row = next(s for s in listing if s["id"] == phone_sid)
     assert phone_row["device"] == "iPhone" and "Safari" in phone_row["browser"]
     assert phone_row["ip"] == "203.0.113.7"
-    assert (await client.delete(f"/api/auth/sessions/{phone_sid}", headers=bearer(desk))).status_code == 204
+    assert (
+        await client.delete(f"/api/auth/sessions/{phone_sid}", headers=bearer(desk))
+    ).status_code == 204
     await _assert_rejected(client, phone.json()["access_token"])
     # Someone else's session id is simply not found.
     other_user = await create_user(app)
     other_sid = _claims((await login(client, other_user))["access_token"])["sid"]
-    assert (await client.delete(f"/api/auth/sessions/{other_sid}", headers=bearer(desk))).status_code == 404
+    assert (
+        await client.delete(f"/api/auth/sessions/{other_sid}", headers=bearer(desk))
+    ).status_code == 404
     revoked = await client.post("/api/auth/sessions/revoke-all", headers=bearer(desk))
     assert revoked.json() == {"revoked": 1}
     await _assert_rejected(client, third["access_token"])

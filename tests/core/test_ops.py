@@ -68,7 +68,9 @@ async def test_openapi_docs_are_served(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_json_logs_carry_request_id_and_no_query_string(
-    database_url: str, tmp_path, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    database_url: str,
+    tmp_path,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     app: FastAPI = create_app(make_settings(database_url, tmp_path, log_format="json"))
     async with app.router.lifespan_context(app):
@@ -76,7 +78,9 @@ async def test_json_logs_carry_request_id_and_no_query_string(
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             await client.get("/healthz?patient=DOE^JOHN", headers={"X-Request-ID": "log-test-1"})
     logging.getLogger().handlers[0].flush()
-    records = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    records = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
     request_lines = [r for r in records if r.get("event") == "request"]
     assert request_lines, records
     assert request_lines[-1]["request_id"] == "log-test-1"

@@ -23,8 +23,12 @@ def test_serve_migrates_and_answers_health_and_readiness(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(PORT=str(port), ENVIRONMENT="development")
     proc = subprocess.Popen(
-        [str(RELAYPACS), "serve"], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [str(RELAYPACS), "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30

@@ -62,9 +62,7 @@ def _s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3Server]:
 
 @pytest.fixture(scope="module")
 def _orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer]:
-    yield from _started(
-        OrthancServer(tmp_path_factory.mktemp("orthanc"), "harness-pacs")
-    )
+    yield from _started(OrthancServer(tmp_path_factory.mktemp("orthanc"), "harness-pacs"))
 
 
 @contextlib.contextmanager
@@ -76,9 +74,7 @@ def _dicomweb(orthanc: OrthancServer) -> Iterator[DICOMwebClient]:
 
 def _study_uids(orthanc: OrthancServer, study_uid: str) -> list[str]:
     with _dicomweb(orthanc) as client:
-        found = client.search_for_studies(
-            search_filters={"StudyInstanceUID": study_uid}
-        )
+        found = client.search_for_studies(search_filters={"StudyInstanceUID": study_uid})
     return [study[STUDY_TAG]["Value"][0] for study in found]
 
 
@@ -102,9 +98,7 @@ def test_orthanc_requires_auth(_orthanc: OrthancServer) -> None:
     assert requests.get(_orthanc.http_url + "/system", timeout=5).status_code == 401
 
 
-def test_orthanc_restart_keeps_studies(
-    _orthanc: OrthancServer, _stored_study: str
-) -> None:
+def test_orthanc_restart_keeps_studies(_orthanc: OrthancServer, _stored_study: str) -> None:
     ports = (_orthanc.http_port, _orthanc.dicom_port)
     _orthanc.stop()
     with pytest.raises(requests.ConnectionError):
@@ -151,10 +145,7 @@ def test_s3_round_trip(_s3: MotoS3Server) -> None:
 def test_postgres_create_query_drop(_pg: PostgresServer) -> None:
     _pg.create_database("harness_db")
     _pg.create_database("harness_copy", template="harness_db")
-    assert (
-        _pg.url("harness_db")
-        == f"postgresql+asyncpg://relay@127.0.0.1:{_pg.port}/harness_db"
-    )
+    assert _pg.url("harness_db") == f"postgresql+asyncpg://relay@127.0.0.1:{_pg.port}/harness_db"
 
     async def version() -> str:
         conn = await asyncpg.connect(_pg.dsn("harness_copy"))
@@ -170,8 +161,5 @@ def test_postgres_create_query_drop(_pg: PostgresServer) -> None:
 
 
 def test_servers_use_temporary_dirs(_pg: PostgresServer, _redis: RedisServer) -> None:
-    assert (
-        _pg.data_dir.is_dir()
-        and (_pg.data_dir / "PG_VERSION").read_text().strip() == "15"
-    )
+    assert _pg.data_dir.is_dir() and (_pg.data_dir / "PG_VERSION").read_text().strip() == "15"
     assert Path(_redis.log_path).is_file()

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from pydantic import AwareDatetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
 from relaypacs.audit import service
 from relaypacs.audit.schemas import AuditEventPage, AuditEventRead
@@ -28,10 +28,19 @@ async def list_audit_events(
     until: AwareDatetime | None = None,
 ) -> AuditEventPage:
     events, total = await service.list(
-        session, page=page, page_size=page_size, actor_id=actor_id, action=action,
-        outcome=outcome, target_id=target_id, since=since, until=until,
+        session,
+        page=page,
+        page_size=page_size,
+        actor_id=actor_id,
+        action=action,
+        outcome=outcome,
+        target_id=target_id,
+        since=since,
+        until=until,
     )
     return AuditEventPage(
         items=[AuditEventRead.model_validate(e) for e in events],
-        total=total, page=page, page_size=page_size,
+        total=total,
+        page=page,
+        page_size=page_size,
     )

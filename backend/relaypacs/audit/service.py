@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit.models import AuditEvent
 from relaypacs.core.context import current_request_id
+from relaypacs.users import export
+from relaypacs.users.models import User
 
 Outcome = Literal["success", "failure", "denied"]
 
@@ -41,7 +44,7 @@ def record(
     return event
 
 
-async def list(  # noqa: A001 - the service vocabulary's `list`
+async def list(
     session: AsyncSession,
     *,
     page: int,
@@ -80,3 +83,19 @@ async def list_for_actor(session: AsyncSession, *, actor_id: uuid.UUID) -> Any:
         select(AuditEvent).where(AuditEvent.actor_id == actor_id).order_by(AuditEvent.id)
     )
     return rows.all()
+
+
+@export.section("audit_events")
+async def _export_audit_events(session: AsyncSession, user: User) -> builtins.list[dict[str, Any]]:
+    return [
+        {
+            "occurred_at": e.occurred_at.isoformat(),
+            "action": e.action,
+            "outcome": e.outcome,
+            "target_type": e.target_type,
+            "target_id": e.target_id,
+            "ip": e.ip,
+            "details": e.details,
+        }
+        for e in await list_for_actor(session, actor_id=user.id)
+    ]

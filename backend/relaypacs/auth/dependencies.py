@@ -44,8 +44,9 @@ async def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated()
-    return await auth_sessions.authenticate(session, settings=settings,
-                                            token=credentials.credentials)
+    return await auth_sessions.authenticate(
+        session, settings=settings, token=credentials.credentials
+    )
 
 
 def get_current_user(principal: Annotated[Principal, Depends(get_principal)]) -> User:

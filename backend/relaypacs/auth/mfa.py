@@ -18,7 +18,7 @@ from relaypacs.auth.schemas import BackupCodes, MfaSetup
 from relaypacs.auth.sessions import ClientInfo
 from relaypacs.core import security
 from relaypacs.core.config import Settings
-from relaypacs.core.database import utcnow
+from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.users.models import User
 
 ISSUER = "RelayPACS"
@@ -46,14 +46,17 @@ async def consume_totp(session: AsyncSession, *, user: User, code: str) -> bool:
     for step in (now_step - 1, now_step, now_step + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
             # Compare-and-set so a replay, even a concurrent one, finds the step used.
-            result = await session.execute(
+            updated = await execute_dml(
+                session,
                 update(User)
-                .where(User.id == user.id,
-                       or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+                .where(
+                    User.id == user.id,
+                    or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+                )
                 .values(totp_last_step=step)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
+            if updated == 1:
                 user.totp_last_step = step
                 return True
             return False
@@ -63,15 +66,18 @@ async def consume_totp(session: AsyncSession, *, user: User, code: str) -> bool:
 async def consume_backup_code(
     session: AsyncSession, *, settings: Settings, user: User, code: str
 ) -> bool:
-    result = await session.execute(
+    used = await execute_dml(
+        session,
         update(BackupCode)
-        .where(BackupCode.user_id == user.id,
-               BackupCode.code_hash == _backup_digest(settings, code),
-               BackupCode.used_at.is_(None))
+        .where(
+            BackupCode.user_id == user.id,
+            BackupCode.code_hash == _backup_digest(settings, code),
+            BackupCode.used_at.is_(None),
+        )
         .values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return used == 1
 
 
 async def verify_second_factor(
@@ -91,8 +97,14 @@ async def setup(session: AsyncSession, *, user: User, client: ClientInfo) -> Mfa
         raise MfaAlreadyEnabled()
     user.totp_secret = pyotp.random_base32()
     user.totp_last_step = None
-    audit.record(session, action="mfa_setup", actor_id=user.id, target_type="user",
-                 target_id=user.id, ip=client.ip)
+    audit.record(
+        session,
+        action="mfa_setup",
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        ip=client.ip,
+    )
     await session.commit()
     uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
     svg = segno.make(uri, error="m").svg_inline(scale=4)
@@ -108,16 +120,31 @@ async def enable(
     if not user.totp_secret:
         raise MfaSetupMissing()
     if not await consume_totp(session, user=user, code=code.strip()):
-        audit.record(session, action="mfa_enable", outcome="failure", actor_id=user.id,
-                     target_type="user", target_id=user.id, ip=client.ip)
+        audit.record(
+            session,
+            action="mfa_enable",
+            outcome="failure",
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+        )
         await session.commit()
         raise WrongMfaCode()
     codes = [_new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
     await session.execute(delete(BackupCode).where(BackupCode.user_id == user.id))
-    session.add_all(BackupCode(user_id=user.id, code_hash=_backup_digest(settings, c)) for c in codes)
+    session.add_all(
+        BackupCode(user_id=user.id, code_hash=_backup_digest(settings, c)) for c in codes
+    )
     user.totp_enabled_at = utcnow()
-    audit.record(session, action="mfa_enabled", actor_id=user.id, target_type="user",
-                 target_id=user.id, ip=client.ip)
+    audit.record(
+        session,
+        action="mfa_enabled",
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        ip=client.ip,
+    )
     await session.commit()
     return BackupCodes(backup_codes=codes)
 
@@ -127,15 +154,28 @@ async def disable(session: AsyncSession, *, user: User, code: str, client: Clien
     if not user.mfa_enabled:
         raise MfaNotEnabled()
     if not await consume_totp(session, user=user, code=code.strip()):
-        audit.record(session, action="mfa_disable", outcome="failure", actor_id=user.id,
-                     target_type="user", target_id=user.id, ip=client.ip)
+        audit.record(
+            session,
+            action="mfa_disable",
+            outcome="failure",
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+        )
         await session.commit()
         raise WrongMfaCode()
     user.totp_secret = None
     user.totp_enabled_at = None
     await session.execute(delete(BackupCode).where(BackupCode.user_id == user.id))
-    audit.record(session, action="mfa_disabled", actor_id=user.id, target_type="user",
-                 target_id=user.id, ip=client.ip)
+    audit.record(
+        session,
+        action="mfa_disabled",
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        ip=client.ip,
+    )
     await session.commit()
 
 

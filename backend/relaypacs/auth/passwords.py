@@ -22,15 +22,22 @@ def _personal_words(*values: str | None) -> list[str]:
     return words
 
 
-def check_strength(password: str, *, username: str | None = None, email: str | None = None,
-                   full_name: str | None = None) -> None:
+def check_strength(
+    password: str,
+    *,
+    username: str | None = None,
+    email: str | None = None,
+    full_name: str | None = None,
+) -> None:
     """Raise WeakPassword naming the reason, or return quietly."""
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"The password must be at least {MIN_LENGTH} characters.",
-                           reason="too_short")
+        raise WeakPassword(
+            f"The password must be at least {MIN_LENGTH} characters.", reason="too_short"
+        )
     if len(password) > MAX_LENGTH:
-        raise WeakPassword(f"The password must be at most {MAX_LENGTH} characters.",
-                           reason="too_long")
+        raise WeakPassword(
+            f"The password must be at most {MAX_LENGTH} characters.", reason="too_long"
+        )
     # zxcvbn's cost grows with length; the first 100 characters decide its score.
     result = zxcvbn(password[:100], user_inputs=_personal_words(username, email, full_name))
     if result["score"] < MIN_SCORE:
@@ -39,5 +46,6 @@ def check_strength(password: str, *, username: str | None = None, email: str | N
         suggestions = " ".join(feedback.get("suggestions") or [])
         raise WeakPassword(
             f"The password is too easy to guess: {hint} {suggestions}".strip(),
-            reason="too_guessable", score=result["score"],
+            reason="too_guessable",
+            score=result["score"],
         )

@@ -47,145 +47,262 @@ public = APIRouter()
 router = APIRouter(responses=AUTH_ERRORS)
 
 
-@public.post("/register", response_model=Accepted, status_code=202,
-             responses={409: {"description": "Username taken"},
-                        422: {"description": "Invalid input or weak password"}})
-async def register(data: RegisterRequest, session: SessionDep, settings: SettingsDep,
-                   hasher: HasherDep, client: ClientDep) -> Accepted:
-    message = await service.register(session, settings=settings, hasher=hasher, data=data,
-                                     client=client)
+@public.post(
+    "/register",
+    response_model=Accepted,
+    status_code=202,
+    responses={
+        409: {"description": "Username taken"},
+        422: {"description": "Invalid input or weak password"},
+    },
+)
+async def register(
+    data: RegisterRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    hasher: HasherDep,
+    client: ClientDep,
+) -> Accepted:
+    message = await service.register(
+        session, settings=settings, hasher=hasher, data=data, client=client
+    )
     return Accepted(message=message)
 
 
-@public.post("/verify-email", response_model=EmailVerified, status_code=200,
-             responses={400: {"description": "Invalid, expired or used token"}})
-async def verify_email(data: VerifyEmailRequest, session: SessionDep,
-                       client: ClientDep) -> EmailVerified:
+@public.post(
+    "/verify-email",
+    response_model=EmailVerified,
+    status_code=200,
+    responses={400: {"description": "Invalid, expired or used token"}},
+)
+async def verify_email(
+    data: VerifyEmailRequest, session: SessionDep, client: ClientDep
+) -> EmailVerified:
     user = await verification.verify(session, token=data.token, ip=client.ip)
     return EmailVerified(email=user.email)
 
 
-@public.get("/verify-email", response_model=EmailVerified, status_code=200,
-            summary="Verify from the emailed link",
-            responses={400: {"description": "Invalid, expired or used token"}})
-async def verify_email_link(token: Annotated[str, Query(min_length=10, max_length=200)],
-                            session: SessionDep, client: ClientDep) -> EmailVerified:
+@public.get(
+    "/verify-email",
+    response_model=EmailVerified,
+    status_code=200,
+    summary="Verify from the emailed link",
+    responses={400: {"description": "Invalid, expired or used token"}},
+)
+async def verify_email_link(
+    token: Annotated[str, Query(min_length=10, max_length=200)],
+    session: SessionDep,
+    client: ClientDep,
+) -> EmailVerified:
     user = await verification.verify(session, token=token, ip=client.ip)
     return EmailVerified(email=user.email)
 
 
 @public.post("/verify-email/resend", response_model=Accepted, status_code=202)
-async def resend_verification(data: ResendVerificationRequest, session: SessionDep,
-                              settings: SettingsDep) -> Accepted:
+async def resend_verification(
+    data: ResendVerificationRequest, session: SessionDep, settings: SettingsDep
+) -> Accepted:
     message = await service.resend_verification(session, settings=settings, email=data.email)
     return Accepted(message=message)
 
 
-@public.post("/login", response_model=TokenPair | MfaChallenge, status_code=200,
-             responses={401: {"description": "Invalid credentials"},
-                        403: {"description": "Email not verified"},
-                        429: {"description": "Too many attempts"}})
-async def login(data: LoginRequest, session: SessionDep, settings: SettingsDep,
-                hasher: HasherDep, cache: CacheDep, client: ClientDep) -> TokenPair | MfaChallenge:
-    return await service.login(session, settings=settings, hasher=hasher, cache=cache,
-                               data=data, client=client)
+@public.post(
+    "/login",
+    response_model=TokenPair | MfaChallenge,
+    status_code=200,
+    responses={
+        401: {"description": "Invalid credentials"},
+        403: {"description": "Email not verified"},
+        429: {"description": "Too many attempts"},
+    },
+)
+async def login(
+    data: LoginRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    hasher: HasherDep,
+    cache: CacheDep,
+    client: ClientDep,
+) -> TokenPair | MfaChallenge:
+    return await service.login(
+        session, settings=settings, hasher=hasher, cache=cache, data=data, client=client
+    )
 
 
-@public.post("/login/2fa", response_model=TokenPair, status_code=200,
-             responses={401: {"description": "Wrong or reused code"}})
-async def login_2fa(data: LoginMfaRequest, session: SessionDep, settings: SettingsDep,
-                    cache: CacheDep, client: ClientDep) -> TokenPair:
-    return await service.login_second_factor(session, settings=settings, cache=cache,
-                                             mfa_token=data.mfa_token, code=data.code,
-                                             client=client)
+@public.post(
+    "/login/2fa",
+    response_model=TokenPair,
+    status_code=200,
+    responses={401: {"description": "Wrong or reused code"}},
+)
+async def login_2fa(
+    data: LoginMfaRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    client: ClientDep,
+) -> TokenPair:
+    return await service.login_second_factor(
+        session,
+        settings=settings,
+        cache=cache,
+        mfa_token=data.mfa_token,
+        code=data.code,
+        client=client,
+    )
 
 
-@public.post("/refresh", response_model=TokenPair, status_code=200,
-             responses={401: {"description": "Invalid, expired or reused refresh token"}})
-async def refresh(data: RefreshRequest, session: SessionDep, settings: SettingsDep,
-                  client: ClientDep) -> TokenPair:
-    return await auth_sessions.refresh(session, settings=settings, token=data.refresh_token,
-                                       client=client)
+@public.post(
+    "/refresh",
+    response_model=TokenPair,
+    status_code=200,
+    responses={401: {"description": "Invalid, expired or reused refresh token"}},
+)
+async def refresh(
+    data: RefreshRequest, session: SessionDep, settings: SettingsDep, client: ClientDep
+) -> TokenPair:
+    return await auth_sessions.refresh(
+        session, settings=settings, token=data.refresh_token, client=client
+    )
 
 
 @router.post("/logout", status_code=204, response_class=Response)
 async def logout(principal: PrincipalDep, session: SessionDep, client: ClientDep) -> Response:
-    await auth_sessions.revoke(session, auth_session=principal.session, actor=principal.user,
-                               reason="logout", client=client)
+    await auth_sessions.revoke(
+        session,
+        auth_session=principal.session,
+        actor=principal.user,
+        reason="logout",
+        client=client,
+    )
     return Response(status_code=204)
 
 
 @router.get("/me", response_model=Me, status_code=200)
 async def me(principal: PrincipalDep) -> Me:
     user = principal.user
-    return Me(id=user.id, email=user.email, username=user.username, full_name=user.full_name,
-              facility=user.facility, role=user.role, mfa_enabled=user.mfa_enabled,
-              permissions=sorted(p.value for p in ROLE_PERMISSIONS[user.role]),
-              session_id=principal.session.id)
+    return Me(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        full_name=user.full_name,
+        facility=user.facility,
+        role=user.role,
+        mfa_enabled=user.mfa_enabled,
+        permissions=sorted(p.value for p in ROLE_PERMISSIONS[user.role]),
+        session_id=principal.session.id,
+    )
 
 
-@router.post("/password", response_model=RevokedCount, status_code=200,
-             responses={400: {"description": "Wrong current password"},
-                        422: {"description": "Weak new password"}})
-async def change_password(data: ChangePasswordRequest, user: CurrentUser, session: SessionDep,
-                          hasher: HasherDep, client: ClientDep) -> RevokedCount:
-    revoked = await service.change_password(session, hasher=hasher, user=user, data=data,
-                                            client=client)
+@router.post(
+    "/password",
+    response_model=RevokedCount,
+    status_code=200,
+    responses={
+        400: {"description": "Wrong current password"},
+        422: {"description": "Weak new password"},
+    },
+)
+async def change_password(
+    data: ChangePasswordRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    hasher: HasherDep,
+    client: ClientDep,
+) -> RevokedCount:
+    revoked = await service.change_password(
+        session, hasher=hasher, user=user, data=data, client=client
+    )
     return RevokedCount(revoked=revoked)
 
 
-@router.post("/2fa/setup", response_model=MfaSetup, status_code=200,
-             responses={409: {"description": "Already enabled"}})
+@router.post(
+    "/2fa/setup",
+    response_model=MfaSetup,
+    status_code=200,
+    responses={409: {"description": "Already enabled"}},
+)
 async def mfa_setup(user: CurrentUser, session: SessionDep, client: ClientDep) -> MfaSetup:
     return await mfa.setup(session, user=user, client=client)
 
 
-@router.post("/2fa/enable", response_model=BackupCodes, status_code=200,
-             responses={400: {"description": "Wrong code"}, 409: {"description": "State"}})
-async def mfa_enable(data: MfaCodeRequest, user: CurrentUser, session: SessionDep,
-                     settings: SettingsDep, client: ClientDep) -> BackupCodes:
+@router.post(
+    "/2fa/enable",
+    response_model=BackupCodes,
+    status_code=200,
+    responses={400: {"description": "Wrong code"}, 409: {"description": "State"}},
+)
+async def mfa_enable(
+    data: MfaCodeRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+) -> BackupCodes:
     return await mfa.enable(session, settings=settings, user=user, code=data.code, client=client)
 
 
-@router.post("/2fa/disable", status_code=204, response_class=Response,
-             responses={400: {"description": "Wrong code"}, 409: {"description": "Not enabled"}})
-async def mfa_disable(data: MfaCodeRequest, user: CurrentUser, session: SessionDep,
-                      client: ClientDep) -> Response:
+@router.post(
+    "/2fa/disable",
+    status_code=204,
+    response_class=Response,
+    responses={400: {"description": "Wrong code"}, 409: {"description": "Not enabled"}},
+)
+async def mfa_disable(
+    data: MfaCodeRequest, user: CurrentUser, session: SessionDep, client: ClientDep
+) -> Response:
     await mfa.disable(session, user=user, code=data.code, client=client)
     return Response(status_code=204)
 
 
 @router.get("/sessions", response_model=SessionList, status_code=200)
-async def list_sessions(principal: PrincipalDep, session: SessionDep,
-                        settings: SettingsDep) -> SessionList:
-    rows = await auth_sessions.list_active(session, settings=settings,
-                                           user_id=principal.user.id)
-    return SessionList(items=[
-        SessionRead(id=s.id, created_at=s.created_at, last_seen_at=s.last_seen_at,
-                    expires_at=s.expires_at, ip=s.ip, device=s.device, browser=s.browser,
-                    current=s.id == principal.session.id)
-        for s in rows
-    ])
+async def list_sessions(
+    principal: PrincipalDep, session: SessionDep, settings: SettingsDep
+) -> SessionList:
+    rows = await auth_sessions.list_active(session, settings=settings, user_id=principal.user.id)
+    return SessionList(
+        items=[
+            SessionRead(
+                id=s.id,
+                created_at=s.created_at,
+                last_seen_at=s.last_seen_at,
+                expires_at=s.expires_at,
+                ip=s.ip,
+                device=s.device,
+                browser=s.browser,
+                current=s.id == principal.session.id,
+            )
+            for s in rows
+        ]
+    )
 
 
-@router.delete("/sessions/{session_id}", status_code=204, response_class=Response,
-               responses={404: {"description": "No such session of yours"}})
-async def revoke_session(session_id: uuid.UUID, principal: PrincipalDep, session: SessionDep,
-                         client: ClientDep) -> Response:
-    target = await auth_sessions.get_owned(session, session_id=session_id,
-                                           user_id=principal.user.id)
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=204,
+    response_class=Response,
+    responses={404: {"description": "No such session of yours"}},
+)
+async def revoke_session(
+    session_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, client: ClientDep
+) -> Response:
+    target = await auth_sessions.get_owned(
+        session, session_id=session_id, user_id=principal.user.id
+    )
     if target is None:
         raise NotFound("No such session.")
-    await auth_sessions.revoke(session, auth_session=target, actor=principal.user,
-                               reason="revoked_by_user", client=client)
+    await auth_sessions.revoke(
+        session, auth_session=target, actor=principal.user, reason="revoked_by_user", client=client
+    )
     return Response(status_code=204)
 
 
 @router.post("/sessions/revoke-all", response_model=RevokedCount, status_code=200)
-async def revoke_all_sessions(principal: PrincipalDep, session: SessionDep,
-                              client: ClientDep) -> RevokedCount:
+async def revoke_all_sessions(
+    principal: PrincipalDep, session: SessionDep, client: ClientDep
+) -> RevokedCount:
     """Revoke every other session of yours (this one stays signed in)."""
     revoked = await auth_sessions.revoke_all_with_audit(
-        session, user=principal.user, keep=principal.session.id, client=client)
+        session, user=principal.user, keep=principal.session.id, client=client
+    )
     return RevokedCount(revoked=revoked)
-

@@ -9,8 +9,10 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints
 from relaypacs.core.permissions import Role
 
 Username = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64,
-                           pattern=r"^[A-Za-z0-9._-]+$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$"
+    ),
 ]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Facility = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -47,9 +49,9 @@ class EmailVerified(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)] = (
-        Field(description="Username or email address")
-    )
+    login: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)
+    ] = Field(description="Username or email address")
     password: Password
 
 

@@ -47,15 +47,26 @@ REGISTERED_MESSAGE = (
 
 
 async def register(
-    session: AsyncSession, *, settings: Settings, hasher: security.PasswordHasher,
-    data: RegisterRequest, client: ClientInfo,
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    hasher: security.PasswordHasher,
+    data: RegisterRequest,
+    client: ClientInfo,
 ) -> str:
     """Create an unverified clinician/radiographer account and mail the link."""
-    create = UserCreate(email=data.email, username=data.username, full_name=data.full_name,
-                        facility=data.facility, role=data.role, password=data.password)
+    create = UserCreate(
+        email=data.email,
+        username=data.username,
+        full_name=data.full_name,
+        facility=data.facility,
+        role=data.role,
+        password=data.password,
+    )
     try:
-        user = await users_service.create(session, hasher=hasher, data=create, verified=False,
-                                          actor_id=None, ip=client.ip)
+        user = await users_service.create(
+            session, hasher=hasher, data=create, verified=False, actor_id=None, ip=client.ip
+        )
     except EmailTaken:
         # Don't reveal which addresses have accounts: same answer, and the owner is told.
         await verification.send_existing_account_notice(settings, email=create.email)
@@ -84,7 +95,11 @@ async def _check_rate_limit(cache: Cache, settings: Settings, client: ClientInfo
 
 
 async def _record_failure(
-    session: AsyncSession, *, settings: Settings, user: User | None, client: ClientInfo,
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    user: User | None,
+    client: ClientInfo,
     reason: str,
 ) -> None:
     if user is not None and reason != "locked":
@@ -92,11 +107,24 @@ async def _record_failure(
         if user.failed_login_count >= settings.login_max_failures:
             user.locked_until = utcnow() + timedelta(minutes=settings.login_lockout_minutes)
             user.failed_login_count = 0
-            audit.record(session, action="account_locked", outcome="denied", actor_id=user.id,
-                         target_type="user", target_id=user.id, ip=client.ip,
-                         details={"minutes": settings.login_lockout_minutes})
-    audit.record(session, action="login", outcome="failure",
-                 actor_id=user.id if user else None, ip=client.ip, details={"reason": reason})
+            audit.record(
+                session,
+                action="account_locked",
+                outcome="denied",
+                actor_id=user.id,
+                target_type="user",
+                target_id=user.id,
+                ip=client.ip,
+                details={"minutes": settings.login_lockout_minutes},
+            )
+    audit.record(
+        session,
+        action="login",
+        outcome="failure",
+        actor_id=user.id if user else None,
+        ip=client.ip,
+        details={"reason": reason},
+    )
     await session.commit()
 
 
@@ -105,8 +133,13 @@ def _is_locked(user: User) -> bool:
 
 
 async def login(
-    session: AsyncSession, *, settings: Settings, hasher: security.PasswordHasher, cache: Cache,
-    data: LoginRequest, client: ClientInfo,
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    hasher: security.PasswordHasher,
+    cache: Cache,
+    data: LoginRequest,
+    client: ClientInfo,
 ) -> TokenPair | MfaChallenge:
     """Password step: tokens, or an MFA challenge when 2FA is on."""
     await _check_rate_limit(cache, settings, client)
@@ -114,20 +147,22 @@ async def login(
     # Always one bcrypt verification, so unknown and locked accounts take as long.
     password_ok = await hasher.verify(data.password, user.password_hash if user else None)
     if user is None:
-        await _record_failure(session, settings=settings, user=None, client=client,
-                              reason="unknown_account")
+        await _record_failure(
+            session, settings=settings, user=None, client=client, reason="unknown_account"
+        )
         raise InvalidCredentials()
     if _is_locked(user):
-        await _record_failure(session, settings=settings, user=user, client=client,
-                              reason="locked")
+        await _record_failure(session, settings=settings, user=user, client=client, reason="locked")
         raise InvalidCredentials()
     if not password_ok:
-        await _record_failure(session, settings=settings, user=user, client=client,
-                              reason="bad_password")
+        await _record_failure(
+            session, settings=settings, user=user, client=client, reason="bad_password"
+        )
         raise InvalidCredentials()
     if not user.is_active:
-        await _record_failure(session, settings=settings, user=user, client=client,
-                              reason="disabled")
+        await _record_failure(
+            session, settings=settings, user=user, client=client, reason="disabled"
+        )
         raise InvalidCredentials()
     if user.email_verified_at is None:
         raise EmailNotVerified()
@@ -135,14 +170,20 @@ async def login(
     user.locked_until = None
     if user.mfa_enabled:
         await session.commit()
-        token = security.encode_token(settings, subject=str(user.id), token_type="mfa",
-                                      issued_at=utcnow(), ttl=MFA_TOKEN_TTL)
+        token = security.encode_token(
+            settings, subject=str(user.id), token_type="mfa", issued_at=utcnow(), ttl=MFA_TOKEN_TTL
+        )
         return MfaChallenge(mfa_token=token, expires_in=int(MFA_TOKEN_TTL.total_seconds()))
     return await auth_sessions.create(session, settings=settings, user=user, client=client)
 
 
 async def login_second_factor(
-    session: AsyncSession, *, settings: Settings, cache: Cache, mfa_token: str, code: str,
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    cache: Cache,
+    mfa_token: str,
+    code: str,
     client: ClientInfo,
 ) -> TokenPair:
     """Second step: a TOTP code (once per time step) or an unused backup code."""
@@ -157,8 +198,9 @@ async def login_second_factor(
         raise InvalidMfaCode()
     factor = await mfa.verify_second_factor(session, settings=settings, user=user, code=code)
     if factor is None:
-        await _record_failure(session, settings=settings, user=user, client=client,
-                              reason="bad_mfa_code")
+        await _record_failure(
+            session, settings=settings, user=user, client=client, reason="bad_mfa_code"
+        )
         raise InvalidMfaCode()
     # The challenge is single-use: a second success with it is refused.
     if not await cache.add(f"mfa-used:{claims.jti}", "1", int(MFA_TOKEN_TTL.total_seconds())):
@@ -166,35 +208,63 @@ async def login_second_factor(
         raise InvalidMfaCode()
     user.failed_login_count = 0
     if factor == "backup_code":
-        audit.record(session, action="backup_code_used", actor_id=user.id, target_type="user",
-                     target_id=user.id, ip=client.ip)
+        audit.record(
+            session,
+            action="backup_code_used",
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+        )
     return await auth_sessions.create(session, settings=settings, user=user, client=client)
 
 
 async def change_password(
-    session: AsyncSession, *, hasher: security.PasswordHasher, user: User,
-    data: ChangePasswordRequest, client: ClientInfo,
+    session: AsyncSession,
+    *,
+    hasher: security.PasswordHasher,
+    user: User,
+    data: ChangePasswordRequest,
+    client: ClientInfo,
 ) -> int:
     """Change the password; every session, this one included, must sign in again."""
     if not await hasher.verify(data.current_password, user.password_hash):
-        audit.record(session, action="password_change", outcome="failure", actor_id=user.id,
-                     target_type="user", target_id=user.id, ip=client.ip)
+        audit.record(
+            session,
+            action="password_change",
+            outcome="failure",
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+        )
         await session.commit()
         raise WrongPassword()
-    passwords.check_strength(data.new_password, username=user.username, email=user.email,
-                             full_name=user.full_name)
+    passwords.check_strength(
+        data.new_password, username=user.username, email=user.email, full_name=user.full_name
+    )
     user.password_hash = await hasher.hash(data.new_password)
-    # Whole seconds, like a token's iat: tokens issued before this instant stop working.
-    user.password_changed_at = utcnow().replace(microsecond=0) + timedelta(seconds=1)
+    # Sessions opened before this instant stop working (also checked per request).
+    user.password_changed_at = utcnow()
     revoked = await auth_sessions.revoke_all(session, user_id=user.id, reason="password_changed")
-    audit.record(session, action="password_changed", actor_id=user.id, target_type="user",
-                 target_id=user.id, ip=client.ip, details={"sessions_revoked": revoked})
+    audit.record(
+        session,
+        action="password_changed",
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        ip=client.ip,
+        details={"sessions_revoked": revoked},
+    )
     await session.commit()
     return revoked
 
 
 async def ensure_bootstrap_admin(
-    session: AsyncSession, *, settings: Settings, hasher: security.PasswordHasher,
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    hasher: security.PasswordHasher,
 ) -> User | None:
     """Create the first admin from RELAYPACS_BOOTSTRAP_ADMIN_* when no admin exists yet."""
     if not settings.bootstrap_admin_email or settings.bootstrap_admin_password is None:
@@ -202,12 +272,18 @@ async def ensure_bootstrap_admin(
     if await users_service.count_admins(session):
         return None
     email = users_service.normalize_email(settings.bootstrap_admin_email)
-    data = UserCreate(email=email, username=email.split("@")[0][:64] or "admin",
-                      full_name="Administrator", facility="Administration", role=Role.admin,
-                      password=settings.bootstrap_admin_password.get_secret_value())
+    data = UserCreate(
+        email=email,
+        username=email.split("@")[0][:64] or "admin",
+        full_name="Administrator",
+        facility="Administration",
+        role=Role.admin,
+        password=settings.bootstrap_admin_password.get_secret_value(),
+    )
     try:
-        user = await users_service.create(session, hasher=hasher, data=data, verified=True,
-                                          actor_id=None)
+        user = await users_service.create(
+            session, hasher=hasher, data=data, verified=True, actor_id=None
+        )
         await session.commit()
     except AppError as exc:
         await session.rollback()

@@ -17,7 +17,8 @@ from relaypacs.auth.models import AuthSession
 from relaypacs.auth.schemas import TokenPair
 from relaypacs.core import security
 from relaypacs.core.config import Settings
-from relaypacs.core.database import utcnow
+from relaypacs.core.database import execute_dml, utcnow
+from relaypacs.users import export
 from relaypacs.users.models import User
 
 # last_seen_at is written at most this often, so reads don't each cost a write.
@@ -96,8 +97,14 @@ async def create(
     refresh = _mint_refresh(settings, auth_session)
     auth_session.refresh_token_hash = security.token_hash(refresh)
     session.add(auth_session)
-    audit.record(session, action="login", actor_id=user.id, target_type="session",
-                 target_id=auth_session.id, ip=client.ip)
+    audit.record(
+        session,
+        action="login",
+        actor_id=user.id,
+        target_type="session",
+        target_id=auth_session.id,
+        ip=client.ip,
+    )
     await session.commit()
     return _token_pair(settings, auth_session, refresh)
 
@@ -131,7 +138,7 @@ async def authenticate(session: AsyncSession, *, settings: Settings, token: str)
         or auth_session.revoked_at is not None
         or auth_session.expires_at <= now
         or _idle_expired(settings, auth_session, now)
-        or claims.iat < int(user.password_changed_at.timestamp())
+        or auth_session.created_at < user.password_changed_at
     ):
         raise InvalidToken()
     if now - auth_session.last_seen_at > _TOUCH_INTERVAL:
@@ -165,28 +172,37 @@ async def refresh(
         raise InvalidToken()
 
     presented = security.token_hash(token)
-    if generation == auth_session.refresh_generation and presented == auth_session.refresh_token_hash:
+    if (
+        generation == auth_session.refresh_generation
+        and presented == auth_session.refresh_token_hash
+    ):
         issued_at = now.replace(microsecond=0)
         next_generation = generation + 1
         next_token = _mint_refresh(
             settings,
-            AuthSession(id=auth_session.id, user_id=auth_session.user_id,
-                        refresh_generation=next_generation, refresh_issued_at=issued_at),
+            AuthSession(
+                id=auth_session.id,
+                user_id=auth_session.user_id,
+                refresh_generation=next_generation,
+                refresh_issued_at=issued_at,
+            ),
         )
         # A compare-and-set on the generation: of two racing refreshes exactly one rotates.
-        result = await session.execute(
+        rotated = await execute_dml(
+            session,
             update(AuthSession)
-            .where(AuthSession.id == auth_session.id,
-                   AuthSession.refresh_generation == generation)
-            .values(refresh_generation=next_generation,
-                    refresh_token_hash=security.token_hash(next_token),
-                    previous_refresh_hash=presented,
-                    refresh_issued_at=issued_at,
-                    last_seen_at=now)
-            .execution_options(synchronize_session=False)
+            .where(AuthSession.id == auth_session.id, AuthSession.refresh_generation == generation)
+            .values(
+                refresh_generation=next_generation,
+                refresh_token_hash=security.token_hash(next_token),
+                previous_refresh_hash=presented,
+                refresh_issued_at=issued_at,
+                last_seen_at=now,
+            )
+            .execution_options(synchronize_session=False),
         )
         await session.commit()
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if rotated == 1:
             await session.refresh(auth_session)
             return _token_pair(settings, auth_session, next_token)
         await session.refresh(auth_session)
@@ -203,9 +219,16 @@ async def refresh(
             return _token_pair(settings, auth_session, current)
 
     await _revoke(session, auth_session, reason="refresh_reuse")
-    audit.record(session, action="refresh_token_reuse", outcome="denied", actor_id=user.id,
-                 target_type="session", target_id=auth_session.id, ip=client.ip,
-                 details={"generation": generation})
+    audit.record(
+        session,
+        action="refresh_token_reuse",
+        outcome="denied",
+        actor_id=user.id,
+        target_type="session",
+        target_id=auth_session.id,
+        ip=client.ip,
+        details={"generation": generation},
+    )
     await session.commit()
     raise InvalidToken()
 
@@ -217,18 +240,32 @@ async def _revoke(session: AsyncSession, auth_session: AuthSession, *, reason: s
 
 
 async def revoke(
-    session: AsyncSession, *, auth_session: AuthSession, actor: User, reason: str,
+    session: AsyncSession,
+    *,
+    auth_session: AuthSession,
+    actor: User,
+    reason: str,
     client: ClientInfo,
 ) -> None:
     """Revoke one session (logout, or the user closing one of their devices)."""
     await _revoke(session, auth_session, reason=reason)
-    audit.record(session, action="session_revoked", actor_id=actor.id, target_type="session",
-                 target_id=auth_session.id, ip=client.ip, details={"reason": reason})
+    audit.record(
+        session,
+        action="session_revoked",
+        actor_id=actor.id,
+        target_type="session",
+        target_id=auth_session.id,
+        ip=client.ip,
+        details={"reason": reason},
+    )
     await session.commit()
 
 
 async def revoke_all(
-    session: AsyncSession, *, user_id: uuid.UUID, reason: str,
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    reason: str,
     except_session_id: uuid.UUID | None = None,
 ) -> int:
     """Revoke every live session of a user (optionally keeping one); caller commits."""
@@ -240,8 +277,7 @@ async def revoke_all(
     )
     if except_session_id is not None:
         query = query.where(AuthSession.id != except_session_id)
-    result = await session.execute(query)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return await execute_dml(session, query)
 
 
 async def list_active(
@@ -250,9 +286,12 @@ async def list_active(
     now = utcnow()
     rows = await session.scalars(
         select(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None),
-               AuthSession.expires_at > now,
-               AuthSession.last_seen_at > now - settings.session_idle_timeout)
+        .where(
+            AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+            AuthSession.last_seen_at > now - settings.session_idle_timeout,
+        )
         .order_by(AuthSession.last_seen_at.desc())
     )
     return rows.all()
@@ -270,9 +309,38 @@ async def get_owned(
 async def revoke_all_with_audit(
     session: AsyncSession, *, user: User, keep: uuid.UUID | None, client: ClientInfo
 ) -> int:
-    revoked = await revoke_all(session, user_id=user.id, reason="revoke_all",
-                               except_session_id=keep)
-    audit.record(session, action="sessions_revoked", actor_id=user.id, target_type="user",
-                 target_id=user.id, ip=client.ip, details={"count": revoked})
+    revoked = await revoke_all(
+        session, user_id=user.id, reason="revoke_all", except_session_id=keep
+    )
+    audit.record(
+        session,
+        action="sessions_revoked",
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        ip=client.ip,
+        details={"count": revoked},
+    )
     await session.commit()
     return revoked
+
+
+@export.section("sessions")
+async def _export_sessions(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.scalars(
+        select(AuthSession).where(AuthSession.user_id == user.id).order_by(AuthSession.created_at)
+    )
+    return [
+        {
+            "id": str(s.id),
+            "created_at": s.created_at.isoformat(),
+            "last_seen_at": s.last_seen_at.isoformat(),
+            "ip": s.ip,
+            "device": s.device,
+            "browser": s.browser,
+            "user_agent": s.user_agent,
+            "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None,
+            "revoked_reason": s.revoked_reason,
+        }
+        for s in rows
+    ]

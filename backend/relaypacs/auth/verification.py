@@ -12,7 +12,7 @@ from relaypacs.auth.errors import EmailTaken, InvalidVerificationToken
 from relaypacs.auth.models import EmailToken
 from relaypacs.core import mail, security
 from relaypacs.core.config import Settings
-from relaypacs.core.database import utcnow
+from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.users.models import User
 
 
@@ -70,13 +70,14 @@ async def verify(session: AsyncSession, *, token: str, ip: str | None) -> User:
     )
     if record is None or record.used_at is not None or record.expires_at <= now:
         raise InvalidVerificationToken()
-    claimed = await session.execute(
+    claimed = await execute_dml(
+        session,
         update(EmailToken)
         .where(EmailToken.id == record.id, EmailToken.used_at.is_(None))
         .values(used_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed != 1:
         raise InvalidVerificationToken()
     user = await session.get(User, record.user_id)
     if user is None:
@@ -88,12 +89,24 @@ async def verify(session: AsyncSession, *, token: str, ip: str | None) -> User:
         if taken:
             await session.rollback()
             raise EmailTaken()
-        audit.record(session, action="email_changed", actor_id=user.id, target_type="user",
-                     target_id=user.id, ip=ip)
+        audit.record(
+            session,
+            action="email_changed",
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            ip=ip,
+        )
         user.email = record.email
         user.pending_email = None
     user.email_verified_at = user.email_verified_at or now
-    audit.record(session, action="email_verified", actor_id=user.id, target_type="user",
-                 target_id=user.id, ip=ip)
+    audit.record(
+        session,
+        action="email_verified",
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        ip=ip,
+    )
     await session.commit()
     return user

@@ -80,7 +80,9 @@ class Settings(BaseSettings):
     login_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
     login_lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     login_rate_limit_per_minute: Annotated[int, Field(ge=1)] = 30
-    password_hash_concurrency: Annotated[int, Field(ge=1, le=64)] = max(1, (os.cpu_count() or 2) - 1)
+    password_hash_concurrency: Annotated[int, Field(ge=1, le=64)] = max(
+        1, (os.cpu_count() or 2) - 1
+    )
     email_verification_ttl_hours: Annotated[int, Field(ge=1, le=24 * 14)] = 24
     bootstrap_admin_email: EmailStr | None = Field(
         default=None,
@@ -120,6 +122,11 @@ class Settings(BaseSettings):
                 "expected sqlite+aiosqlite or postgresql+asyncpg"
             )
         return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("bootstrap_admin_email", "bootstrap_admin_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("redis_url")
     @classmethod

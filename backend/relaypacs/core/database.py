@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import DateTime, MetaData, event, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 from relaypacs.core.config import Settings
@@ -55,7 +56,7 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -103,3 +104,9 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def execute_dml(session: AsyncSession, statement: Executable) -> int:
+    """Run an UPDATE/DELETE and return how many rows it touched (compare-and-set checks)."""
+    result = await session.execute(statement)
+    return int(cast("CursorResult[Any]", result).rowcount)

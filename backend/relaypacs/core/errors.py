@@ -103,7 +103,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     if any(f["type"] == "json_invalid" for f in fields):
-        return error_response(422, "invalid_json", "The request body is not valid JSON.", fields=fields)
+        return error_response(
+            422, "invalid_json", "The request body is not valid JSON.", fields=fields
+        )
     summary = "; ".join(f"{'.'.join(f['loc'])}: {f['message']}" for f in fields[:5])
     return error_response(422, "validation_error", f"Invalid request: {summary}", fields=fields)
 

@@ -65,7 +65,9 @@ class PasswordHasher:
     async def verify(self, password: str, stored: str | None) -> bool:
         # Unknown accounts are checked against a dummy hash so both answers take as long.
         ok = await anyio.to_thread.run_sync(
-            verify_password_sync, password, stored or _dummy_hash(self.rounds),
+            verify_password_sync,
+            password,
+            stored or _dummy_hash(self.rounds),
             limiter=self.limiter,
         )
         return ok and stored is not None
@@ -121,7 +123,9 @@ def encode_token(
         **extra,
     }
     return jwt.encode(
-        claims, settings.secret_key.get_secret_value(), algorithm=JWT_ALGORITHM,
+        claims,
+        settings.secret_key.get_secret_value(),
+        algorithm=JWT_ALGORITHM,
         headers={"typ": "JWT"},
     )
 

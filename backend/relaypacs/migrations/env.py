@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from relaypacs import models  # noqa: F401  (registers every table on Base.metadata)
-from relaypacs.core.config import load_settings
+from relaypacs.core.config import Settings, load_settings
 from relaypacs.core.database import Base, create_engine
 
 config = context.config
@@ -21,7 +21,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 _MIGRATION_LOCK_ID = 0x52454C4159
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     url = config.get_main_option("sqlalchemy.url")
     return load_settings(database_url=url) if url else load_settings()
 

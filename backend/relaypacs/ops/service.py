@@ -17,7 +17,7 @@ async def _run_check(check: ReadinessCheck, timeout: float) -> ComponentCheck:
         await asyncio.wait_for(check(), timeout)
     except TimeoutError:
         error: str | None = f"no answer within {timeout:g} s"
-    except Exception as exc:  # any failure makes the component unready
+    except Exception as exc:  # noqa: BLE001 - any failure makes the component unready
         error = type(exc).__name__
     else:
         error = None

@@ -20,12 +20,23 @@ class CommandError(Exception):
 
 
 async def create_admin(
-    settings: Settings, *, email: str, username: str, password: str, full_name: str,
+    settings: Settings,
+    *,
+    email: str,
+    username: str,
+    password: str,
+    full_name: str,
     facility: str,
 ) -> uuid.UUID:
     try:
-        data = UserCreate(email=email, username=username, full_name=full_name,
-                          facility=facility, role=Role.admin, password=password)
+        data = UserCreate(
+            email=email,
+            username=username,
+            full_name=full_name,
+            facility=facility,
+            role=Role.admin,
+            password=password,
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         raise CommandError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
@@ -33,13 +44,15 @@ async def create_admin(
     try:
         async with database.sessionmaker() as session:
             try:
-                user = await service.create(session, hasher=PasswordHasher(1), data=data,
-                                            verified=True, actor_id=None)
+                user = await service.create(
+                    session, hasher=PasswordHasher(1), data=data, verified=True, actor_id=None
+                )
                 await session.commit()
             except AppError as exc:
                 if exc.code in {"email_taken", "username_taken"}:
-                    raise CommandError(f"a user with this {exc.code.split('_')[0]} "
-                                       "already exists") from None
+                    raise CommandError(
+                        f"a user with this {exc.code.split('_')[0]} already exists"
+                    ) from None
                 raise CommandError(exc.message) from None
             return user.id
     finally:

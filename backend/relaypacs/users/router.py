@@ -37,19 +37,32 @@ async def list_users(
     role: Role | None = None,
     facility: Annotated[str | None, Query(max_length=200)] = None,
 ) -> UserPage:
-    users, total = await service.list(session, page=page, page_size=page_size, role=role,
-                                      facility=facility)
-    return UserPage(items=[UserRead.model_validate(u) for u in users], total=total,
-                    page=page, page_size=page_size)
+    users, total = await service.list(
+        session, page=page, page_size=page_size, role=role, facility=facility
+    )
+    return UserPage(
+        items=[UserRead.model_validate(u) for u in users],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )
 
 
-@admin_router.post("", response_model=UserRead, status_code=201,
-                   responses={409: {"description": "Email or username taken"},
-                              422: {"description": "Invalid input or weak password"}})
-async def create_user(data: UserCreate, admin: CurrentUser, session: SessionDep,
-                      hasher: HasherDep, client: ClientDep) -> UserRead:
-    user = await service.create(session, hasher=hasher, data=data, verified=True,
-                                actor_id=admin.id, ip=client.ip)
+@admin_router.post(
+    "",
+    response_model=UserRead,
+    status_code=201,
+    responses={
+        409: {"description": "Email or username taken"},
+        422: {"description": "Invalid input or weak password"},
+    },
+)
+async def create_user(
+    data: UserCreate, admin: CurrentUser, session: SessionDep, hasher: HasherDep, client: ClientDep
+) -> UserRead:
+    user = await service.create(
+        session, hasher=hasher, data=data, verified=True, actor_id=admin.id, ip=client.ip
+    )
     await session.commit()
     return UserRead.model_validate(user)
 
@@ -59,13 +72,21 @@ async def get_user(user_id: uuid.UUID, session: SessionDep) -> UserRead:
     return UserRead.model_validate(await service.get_or_raise(session, user_id=user_id))
 
 
-@admin_router.patch("/{user_id}", response_model=UserRead, status_code=200,
-                    responses={**NOT_FOUND, 409: {"description": "Own role/active flag"}})
-async def update_user(user_id: uuid.UUID, changes: UserUpdate, admin: CurrentUser,
-                      session: SessionDep, client: ClientDep) -> UserRead:
+@admin_router.patch(
+    "/{user_id}",
+    response_model=UserRead,
+    status_code=200,
+    responses={**NOT_FOUND, 409: {"description": "Own role/active flag"}},
+)
+async def update_user(
+    user_id: uuid.UUID,
+    changes: UserUpdate,
+    admin: CurrentUser,
+    session: SessionDep,
+    client: ClientDep,
+) -> UserRead:
     user = await service.get_or_raise(session, user_id=user_id)
-    updated = await service.update(session, user=user, changes=changes, actor=admin,
-                                   client=client)
+    updated = await service.update(session, user=user, changes=changes, actor=admin, client=client)
     return UserRead.model_validate(updated)
 
 
@@ -74,12 +95,22 @@ async def get_profile(user: CurrentUser) -> ProfileRead:
     return service.profile(user)
 
 
-@me_router.patch("/profile", response_model=ProfileRead, status_code=200,
-                 responses={409: {"description": "Email in use"}})
-async def update_profile(changes: ProfileUpdate, user: CurrentUser, session: SessionDep,
-                         settings: SettingsDep, client: ClientDep) -> ProfileRead:
-    return await service.update_profile(session, settings=settings, user=user, changes=changes,
-                                        client=client)
+@me_router.patch(
+    "/profile",
+    response_model=ProfileRead,
+    status_code=200,
+    responses={409: {"description": "Email in use"}},
+)
+async def update_profile(
+    changes: ProfileUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+) -> ProfileRead:
+    return await service.update_profile(
+        session, settings=settings, user=user, changes=changes, client=client
+    )
 
 
 @me_router.get("/preferences", response_model=Preferences, status_code=200)
@@ -88,13 +119,19 @@ async def get_preferences(user: CurrentUser, session: SessionDep) -> Preferences
 
 
 @me_router.patch("/preferences", response_model=Preferences, status_code=200)
-async def update_preferences(changes: PreferencesUpdate, user: CurrentUser,
-                             session: SessionDep) -> Preferences:
+async def update_preferences(
+    changes: PreferencesUpdate, user: CurrentUser, session: SessionDep
+) -> Preferences:
     return await service.update_preferences(session, user=user, changes=changes)
 
 
-@me_router.get("/export", response_model=UserExport, status_code=200,
-               summary="Everything stored about you (GDPR)")
-async def export_my_data(user: CurrentUser, session: SessionDep,
-                         client: ClientDep) -> dict[str, Any]:
+@me_router.get(
+    "/export",
+    response_model=UserExport,
+    status_code=200,
+    summary="Everything stored about you (GDPR)",
+)
+async def export_my_data(
+    user: CurrentUser, session: SessionDep, client: ClientDep
+) -> dict[str, Any]:
     return await service.build_export(session, user=user, client=client)

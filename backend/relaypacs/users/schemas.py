@@ -12,7 +12,10 @@ from relaypacs.core.permissions import Role
 
 ServiceLevel = Literal["STAT", "EMERGENCY", "ROUTINE"]
 NOTIFICATION_TYPES = (
-    "upload_complete", "upload_failed", "report_assigned", "report_ready",
+    "upload_complete",
+    "upload_failed",
+    "report_assigned",
+    "report_ready",
     "additional_data_required",
 )
 
@@ -88,9 +91,7 @@ class Preferences(BaseModel):
     default_service_level: ServiceLevel = "ROUTINE"
     chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] = DEFAULT_CHUNK_SIZE
     duplicate_check: bool = True
-    notifications: dict[str, NotificationPreference] = Field(
-        default_factory=_default_notifications
-    )
+    notifications: dict[str, NotificationPreference] = Field(default_factory=_default_notifications)
 
 
 class PreferencesUpdate(BaseModel):
@@ -99,11 +100,19 @@ class PreferencesUpdate(BaseModel):
     default_service_level: ServiceLevel | None = None
     chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] | None = None
     duplicate_check: bool | None = None
-    notifications: dict[
-        Literal["upload_complete", "upload_failed", "report_assigned", "report_ready",
-                "additional_data_required"],
-        NotificationPreference,
-    ] | None = None
+    notifications: (
+        dict[
+            Literal[
+                "upload_complete",
+                "upload_failed",
+                "report_assigned",
+                "report_ready",
+                "additional_data_required",
+            ],
+            NotificationPreference,
+        ]
+        | None
+    ) = None
 
 
 class UserExport(BaseModel):

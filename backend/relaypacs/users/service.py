@@ -79,8 +79,9 @@ async def create(
 ) -> User:
     """Create an account after checking password strength and uniqueness; caller commits."""
     email = normalize_email(data.email)
-    passwords.check_strength(data.password, username=data.username, email=email,
-                             full_name=data.full_name)
+    passwords.check_strength(
+        data.password, username=data.username, email=email, full_name=data.full_name
+    )
     conflict = await find_conflict(session, email=email, username=data.username)
     if conflict == "username":
         raise UsernameTaken()
@@ -96,7 +97,7 @@ async def create(
         role=data.role,
         password_hash=await hasher.hash(data.password),
         email_verified_at=now if verified else None,
-        password_changed_at=now.replace(microsecond=0),
+        password_changed_at=now,
     )
     session.add(user)
     try:
@@ -104,9 +105,15 @@ async def create(
     except IntegrityError:  # a concurrent registration won the race
         await session.rollback()
         raise EmailTaken() from None
-    audit.record(session, action="user_created", actor_id=actor_id or user.id,
-                 target_type="user", target_id=user.id, ip=ip,
-                 details={"role": user.role.value, "verified": verified})
+    audit.record(
+        session,
+        action="user_created",
+        actor_id=actor_id or user.id,
+        target_type="user",
+        target_id=user.id,
+        ip=ip,
+        details={"role": user.role.value, "verified": verified},
+    )
     return user
 
 
@@ -117,8 +124,12 @@ async def count_admins(session: AsyncSession) -> int:
     return int(total or 0)
 
 
-async def list(  # noqa: A001
-    session: AsyncSession, *, page: int, page_size: int, role: Role | None,
+async def list(
+    session: AsyncSession,
+    *,
+    page: int,
+    page_size: int,
+    role: Role | None,
     facility: str | None,
 ) -> tuple[Sequence[User], int]:
     query = select(User)
@@ -142,13 +153,25 @@ async def update(
     ):
         raise CannotChangeOwnAccount()
     if changes.role is not None and changes.role != user.role:
-        audit.record(session, action="role_changed", actor_id=actor.id, target_type="user",
-                     target_id=user.id, ip=client.ip,
-                     details={"from": user.role.value, "to": changes.role.value})
+        audit.record(
+            session,
+            action="role_changed",
+            actor_id=actor.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+            details={"from": user.role.value, "to": changes.role.value},
+        )
         user.role = changes.role
     if changes.facility is not None and changes.facility != user.facility:
-        audit.record(session, action="facility_changed", actor_id=actor.id, target_type="user",
-                     target_id=user.id, ip=client.ip)
+        audit.record(
+            session,
+            action="facility_changed",
+            actor_id=actor.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+        )
         user.facility = changes.facility
     if changes.full_name is not None:
         user.full_name = changes.full_name
@@ -157,22 +180,37 @@ async def update(
         revoked = 0
         if not changes.is_active:
             revoked = await auth_sessions.revoke_all(session, user_id=user.id, reason="disabled")
-        audit.record(session, action="user_disabled" if not changes.is_active else "user_enabled",
-                     actor_id=actor.id, target_type="user", target_id=user.id, ip=client.ip,
-                     details={"sessions_revoked": revoked})
+        audit.record(
+            session,
+            action="user_disabled" if not changes.is_active else "user_enabled",
+            actor_id=actor.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+            details={"sessions_revoked": revoked},
+        )
     await session.commit()
     await session.refresh(user)
     return user
 
 
 def profile(user: User) -> ProfileRead:
-    return ProfileRead(email=user.email, pending_email=user.pending_email,
-                       username=user.username, full_name=user.full_name,
-                       facility=user.facility, role=user.role)
+    return ProfileRead(
+        email=user.email,
+        pending_email=user.pending_email,
+        username=user.username,
+        full_name=user.full_name,
+        facility=user.facility,
+        role=user.role,
+    )
 
 
 async def update_profile(
-    session: AsyncSession, *, settings: Settings, user: User, changes: ProfileUpdate,
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    user: User,
+    changes: ProfileUpdate,
     client: ClientInfo,
 ) -> ProfileRead:
     """Name changes at once; a new email takes effect only once verified."""
@@ -181,14 +219,21 @@ async def update_profile(
     token: str | None = None
     new_email = normalize_email(changes.email) if changes.email else None
     if new_email and new_email != user.email:
-        taken = await session.scalar(select(func.count()).select_from(User).where(
-            User.email == new_email))
+        taken = await session.scalar(
+            select(func.count()).select_from(User).where(User.email == new_email)
+        )
         if taken:
             raise EmailTaken()
         user.pending_email = new_email
         token = await verification.issue(session, settings=settings, user=user, email=new_email)
-        audit.record(session, action="email_change_requested", actor_id=user.id,
-                     target_type="user", target_id=user.id, ip=client.ip)
+        audit.record(
+            session,
+            action="email_change_requested",
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+        )
     await session.commit()
     if token and new_email:
         await verification.send(settings, email=new_email, full_name=user.full_name, token=token)
@@ -200,7 +245,7 @@ async def get_preferences(session: AsyncSession, *, user: User) -> Preferences:
     if row is None:
         return Preferences()
     return Preferences(
-        default_service_level=row.default_service_level,  # type: ignore[arg-type]
+        default_service_level=row.default_service_level,
         chunk_size=row.chunk_size,
         duplicate_check=row.duplicate_check,
         notifications=Preferences().notifications | dict(row.notifications or {}),
@@ -211,8 +256,9 @@ async def update_preferences(
     session: AsyncSession, *, user: User, changes: PreferencesUpdate
 ) -> Preferences:
     current = await get_preferences(session, user=user)
-    merged = current.model_copy(update=changes.model_dump(exclude_none=True,
-                                                          exclude={"notifications"}))
+    merged = current.model_copy(
+        update=changes.model_dump(exclude_none=True, exclude={"notifications"})
+    )
     if changes.notifications:
         merged.notifications = current.notifications | changes.notifications
     row = await session.get(UserPreference, user.id) or UserPreference(user_id=user.id)
@@ -227,8 +273,14 @@ async def update_preferences(
 
 async def build_export(session: AsyncSession, *, user: User, client: ClientInfo) -> dict[str, Any]:
     """Everything stored about the user, from every domain (GDPR Art. 15/20)."""
-    audit.record(session, action="data_exported", actor_id=user.id, target_type="user",
-                 target_id=user.id, ip=client.ip)
+    audit.record(
+        session,
+        action="data_exported",
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        ip=client.ip,
+    )
     await session.commit()
     return {
         "generated_at": utcnow(),

@@ -1,0 +1,189 @@
+"""Local-directory storage: each chunk is written in place at its offset in a `.part` file."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+from relaypacs.uploads.storage.base import (
+    Storage,
+    StorageError,
+    StoredDataMissing,
+    check_layout,
+    check_upload_id,
+    is_upload_id,
+)
+
+# Forgetting which part files are ready only costs a repeated (idempotent) preparation.
+_READY_CACHE_LIMIT = 100_000
+# fdatasync skips the inode timestamps we do not need; macOS only has fsync.
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a directory's entries (new files, new subdirectories) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def _pread_exactly(fd: int, length: int, offset: int) -> bytes:
+    parts: list[bytes] = []
+    remaining = length
+    while remaining:
+        part = os.pread(fd, remaining, offset)
+        if not part:
+            break
+        parts.append(part)
+        offset += len(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+class LocalStorage(Storage):
+    """Files under `<root>/uploads/<upload_id>/<file_index>.part`, one per declared file."""
+
+    kind = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.uploads_dir = self.root / "uploads"
+        # Part files this process has created (or checked) and made durable, so the
+        # directory fsyncs and preallocation happen once per file, not once per chunk.
+        self._ready: set[Path] = set()
+        self._create_lock = threading.Lock()
+
+    def part_path(self, upload_id: str, file_index: int) -> Path:
+        """Where the assembled bytes of one file live."""
+        return self.uploads_dir / check_upload_id(upload_id) / f"{file_index}.part"
+
+    def open_file(
+        self, upload_id: str, file_index: int, size: int, chunk_size: int, total_chunks: int
+    ) -> BinaryIO:
+        """Open the `.part` file for reading; blocking, call from a worker thread."""
+        check_layout(size, chunk_size, total_chunks)
+        path = self.part_path(upload_id, file_index)
+        try:
+            stream = open(path, "rb")  # noqa: SIM115 - the caller owns and closes it
+        except FileNotFoundError:
+            if size == 0:
+                return io.BytesIO(b"")
+            raise StoredDataMissing(file=file_index) from None
+        if os.fstat(stream.fileno()).st_size < size:
+            stream.close()
+            raise StoredDataMissing(file=file_index)
+        return stream
+
+    def _prepare_part(self, path: Path, file_size: int) -> None:
+        """Create the part file at its full size, and make it and its directories durable."""
+        with self._create_lock:
+            if path in self._ready:
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                current = os.fstat(fd).st_size
+                if current > file_size:
+                    raise ValueError("stored file is larger than the declared size")
+                if current < file_size:
+                    # Sparse preallocation: growing never touches bytes already written.
+                    os.ftruncate(fd, file_size)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            # Without these a power cut could lose the new file's directory entry, and
+            # with it chunks already acknowledged.
+            _fsync_dir(path.parent)
+            _fsync_dir(self.uploads_dir)
+            if len(self._ready) >= _READY_CACHE_LIMIT:
+                self._ready.clear()
+            self._ready.add(path)
+
+    def _write_chunk(
+        self,
+        upload_id: str,
+        file_index: int,
+        chunk_index: int,
+        offset: int,
+        data: bytes,
+        file_size: int,
+    ) -> None:
+        path = self.part_path(upload_id, file_index)
+        try:
+            if path not in self._ready:
+                self._prepare_part(path, file_size)
+            try:
+                fd = os.open(path, os.O_WRONLY)
+            except FileNotFoundError:
+                # Removed behind our back (e.g. by another process); recreate it.
+                self._ready.discard(path)
+                self._prepare_part(path, file_size)
+                fd = os.open(path, os.O_WRONLY)
+            try:
+                _pwrite_all(fd, data, offset)
+                _datasync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise StorageError("Could not write the chunk to storage.") from exc
+
+    def _read_chunk(
+        self, upload_id: str, file_index: int, chunk_index: int, offset: int, length: int
+    ) -> bytes:
+        path = self.part_path(upload_id, file_index)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise StoredDataMissing(file=file_index, chunk=chunk_index) from None
+        try:
+            data = _pread_exactly(fd, length, offset)
+        finally:
+            os.close(fd)
+        if len(data) != length:
+            raise StoredDataMissing(file=file_index, chunk=chunk_index)
+        return data
+
+    def _delete_upload(self, upload_id: str) -> int:
+        directory = self.uploads_dir / check_upload_id(upload_id)
+        if not directory.is_dir():
+            return 0
+        try:
+            freed = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+            with self._create_lock:
+                self._ready = {p for p in self._ready if p.parent != directory}
+                shutil.rmtree(directory)
+        except FileNotFoundError:
+            return 0  # removed concurrently: nothing left for us to free
+        except OSError as exc:
+            raise StorageError("Could not remove the upload's stored data.") from exc
+        return freed
+
+    def _list_upload_ids(self) -> list[str]:
+        if not self.uploads_dir.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.uploads_dir.iterdir() if p.is_dir() and is_upload_id(p.name)
+        )
+
+    def _ping(self) -> None:
+        try:
+            self.uploads_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.uploads_dir) as probe:
+                probe.write(b"ok")
+        except OSError as exc:
+            raise StorageError("The upload directory is not writable.") from exc

@@ -1,0 +1,210 @@
+"""Role × endpoint × owner: every /api route, every role, exactly the allowed outcome.
+
+A new route makes `test_every_api_route_is_in_the_matrix` fail until it is added here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from relaypacs.core.permissions import Role
+from tests.factories import DEFAULT_PASSWORD, UserFixture, bearer, create_user, login
+
+ROLES = ("anonymous", *(r.value for r in Role))
+NEW_PASSWORD = "quokka-lantern-basalt-88"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"login_rate_limit_per_minute": 1000}
+
+
+@dataclass
+class Ctx:
+    me: UserFixture | None
+    tokens: dict[str, Any] | None
+    other: UserFixture
+    other_session_id: str
+
+    @property
+    def my_session_id(self) -> str:
+        if not self.tokens:
+            return self.other_session_id
+        return str(
+            jwt.decode(self.tokens["access_token"], options={"verify_signature": False})["sid"]
+        )
+
+
+@dataclass
+class Case:
+    method: str
+    route: str
+    expected: dict[str, int]
+    path: Callable[[Ctx], str] | None = None
+    body: Callable[[Ctx], Any] | None = field(default=None)
+
+
+def signed_in(status: int) -> dict[str, int]:
+    """Any signed-in role gets `status`; anonymous gets 401."""
+    return {"anonymous": 401} | {r.value: status for r in Role}
+
+
+def admin_only(status: int) -> dict[str, int]:
+    return {"anonymous": 401, "admin": status} | {r.value: 403 for r in Role if r is not Role.admin}
+
+
+def public(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+CASES = [
+    # public
+    Case(
+        "POST",
+        "/api/auth/register",
+        public(202),
+        body=lambda c: {
+            "email": f"new-{id(c)}@example.org",
+            "username": f"new{id(c)}",
+            "full_name": "New Person",
+            "facility": "Clinic",
+            "password": NEW_PASSWORD,
+            "role": "clinician",
+        },
+    ),
+    Case("POST", "/api/auth/verify-email", public(400), body=lambda c: {"token": "z" * 43}),
+    Case(
+        "GET",
+        "/api/auth/verify-email",
+        public(400),
+        path=lambda c: "/api/auth/verify-email?token=" + "z" * 43,
+    ),
+    Case(
+        "POST",
+        "/api/auth/verify-email/resend",
+        public(202),
+        body=lambda c: {"email": "x@example.org"},
+    ),
+    Case(
+        "POST",
+        "/api/auth/login",
+        public(200),
+        body=lambda c: {"login": c.other.username, "password": DEFAULT_PASSWORD},
+    ),
+    Case(
+        "POST",
+        "/api/auth/login/2fa",
+        public(401),
+        body=lambda c: {"mfa_token": "not-a-valid-token", "code": "123456"},
+    ),
+    Case(
+        "POST",
+        "/api/auth/refresh",
+        public(401),
+        body=lambda c: {"refresh_token": "not-a-valid-token"},
+    ),
+    # any signed-in user, on their own things
+    Case("GET", "/api/auth/me", signed_in(200)),
+    Case("GET", "/api/auth/sessions", signed_in(200)),
+    Case(
+        "DELETE",
+        "/api/auth/sessions/{session_id}",
+        signed_in(404),
+        path=lambda c: f"/api/auth/sessions/{c.other_session_id}",
+    ),
+    Case("POST", "/api/auth/2fa/setup", signed_in(200)),
+    Case("POST", "/api/auth/2fa/enable", signed_in(400), body=lambda c: {"code": "123456"}),
+    Case("POST", "/api/auth/2fa/disable", signed_in(409), body=lambda c: {"code": "123456"}),
+    Case("GET", "/api/me/profile", signed_in(200)),
+    Case("PATCH", "/api/me/profile", signed_in(200), body=lambda c: {"full_name": "Renamed"}),
+    Case("GET", "/api/me/preferences", signed_in(200)),
+    Case("PATCH", "/api/me/preferences", signed_in(200), body=lambda c: {"duplicate_check": False}),
+    Case("GET", "/api/me/export", signed_in(200)),
+    # admin
+    Case("GET", "/api/users", admin_only(200)),
+    Case(
+        "POST",
+        "/api/users",
+        admin_only(201),
+        body=lambda c: {
+            "email": f"made-{id(c)}@example.org",
+            "username": f"made{id(c)}",
+            "full_name": "Made By Admin",
+            "facility": "Clinic",
+            "password": NEW_PASSWORD,
+            "role": "radiologist",
+        },
+    ),
+    Case("GET", "/api/users/{user_id}", admin_only(200), path=lambda c: f"/api/users/{c.other.id}"),
+    Case(
+        "PATCH",
+        "/api/users/{user_id}",
+        admin_only(200),
+        path=lambda c: f"/api/users/{c.other.id}",
+        body=lambda c: {"facility": "Moved"},
+    ),
+    Case("GET", "/api/audit", admin_only(200)),
+    # these end the session, so they run last
+    Case(
+        "DELETE",
+        "/api/auth/sessions/{session_id}",
+        signed_in(204),
+        path=lambda c: f"/api/auth/sessions/{c.my_session_id}",
+    ),
+    Case("POST", "/api/auth/sessions/revoke-all", signed_in(200)),
+    Case("POST", "/api/auth/logout", signed_in(204)),
+    Case(
+        "POST",
+        "/api/auth/password",
+        signed_in(200),
+        body=lambda c: {"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
+    ),
+]
+
+
+def test_every_api_route_is_in_the_matrix(client: httpx.AsyncClient, app: FastAPI) -> None:
+    routes = {
+        (m, r.path)
+        for r in app.routes
+        if isinstance(r, APIRoute) and r.path.startswith("/api")
+        for m in r.methods
+    }
+    if not routes:  # routers included lazily: read the OpenAPI document instead
+        spec = app.openapi()["paths"]
+        routes = {(m.upper(), p) for p, ops in spec.items() if p.startswith("/api") for m in ops}
+    assert routes == {(c.method, c.route) for c in CASES}
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_role_matrix(app: FastAPI, client: httpx.AsyncClient, role: str) -> None:
+    other = await create_user(app, role=Role.clinician)
+    other_tokens = await login(client, other)
+    other_sid = jwt.decode(other_tokens["access_token"], options={"verify_signature": False})["sid"]
+    me = None if role == "anonymous" else await create_user(app, role=Role(role))
+    tokens = None
+    failures = []
+    for case in CASES:
+        if me is not None and (tokens is None or case.method != "GET"):
+            tokens = await login(client, me)  # a fresh session: earlier cases may end one
+        ctx = Ctx(me, tokens, other, other_sid)
+        path = case.path(ctx) if case.path else case.route
+        headers = bearer(tokens) if tokens else {}
+        kwargs: dict[str, Any] = {"headers": headers}
+        if case.body:
+            kwargs["json"] = case.body(ctx)
+        response = await client.request(case.method, path, **kwargs)
+        if response.status_code != case.expected[role]:
+            failures.append(
+                f"{case.method} {case.route}: {response.status_code} != {case.expected[role]} {response.text[:120]}"
+            )
+        if response.status_code == 403:
+            assert response.json()["error"]["code"] == "forbidden"
+    assert not failures, "\n".join(failures)

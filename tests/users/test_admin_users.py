@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from relaypacs.core.permissions import Role
+from tests.factories import bearer, create_user, login
+
+
+async def _admin(app: FastAPI, client: httpx.AsyncClient) -> dict[str, str]:
+    return bearer(await login(client, await create_user(app, role=Role.admin)))
+
+
+async def test_list_is_paginated_and_filtered_by_role_and_facility(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = await _admin(app, client)
+    for _ in range(3):
+        await create_user(app, role=Role.radiologist, facility="North")
+    await create_user(app, role=Role.clinician, facility="South")
+    page = (await client.get("/api/users?page=1&page_size=2", headers=headers)).json()
+    assert page["total"] == 5 and len(page["items"]) == 2
+    second = (await client.get("/api/users?page=3&page_size=2", headers=headers)).json()
+    assert len(second["items"]) == 1
+    rads = (await client.get("/api/users?role=radiologist", headers=headers)).json()
+    assert rads["total"] == 3 and {u["role"] for u in rads["items"]} == {"radiologist"}
+    south = (await client.get("/api/users?facility=South", headers=headers)).json()
+    assert south["total"] == 1
+    assert "password_hash" not in south["items"][0]
+    bad = await client.get("/api/users?role=wizard", headers=headers)
+    assert bad.status_code == 422
+
+
+async def test_admin_creates_a_radiologist_who_can_log_in(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = await _admin(app, client)
+    created = await client.post(
+        "/api/users",
+        headers=headers,
+        json={
+            "email": "rad@example.org",
+            "username": "rad1",
+            "full_name": "Dr Rad",
+            "facility": "Central",
+            "role": "radiologist",
+            "password": "opaline-meridian-sparrow-5",
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["email_verified"] is True
+    r = await client.post(
+        "/api/auth/login", json={"login": "rad1", "password": "opaline-meridian-sparrow-5"}
+    )
+    assert r.status_code == 200
+    dup = await client.post(
+        "/api/users",
+        headers=headers,
+        json={
+            "email": "other@example.org",
+            "username": "rad1",
+            "full_name": "Dr Rad",
+            "facility": "Central",
+            "role": "radiologist",
+            "password": "opaline-meridian-sparrow-5",
+        },
+    )
+    assert dup.status_code == 409
+
+
+async def test_role_change_is_audited(app: FastAPI, client: httpx.AsyncClient) -> None:
+    headers = await _admin(app, client)
+    user = await create_user(app)
+    r = await client.patch(f"/api/users/{user.id}", headers=headers, json={"role": "radiologist"})
+    assert r.status_code == 200 and r.json()["role"] == "radiologist"
+    audit = (
+        await client.get(f"/api/audit?action=role_changed&target_id={user.id}", headers=headers)
+    ).json()
+    assert audit["total"] == 1
+    assert audit["items"][0]["details"] == {"from": "clinician", "to": "radiologist"}
+
+
+async def test_disabling_a_user_revokes_all_their_sessions_at_once(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = await _admin(app, client)
+    user = await create_user(app)
+    devices = [await login(client, user) for _ in range(3)]
+    r = await client.patch(f"/api/users/{user.id}", headers=headers, json={"is_active": False})
+    assert r.status_code == 200 and r.json()["is_active"] is False
+    for tokens in devices:
+        assert (await client.get("/api/auth/me", headers=bearer(tokens))).status_code == 401
+        assert (
+            await client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        ).status_code == 401
+    r = await client.patch(f"/api/users/{user.id}", headers=headers, json={"is_active": True})
+    assert r.status_code == 200
+    await login(client, user)
+
+
+async def test_admin_cannot_demote_or_disable_themselves(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin = await create_user(app, role=Role.admin)
+    headers = bearer(await login(client, admin))
+    for change in ({"role": "clinician"}, {"is_active": False}):
+        r = await client.patch(f"/api/users/{admin.id}", headers=headers, json=change)
+        assert r.status_code == 409
+        assert r.json()["error"]["code"] == "cannot_change_own_account"
+
+
+async def test_unknown_user_is_404_and_unknown_field_is_422(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = await _admin(app, client)
+    missing = await client.get("/api/users/00000000-0000-0000-0000-000000000000", headers=headers)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "user_not_found"
+    not_uuid = await client.get("/api/users/not-a-uuid", headers=headers)
+    assert not_uuid.status_code == 422
+    user = await create_user(app)
+    extra = await client.patch(
+        f"/api/users/{user.id}", headers=headers, json={"password_hash": "x"}
+    )
+    assert extra.status_code == 422

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import MailSink
+from tests.factories import bearer, create_user, login
+
+
+@pytest.fixture
+def settings_overrides(smtp_server: tuple[int, MailSink]) -> dict[str, Any]:
+    return {"smtp_host": "127.0.0.1", "smtp_port": smtp_server[0], "smtp_starttls": False}
+
+
+async def test_profile_email_change_takes_effect_only_after_verification(
+    app: FastAPI, client: httpx.AsyncClient, smtp_server: tuple[int, MailSink]
+) -> None:
+    user = await create_user(app)
+    headers = bearer(await login(client, user))
+    r = await client.patch(
+        "/api/me/profile",
+        headers=headers,
+        json={"email": "new-address@example.org", "full_name": "New Name"},
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["email"] == user.email and body["pending_email"] == "new-address@example.org"
+    assert body["full_name"] == "New Name"
+    message = smtp_server[1].messages[-1]
+    assert message["To"] == "new-address@example.org"
+    token = re.search(r"token=([\w-]+)", message.get_content())
+    assert token
+    assert (
+        await client.post("/api/auth/verify-email", json={"token": token.group(1)})
+    ).status_code == 200
+    profile = (await client.get("/api/me/profile", headers=headers)).json()
+    assert profile["email"] == "new-address@example.org" and profile["pending_email"] is None
+
+
+async def test_username_and_role_are_read_only(app: FastAPI, client: httpx.AsyncClient) -> None:
+    headers = bearer(await login(client, await create_user(app)))
+    for change in ({"username": "hacker"}, {"role": "admin"}):
+        r = await client.patch("/api/me/profile", headers=headers, json=change)
+        assert r.status_code == 422
+
+
+async def test_preferences_defaults_update_and_bounds(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = bearer(await login(client, await create_user(app)))
+    prefs = (await client.get("/api/me/preferences", headers=headers)).json()
+    assert prefs["default_service_level"] == "ROUTINE"
+    assert prefs["chunk_size"] == 1024 * 1024
+    assert prefs["duplicate_check"] is True
+    assert prefs["notifications"]["report_ready"] == {"in_app": True, "push": True, "email": False}
+    r = await client.patch(
+        "/api/me/preferences",
+        headers=headers,
+        json={
+            "default_service_level": "STAT",
+            "chunk_size": 4 * 1024 * 1024,
+            "notifications": {"report_ready": {"in_app": True, "push": False, "email": True}},
+        },
+    )
+    assert r.status_code == 200, r.text
+    again = (await client.get("/api/me/preferences", headers=headers)).json()
+    assert again["default_service_level"] == "STAT" and again["chunk_size"] == 4 * 1024 * 1024
+    assert again["notifications"]["report_ready"]["push"] is False
+    assert again["notifications"]["upload_failed"]["push"] is True
+    for bad in (
+        {"chunk_size": 1000},
+        {"chunk_size": 64 * 1024 * 1024},
+        {"default_service_level": "SOON"},
+        {"notifications": {"nonsense": {}}},
+    ):
+        resp = await client.patch("/api/me/preferences", headers=headers, json=bad)
+        assert resp.status_code == 422, bad
+    assert (await client.get("/api/me/preferences", headers=headers)).json() == again
+
+
+async def test_export_contains_everything_about_the_user(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    user = await create_user(app)
+    headers = bearer(await login(client, user))
+    await client.patch("/api/me/preferences", headers=headers, json={"duplicate_check": False})
+    export = (await client.get("/api/me/export", headers=headers)).json()
+    assert export["user"]["email"] == user.email
+    assert "password_hash" not in str(export) and "totp_secret" not in str(export)
+    sections = export["sections"]
+    assert sections["preferences"]["duplicate_check"] is False
+    assert len(sections["sessions"]) == 1
+    assert "refresh_token_hash" not in sections["sessions"][0]
+    assert any(e["action"] == "login" for e in sections["audit_events"])
