@@ -2,7 +2,9 @@
 
 Public routes (no access token) are exactly: the ops router (/healthz, /readyz,
 /metrics) and `auth.router.public` (register, verify-email, login, login/2fa,
-refresh). Everything else is mounted on `api_router`, which requires an access token.
+refresh), and the upload transfer routes (chunk, status, complete), which take either
+the owner's access token or the upload's X-Upload-Token. Everything else is mounted on
+`api_router`, which requires an access token.
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ from relaypacs.auth.dependencies import get_principal
 from relaypacs.auth.router import public as auth_public_router
 from relaypacs.auth.router import router as auth_router
 from relaypacs.ops.router import router as ops_router
+from relaypacs.uploads.router import router as uploads_router
+from relaypacs.uploads.router import transfer_router as uploads_transfer_router
 from relaypacs.users.router import admin_router as users_router
 from relaypacs.users.router import me_router
 
 public_router = APIRouter(prefix="/api")
 public_router.include_router(auth_public_router, prefix="/auth", tags=["auth"])
+# Chunk, status and complete accept the owner's access token OR the upload's own
+# X-Upload-Token (so a service worker can finish an upload); the dependency checks both.
+public_router.include_router(uploads_transfer_router, tags=["uploads"])
 
 api_router = APIRouter(
     prefix="/api",
@@ -29,5 +36,6 @@ api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
 api_router.include_router(me_router, prefix="/me", tags=["me"])
 api_router.include_router(users_router, prefix="/users", tags=["users"])
 api_router.include_router(audit_router, prefix="/audit", tags=["audit"])
+api_router.include_router(uploads_router, tags=["uploads"])
 
 __all__ = ["api_router", "ops_router", "public_router"]

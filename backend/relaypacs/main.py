@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from relaypacs import __version__
 from relaypacs.api import api_router, ops_router, public_router
 from relaypacs.auth import service as auth_service
-from relaypacs.core import migrate
+from relaypacs.core import jobs, migrate
 from relaypacs.core.cache import create_cache
 from relaypacs.core.config import Settings, load_settings
 from relaypacs.core.database import Database
@@ -19,6 +19,8 @@ from relaypacs.core.errors import install_error_handlers
 from relaypacs.core.logging import configure_logging, get_logger
 from relaypacs.core.middleware import RequestContextMiddleware
 from relaypacs.core.security import PasswordHasher
+from relaypacs.uploads import housekeeping
+from relaypacs.uploads.storage import build_storage
 
 log = get_logger("relaypacs")
 
@@ -37,8 +39,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.readiness_checks = {"database": database.ping}
     if settings.redis_url:
         app.state.readiness_checks["cache"] = cache.ping
+    storage = build_storage(settings)
+    app.state.storage = storage
+    app.state.readiness_checks["storage"] = storage.ping
     async with database.sessionmaker() as session:
         await auth_service.ensure_bootstrap_admin(session, settings=settings, hasher=hasher)
+    scheduler = jobs.create_scheduler()
+    jobs.add_cron_job(
+        scheduler,
+        database,
+        name=housekeeping.JOB_NAME,
+        crontab=settings.upload_cleanup_cron,
+        func=lambda: housekeeping.cleanup(database=database, storage=storage),
+    )
+    scheduler.start()
     log.info(
         "started",
         environment=settings.environment.value,
@@ -48,6 +62,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        scheduler.shutdown(wait=False)
+        storage.close()
         await cache.close()
         await database.dispose()
         log.info("stopped")

@@ -17,7 +17,7 @@ from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.core.security import PasswordHasher
 from relaypacs.users.models import User
 
-_bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
+bearer_scheme = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
 
 
 def get_client(request: Request) -> ClientInfo:
@@ -40,7 +40,7 @@ def get_cache(request: Request) -> Cache:
 async def get_principal(
     session: SessionDep,
     settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated()

@@ -43,6 +43,11 @@ class Environment(StrEnum):
     production = "production"
 
 
+class StorageBackend(StrEnum):
+    local = "local"
+    s3 = "s3"
+
+
 class LogFormat(StrEnum):
     auto = "auto"
     json = "json"
@@ -95,6 +100,22 @@ class Settings(BaseSettings):
         ),
     )
 
+    # uploads and storage
+    storage_backend: StorageBackend = StorageBackend.local
+    storage_local_dir: Path | None = None
+    s3_bucket: str = "relaypacs"
+    s3_prefix: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    upload_max_files: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+    upload_max_total_bytes: Annotated[int, Field(ge=1)] = 20 * 1024**3
+    upload_ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
+    duplicate_window_days: Annotated[int, Field(ge=0, le=3650)] = 30
+    upload_cleanup_cron: str = "0 2 * * *"
+    upload_validation_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
+
     # outgoing mail (verification links); without SMTP_HOST, development logs the link
     smtp_host: str = ""
     smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
@@ -123,10 +144,29 @@ class Settings(BaseSettings):
             )
         return url.set(drivername=driver).render_as_string(hide_password=False)
 
-    @field_validator("bootstrap_admin_email", "bootstrap_admin_password", mode="before")
+    @field_validator(
+        "bootstrap_admin_email", "bootstrap_admin_password", "storage_local_dir", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("upload_cleanup_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"not a crontab expression ({exc})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_s3(self) -> Settings:
+        if self.storage_backend is StorageBackend.s3 and not self.s3_bucket:
+            raise ValueError("S3_BUCKET: required when STORAGE_BACKEND=s3")
+        return self
 
     @field_validator("redis_url")
     @classmethod
@@ -166,6 +206,10 @@ class Settings(BaseSettings):
     @property
     def database(self) -> URL:
         return make_url(self.database_url)
+
+    @property
+    def local_storage_dir(self) -> Path:
+        return self.storage_local_dir or self.data_dir / "storage"
 
     @property
     def access_token_ttl(self) -> timedelta:

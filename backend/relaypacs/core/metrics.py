@@ -15,3 +15,14 @@ HTTP_LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+UPLOAD_CHUNKS = Counter(
+    "relaypacs_upload_chunks_total",
+    "Upload chunks received, by outcome (stored, duplicate, checksum_mismatch).",
+    ["outcome"],
+)
+UPLOAD_BYTES = Counter("relaypacs_upload_bytes_total", "Upload bytes durably stored.")
+UPLOADS_COMPLETED = Counter(
+    "relaypacs_uploads_completed_total",
+    "Upload completions, by outcome (queued, invalid_dicom, incomplete, duplicate).",
+    ["outcome"],
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from relaypacs.core.config import Settings, StorageBackend
 from relaypacs.uploads.storage.base import Storage, StorageError, StoredDataMissing
 from relaypacs.uploads.storage.local import LocalStorage
 from relaypacs.uploads.storage.s3 import S3Storage
@@ -15,6 +16,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StoredDataMissing",
+    "build_storage",
     "create_storage",
 ]
 
@@ -26,3 +28,17 @@ def create_storage(kind: str, **kw: Any) -> Storage:
     if kind == "s3":
         return S3Storage(**kw)
     raise ValueError(f"unknown storage kind {kind!r}; expected 'local' or 's3'")
+
+
+def build_storage(settings: Settings) -> Storage:
+    """The storage STORAGE_BACKEND selects, configured from the settings."""
+    if settings.storage_backend is StorageBackend.s3:
+        return S3Storage(
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url or None,
+            region=settings.s3_region or None,
+            access_key=settings.s3_access_key_id or None,
+            secret_key=settings.s3_secret_access_key.get_secret_value() or None,
+        )
+    return LocalStorage(settings.local_storage_dir)

@@ -1,0 +1,190 @@
+"""Receiving one chunk: verified, durably written, then acknowledged — exactly once per bytes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import anyio.to_thread
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.core import metrics
+from relaypacs.core.database import execute_dml, utcnow
+from relaypacs.uploads.errors import (
+    ChecksumMismatch,
+    ChunkConflict,
+    ChunkOutOfRange,
+    MissingContentMd5,
+    UploadCompleted,
+    UploadExpired,
+    WrongChunkSize,
+)
+from relaypacs.uploads.models import ChunkState, Upload, UploadChunk, UploadFile, UploadState
+from relaypacs.uploads.schemas import ChunkAck
+from relaypacs.uploads.storage import Storage
+from relaypacs.uploads.storage.base import chunk_length
+
+# A claim older than this, never confirmed, belongs to a request that died mid-write.
+STALE_CLAIM = timedelta(minutes=2)
+
+
+def parse_content_md5(header: str | None) -> str:
+    """Base64 (RFC 1864) to hex; 400 when absent or malformed."""
+    if not header:
+        raise MissingContentMd5()
+    try:
+        digest = base64.b64decode(header.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 16:
+        raise MissingContentMd5("Content-MD5 must be the base64 of a 16-byte MD5 digest.")
+    return digest.hex()
+
+
+def ensure_accepts_chunks(upload: Upload) -> None:
+    if upload.state is UploadState.expired or (
+        upload.state is UploadState.uploading and upload.expires_at <= utcnow()
+    ):
+        raise UploadExpired()
+    if upload.state is not UploadState.uploading:
+        raise UploadCompleted(state=upload.state.value)
+
+
+async def read_body(body: AsyncIterator[bytes], expected: int) -> bytes:
+    """Read at most one chunk's worth; a longer body is refused before it is all read."""
+    buffer = bytearray()
+    async for part in body:
+        buffer += part
+        if len(buffer) > expected:
+            raise WrongChunkSize(f"This chunk must be exactly {expected} bytes.", expected=expected)
+    if len(buffer) != expected:
+        raise WrongChunkSize(
+            f"This chunk must be exactly {expected} bytes; got {len(buffer)}.", expected=expected
+        )
+    return bytes(buffer)
+
+
+async def _claim(
+    session: AsyncSession,
+    *,
+    upload_id: uuid.UUID,
+    file_index: int,
+    chunk_index: int,
+    md5: str,
+    size: int,
+) -> ChunkState | None:
+    """Reserve the chunk for these bytes. Returns the existing state when already ours."""
+    session.add(
+        UploadChunk(
+            upload_id=upload_id,
+            file_index=file_index,
+            chunk_index=chunk_index,
+            md5=md5,
+            size=size,
+            state=ChunkState.writing,
+            claimed_at=utcnow(),
+        )
+    )
+    try:
+        await session.commit()
+        return None
+    except IntegrityError:
+        await session.rollback()
+    existing = await session.scalar(
+        select(UploadChunk).where(
+            UploadChunk.upload_id == upload_id,
+            UploadChunk.file_index == file_index,
+            UploadChunk.chunk_index == chunk_index,
+        )
+    )
+    if existing is None:  # vanished meanwhile (cleanup); treat as conflict, client retries
+        raise ChunkConflict("The chunk changed meanwhile; send it again.")
+    if existing.md5 == md5:
+        return existing.state
+    if existing.state is ChunkState.writing and existing.claimed_at < utcnow() - STALE_CLAIM:
+        # The earlier writer died before confirming: these bytes may take its place.
+        taken = await execute_dml(
+            session,
+            update(UploadChunk)
+            .where(
+                UploadChunk.upload_id == upload_id,
+                UploadChunk.file_index == file_index,
+                UploadChunk.chunk_index == chunk_index,
+                UploadChunk.md5 == existing.md5,
+                UploadChunk.state == ChunkState.writing,
+            )
+            .values(md5=md5, claimed_at=utcnow())
+            .execution_options(synchronize_session=False),
+        )
+        await session.commit()
+        if taken == 1:
+            return ChunkState.writing
+    raise ChunkConflict(file=file_index, index=chunk_index)
+
+
+async def receive(
+    session: AsyncSession,
+    *,
+    storage: Storage,
+    upload: Upload,
+    file_index: int,
+    chunk_index: int,
+    content_md5: str | None,
+    body: AsyncIterator[bytes],
+) -> ChunkAck:
+    """Store one chunk; answer only once it is durable (fsync or S3 PUT acknowledged)."""
+    ensure_accepts_chunks(upload)
+    md5 = parse_content_md5(content_md5)
+    file = await session.get(UploadFile, (upload.id, file_index))
+    if file is None or not 0 <= chunk_index < file.total_chunks:
+        raise ChunkOutOfRange(file=file_index, index=chunk_index)
+    expected = chunk_length(file.size, upload.chunk_size, file.total_chunks, chunk_index)
+    data = await read_body(body, expected)
+    # Plain values: a rolled-back claim expires the ORM objects.
+    upload_id, chunk_size, file_size = upload.id, upload.chunk_size, file.size
+    actual = await anyio.to_thread.run_sync(lambda: hashlib.md5(data, usedforsecurity=False))
+    if actual.hexdigest() != md5:
+        metrics.UPLOAD_CHUNKS.labels("checksum_mismatch").inc()
+        raise ChecksumMismatch()
+
+    state = await _claim(
+        session,
+        upload_id=upload_id,
+        file_index=file_index,
+        chunk_index=chunk_index,
+        md5=md5,
+        size=expected,
+    )
+    if state is ChunkState.stored:
+        metrics.UPLOAD_CHUNKS.labels("duplicate").inc()
+        return ChunkAck(file=file_index, index=chunk_index, md5=md5)
+    await storage.write_chunk(
+        upload_id.hex,
+        file_index,
+        chunk_index,
+        chunk_index * chunk_size,
+        data,
+        file_size,
+    )
+    await execute_dml(
+        session,
+        update(UploadChunk)
+        .where(
+            UploadChunk.upload_id == upload_id,
+            UploadChunk.file_index == file_index,
+            UploadChunk.chunk_index == chunk_index,
+            UploadChunk.md5 == md5,
+        )
+        .values(state=ChunkState.stored)
+        .execution_options(synchronize_session=False),
+    )
+    await session.commit()
+    metrics.UPLOAD_CHUNKS.labels("stored").inc()
+    metrics.UPLOAD_BYTES.inc(expected)
+    return ChunkAck(file=file_index, index=chunk_index, md5=md5)

@@ -1,0 +1,401 @@
+"""Completing an upload: verify every chunk, validate every file as DICOM, record the
+study in one transaction and queue it. Never a partially recorded study."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.audit import service as audit
+from relaypacs.core import metrics
+from relaypacs.core.config import Settings
+from relaypacs.core.database import execute_dml, utcnow
+from relaypacs.uploads import dicom
+from relaypacs.uploads import service as upload_service
+from relaypacs.uploads.chunks import ensure_accepts_chunks
+from relaypacs.uploads.errors import (
+    InvalidDicom,
+    MultipleStudies,
+    NoInstances,
+    UploadIncomplete,
+)
+from relaypacs.uploads.models import (
+    ChunkState,
+    FileStatus,
+    Instance,
+    Series,
+    Study,
+    Upload,
+    UploadChunk,
+    UploadFile,
+    UploadState,
+)
+from relaypacs.uploads.schemas import CompleteAccepted
+from relaypacs.uploads.storage import Storage
+from relaypacs.users import service as users_service
+from relaypacs.users.models import User
+
+# A completion that has been "processing" this long died with its process; take it over.
+STALE_PROCESSING = timedelta(minutes=15)
+# How long a concurrent `complete` waits for the one already running.
+WAIT_FOR_OTHER = 120.0
+FINISHED = (UploadState.queued, UploadState.forwarding, UploadState.forwarded, UploadState.failed)
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    file: UploadFile
+    sha256: str
+    bad_chunks: tuple[int, ...]
+    inspection: dicom.DicomInspection
+
+
+def _inspect_stored(storage: Storage, upload: Upload, file: UploadFile) -> dicom.DicomInspection:
+    with storage.open_file(
+        upload.id.hex, file.index, file.size, upload.chunk_size, file.total_chunks
+    ) as stream:
+        return dicom.inspect_file(stream)
+
+
+async def _check_file(
+    storage: Storage, upload: Upload, file: UploadFile, md5s: dict[int, str]
+) -> FileCheck:
+    sha256, actual = await storage.file_sha256_and_chunk_md5s(
+        upload.id.hex, file.index, file.size, upload.chunk_size, file.total_chunks
+    )
+    bad = tuple(i for i, md5 in enumerate(actual) if md5s.get(i) != md5)
+    if bad:
+        return FileCheck(file, sha256, bad, dicom.DicomInspection(dicom.Outcome.invalid))
+    inspection = await anyio.to_thread.run_sync(_inspect_stored, storage, upload, file)
+    return FileCheck(file, sha256, (), inspection)
+
+
+async def _check_all(
+    session: AsyncSession, settings: Settings, storage: Storage, upload: Upload
+) -> list[FileCheck]:
+    files = await upload_service.files_of(session, upload_id=upload.id)
+    rows = await session.execute(
+        select(UploadChunk.file_index, UploadChunk.chunk_index, UploadChunk.md5).where(
+            UploadChunk.upload_id == upload.id, UploadChunk.state == ChunkState.stored
+        )
+    )
+    md5s: dict[int, dict[int, str]] = {}
+    for file_index, chunk_index, md5 in rows:
+        md5s.setdefault(file_index, {})[chunk_index] = md5
+    limiter = anyio.Semaphore(settings.upload_validation_concurrency)
+    results: list[FileCheck | None] = [None] * len(files)
+
+    async def run(position: int, file: UploadFile) -> None:
+        async with limiter:
+            results[position] = await _check_file(storage, upload, file, md5s.get(file.index, {}))
+
+    async with anyio.create_task_group() as group:
+        for position, file in enumerate(files):
+            group.start_soon(run, position, file)
+    return [r for r in results if r is not None]
+
+
+async def _begin(session: AsyncSession, upload: Upload) -> bool:
+    """Move uploading → processing (or take over a stale run); False if another run owns it."""
+    now = utcnow()
+    owned = await execute_dml(
+        session,
+        update(Upload)
+        .where(
+            Upload.id == upload.id,
+            (Upload.state == UploadState.uploading)
+            | (
+                (Upload.state == UploadState.processing)
+                & (Upload.processing_started_at < now - STALE_PROCESSING)
+            ),
+        )
+        .values(state=UploadState.processing, processing_started_at=now)
+        .execution_options(synchronize_session=False),
+    )
+    await session.commit()
+    await session.refresh(upload)
+    return owned == 1
+
+
+async def _release(session: AsyncSession, upload_id: uuid.UUID) -> None:
+    """Back to uploading, with everything the client sent still there."""
+    await session.rollback()
+    await execute_dml(
+        session,
+        update(Upload)
+        .where(Upload.id == upload_id, Upload.state == UploadState.processing)
+        .values(state=UploadState.uploading, processing_started_at=None)
+        .execution_options(synchronize_session=False),
+    )
+    await session.commit()
+
+
+def _accepted(upload: Upload, instances: int) -> CompleteAccepted:
+    return CompleteAccepted(
+        upload_id=upload.id,
+        state=upload.state,
+        study_instance_uid=upload.study_instance_uid,
+        instances=instances,
+        warnings=list(upload.warnings or []),
+        skipped_files=list(upload.skipped_files or []),
+    )
+
+
+async def _instance_count(session: AsyncSession, upload: Upload) -> int:
+    rows = await session.scalars(select(Instance.id).where(Instance.upload_id == upload.id))
+    return len(rows.all())
+
+
+async def _wait_for_other_run(session: AsyncSession, upload: Upload) -> None:
+    deadline = asyncio.get_running_loop().time() + WAIT_FOR_OTHER
+    while upload.state is UploadState.processing:
+        if asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.25)
+        await session.refresh(upload)
+
+
+async def complete(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    storage: Storage,
+    upload: Upload,
+    user: User,
+    skip_invalid: bool,
+    ip: str | None,
+) -> CompleteAccepted:
+    """Idempotent: a second (or concurrent) call gets the first call's outcome."""
+    if upload.state is UploadState.processing:
+        await _wait_for_other_run(session, upload)
+    if upload.state in FINISHED:
+        return _accepted(upload, await _instance_count(session, upload))
+    ensure_accepts_chunks(upload)
+    missing = {
+        p.index: p.missing
+        for p in await upload_service.progress(session, upload=upload)
+        if p.missing
+    }
+    if missing:
+        metrics.UPLOADS_COMPLETED.labels("incomplete").inc()
+        raise UploadIncomplete(missing=_missing_body(missing))
+    if not await _begin(session, upload):
+        await _wait_for_other_run(session, upload)
+        return await complete(
+            session,
+            settings=settings,
+            storage=storage,
+            upload=upload,
+            user=user,
+            skip_invalid=skip_invalid,
+            ip=ip,
+        )
+    upload_id = upload.id
+    try:
+        checks = await _check_all(session, settings, storage, upload)
+        result = await _record(
+            session,
+            settings=settings,
+            upload=upload,
+            user=user,
+            checks=checks,
+            skip_invalid=skip_invalid,
+            ip=ip,
+        )
+    except BaseException:
+        await _release(session, upload_id)
+        raise
+    metrics.UPLOADS_COMPLETED.labels("queued").inc()
+    return result
+
+
+def _missing_body(missing: dict[int, list[int]]) -> list[dict[str, object]]:
+    return [{"file": f, "chunks": chunks} for f, chunks in sorted(missing.items())]
+
+
+def _warnings(upload: Upload, instances: list[dicom.DicomInstance]) -> list[str]:
+    notes: list[str] = []
+    if any(i.modality != upload.modality for i in instances):
+        found = sorted({i.modality for i in instances})
+        notes.append(
+            f"declared modality {upload.modality} differs from the headers ({', '.join(found)})"
+        )
+    declared = upload_service.normalize_person_name(upload.patient_name)
+    if any(upload_service.normalize_person_name(i.patient_name) != declared for i in instances):
+        notes.append("declared patient name differs from the DICOM headers")
+    if any(i.study_date and i.study_date != upload.study_date.isoformat() for i in instances):
+        notes.append("declared study date differs from the DICOM headers")
+    if any(not i.has_file_meta for i in instances):
+        notes.append("some files had no DICOM File Meta header; one is added when they are sent")
+    return notes
+
+
+async def _record(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    upload: Upload,
+    user: User,
+    checks: list[FileCheck],
+    skip_invalid: bool,
+    ip: str | None,
+) -> CompleteAccepted:
+    corrupt = {c.file.index: list(c.bad_chunks) for c in checks if c.bad_chunks}
+    if corrupt:
+        # Stored bytes no longer match what was acknowledged: ask for those chunks again.
+        for file_index, chunk_indexes in corrupt.items():
+            await session.execute(
+                delete(UploadChunk).where(
+                    UploadChunk.upload_id == upload.id,
+                    UploadChunk.file_index == file_index,
+                    UploadChunk.chunk_index.in_(chunk_indexes),
+                )
+            )
+        await session.commit()
+        metrics.UPLOADS_COMPLETED.labels("incomplete").inc()
+        raise UploadIncomplete(
+            "Some stored chunks failed their integrity check; send them again.",
+            missing=_missing_body(corrupt),
+        )
+
+    invalid = [c for c in checks if c.inspection.outcome is dicom.Outcome.invalid]
+    if invalid and not skip_invalid:
+        metrics.UPLOADS_COMPLETED.labels("invalid_dicom").inc()
+        raise InvalidDicom(
+            files=[
+                {"file": c.file.index, "name": c.file.name, "reason": c.inspection.reason}
+                for c in invalid
+            ]
+        )
+    valid = [c for c in checks if c.inspection.instance is not None]
+    studies = sorted(
+        {c.inspection.instance.study_instance_uid for c in valid if c.inspection.instance}
+    )
+    if len(studies) > 1:
+        metrics.UPLOADS_COMPLETED.labels("invalid_dicom").inc()
+        raise MultipleStudies(studies=studies)
+    if not valid:
+        raise NoInstances()
+    study_uid = studies[0]
+
+    preferences = await users_service.get_preferences(session, user=user)
+    if not upload.force_upload and preferences.duplicate_check:
+        earlier = await session.scalar(
+            select(Upload)
+            .where(
+                Upload.study_instance_uid == study_uid,
+                Upload.id != upload.id,
+                Upload.state.in_(FINISHED),
+                Upload.completed_at >= utcnow() - timedelta(days=settings.duplicate_window_days),
+            )
+            .limit(1)
+        )
+        if earlier is not None:
+            metrics.UPLOADS_COMPLETED.labels("duplicate").inc()
+            raise upload_service.duplicate_error(earlier, user)
+
+    return await _persist(
+        session, upload=upload, user=user, checks=checks, valid=valid, study_uid=study_uid, ip=ip
+    )
+
+
+async def _persist(
+    session: AsyncSession,
+    *,
+    upload: Upload,
+    user: User,
+    checks: list[FileCheck],
+    valid: list[FileCheck],
+    study_uid: str,
+    ip: str | None,
+) -> CompleteAccepted:
+    seen: dict[str, int] = {}
+    kept: list[FileCheck] = []
+    skipped: list[dict[str, object]] = []
+    for check in checks:
+        f, inspection = check.file, check.inspection
+        f.sha256 = check.sha256
+        if inspection.outcome is dicom.Outcome.dicomdir:
+            f.status, f.note = FileStatus.dicomdir, inspection.reason
+        elif inspection.instance is None:
+            f.status, f.note = FileStatus.skipped, inspection.reason
+            skipped.append({"file": f.index, "name": f.name, "reason": inspection.reason})
+        elif inspection.instance.sop_instance_uid in seen:
+            f.status = FileStatus.duplicate
+            f.note = f"same SOP Instance UID as file {seen[inspection.instance.sop_instance_uid]}"
+        else:
+            seen[inspection.instance.sop_instance_uid] = f.index
+            f.status = FileStatus.instance
+            kept.append(check)
+
+    instances = [c.inspection.instance for c in kept if c.inspection.instance]
+    first = instances[0]
+    study = Study(
+        id=uuid.uuid4(),
+        upload_id=upload.id,
+        study_instance_uid=study_uid,
+        patient_name=first.patient_name or None,
+        study_date=date.fromisoformat(first.study_date) if first.study_date else None,
+        modality=first.modality,
+        instance_count=len(kept),
+        total_bytes=sum(c.file.size for c in kept),
+    )
+    session.add(study)
+    await session.flush()
+    series_ids: dict[str, uuid.UUID] = {}
+    for uid in dict.fromkeys(i.series_instance_uid for i in instances):
+        members = [i for i in instances if i.series_instance_uid == uid]
+        series = Series(
+            id=uuid.uuid4(),
+            study_id=study.id,
+            series_instance_uid=uid,
+            modality=members[0].modality,
+            series_number=members[0].series_number,
+            instance_count=len(members),
+        )
+        session.add(series)
+        series_ids[uid] = series.id
+    await session.flush()
+    for check in kept:
+        i = check.inspection.instance
+        assert i is not None
+        session.add(
+            Instance(
+                series_id=series_ids[i.series_instance_uid],
+                upload_id=upload.id,
+                file_index=check.file.index,
+                sop_instance_uid=i.sop_instance_uid,
+                sop_class_uid=i.sop_class_uid,
+                instance_number=i.instance_number,
+                transfer_syntax=i.transfer_syntax,
+                has_file_meta=i.has_file_meta,
+                dataset_offset=i.dataset_offset,
+                size=check.file.size,
+                sha256=check.sha256,
+            )
+        )
+    upload.study_instance_uid = study_uid
+    file_warnings = [w for c in kept for w in c.inspection.warnings]
+    upload.warnings = list(dict.fromkeys(_warnings(upload, instances) + file_warnings))[:50]
+    upload.skipped_files = skipped
+    upload.state = UploadState.queued
+    upload.completed_at = utcnow()
+    upload.processing_started_at = None
+    audit.record(
+        session,
+        action="upload_completed",
+        actor_id=user.id,
+        target_type="upload",
+        target_id=upload.id,
+        ip=ip,
+        details={"instances": len(kept), "skipped": len(skipped)},
+    )
+    await session.commit()
+    return _accepted(upload, len(kept))

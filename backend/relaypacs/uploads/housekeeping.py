@@ -1,0 +1,73 @@
+"""Removing expired and abandoned uploads and their stored chunks."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select, update
+
+from relaypacs.core.database import Database, execute_dml, utcnow
+from relaypacs.core.logging import get_logger
+from relaypacs.uploads.models import Upload, UploadChunk, UploadState
+from relaypacs.uploads.schemas import CleanupReport
+from relaypacs.uploads.storage import Storage
+
+log = get_logger("relaypacs.uploads.cleanup")
+JOB_NAME = "uploads.cleanup"
+
+
+async def _is_orphan(database: Database, stored_id: str) -> bool:
+    """Re-checked just before deleting: an upload created a moment ago keeps its data."""
+    try:
+        upload_id = uuid.UUID(hex=stored_id)
+    except ValueError:
+        return True
+    async with database.sessionmaker() as session:
+        state = await session.scalar(select(Upload.state).where(Upload.id == upload_id))
+    return state is None or state is UploadState.expired
+
+
+async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
+    """Expire uploads past their deadline, free their chunks, and drop orphaned data."""
+    now = utcnow()
+    expired = 0
+    freed = 0
+    async with database.sessionmaker() as session:
+        overdue = (
+            await session.scalars(
+                select(Upload.id).where(
+                    Upload.state == UploadState.uploading, Upload.expires_at <= now
+                )
+            )
+        ).all()
+        for upload_id in overdue:
+            # Compare-and-set: a completion that started meanwhile keeps its upload.
+            claimed = await execute_dml(
+                session,
+                update(Upload)
+                .where(Upload.id == upload_id, Upload.state == UploadState.uploading)
+                .values(state=UploadState.expired)
+                .execution_options(synchronize_session=False),
+            )
+            if claimed != 1:
+                continue
+            await session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload_id))
+            await session.commit()
+            freed += await storage.delete_upload(upload_id.hex)
+            expired += 1
+
+        known = {
+            row.hex
+            for row in (
+                await session.scalars(select(Upload.id).where(Upload.state != UploadState.expired))
+            ).all()
+        }
+    orphans = 0
+    for stored_id in await storage.list_upload_ids():
+        if stored_id in known or not await _is_orphan(database, stored_id):
+            continue
+        freed += await storage.delete_upload(stored_id)
+        orphans += 1
+    report = CleanupReport(expired_uploads=expired, orphaned_uploads=orphans, bytes_freed=freed)
+    log.info("uploads_cleanup", **report.model_dump())
+    return report

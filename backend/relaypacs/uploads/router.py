@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+
+from relaypacs.auth.dependencies import ClientDep, CurrentUser, require
+from relaypacs.core.dependencies import SessionDep, SettingsDep
+from relaypacs.core.permissions import Permission, has_permission
+from relaypacs.uploads import chunks, completion, service
+from relaypacs.uploads.dependencies import StorageDep, TransferDep, VisibleUpload
+from relaypacs.uploads.models import UploadState
+from relaypacs.uploads.schemas import (
+    ChunkAck,
+    CompleteAccepted,
+    UploadCreated,
+    UploadDetail,
+    UploadInit,
+    UploadPage,
+    UploadStatus,
+)
+from relaypacs.users.models import User
+
+R = dict[int | str, dict[str, Any]]
+NOT_FOUND: R = {404: {"description": "No such upload (or not yours)"}}
+TRANSFER: R = {
+    **NOT_FOUND,
+    401: {"description": "Neither a valid access token nor the upload token"},
+    410: {"description": "The upload expired"},
+}
+
+# Authenticated by access token (mounted on the authenticated API router).
+router = APIRouter()
+# Authenticated by the owner's access token OR the upload's X-Upload-Token (see api.py).
+transfer_router = APIRouter(responses=TRANSFER)
+
+
+@router.post(
+    "/upload/init",
+    response_model=UploadCreated,
+    status_code=201,
+    responses={
+        409: {"description": "duplicate_study"},
+        413: {"description": "Too large"},
+        422: {"description": "Invalid metadata or too many files"},
+    },
+)
+async def init_upload(
+    data: UploadInit,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    user: Annotated[User, Depends(require(Permission.upload_create))],
+) -> UploadCreated:
+    return await service.create(session, settings=settings, user=user, data=data, ip=client.ip)
+
+
+@transfer_router.put(
+    "/upload/{upload_id}/chunk",
+    response_model=ChunkAck,
+    status_code=200,
+    responses={
+        400: {"description": "Checksum, size or index problem; nothing stored"},
+        409: {"description": "chunk_conflict or upload_completed"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def put_chunk(
+    request: Request,
+    transfer: TransferDep,
+    session: SessionDep,
+    storage: StorageDep,
+    file: Annotated[int, Query(description="File index, from init")],
+    index: Annotated[int, Query(description="Chunk index within the file")],
+    content_md5: Annotated[str | None, Header(alias="Content-MD5")] = None,
+) -> ChunkAck:
+    return await chunks.receive(
+        session,
+        storage=storage,
+        upload=transfer.upload,
+        file_index=file,
+        chunk_index=index,
+        content_md5=content_md5,
+        body=request.stream(),
+    )
+
+
+@transfer_router.get("/upload/{upload_id}/status", response_model=UploadStatus, status_code=200)
+async def upload_status(transfer: TransferDep, session: SessionDep) -> UploadStatus:
+    return await service.status(session, upload=transfer.upload)
+
+
+@transfer_router.post(
+    "/upload/{upload_id}/complete",
+    response_model=CompleteAccepted,
+    status_code=202,
+    responses={
+        409: {"description": "upload_incomplete (lists missing chunks) or duplicate"},
+        422: {"description": "invalid_dicom (a reason per file) or multiple_studies"},
+    },
+)
+async def complete_upload(
+    transfer: TransferDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    request: Request,
+    skip_invalid: bool = False,
+) -> CompleteAccepted:
+    return await completion.complete(
+        session,
+        settings=settings,
+        storage=storage,
+        upload=transfer.upload,
+        user=transfer.owner,
+        skip_invalid=skip_invalid,
+        ip=request.client.host if request.client else None,
+    )
+
+
+@router.get(
+    "/upload/{upload_id}", response_model=UploadDetail, status_code=200, responses=NOT_FOUND
+)
+async def get_upload(
+    upload: VisibleUpload, user: CurrentUser, session: SessionDep, client: ClientDep
+) -> UploadDetail:
+    return await service.detail(session, upload=upload, viewer=user, ip=client.ip)
+
+
+@router.get("/uploads", response_model=UploadPage, status_code=200)
+async def list_uploads(
+    session: SessionDep,
+    user: Annotated[User, Depends(require(Permission.upload_read_own))],
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    state: UploadState | None = None,
+) -> UploadPage:
+    everyone = has_permission(user.role, Permission.upload_read_all)
+    uploads, total = await service.list(
+        session,
+        owner_id=None if everyone else user.id,
+        state=state,
+        page=page,
+        page_size=page_size,
+    )
+    return UploadPage(
+        items=[service.read(u) for u in uploads], total=total, page=page, page_size=page_size
+    )

@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from relaypacs.core.config import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from relaypacs.uploads.models import UploadState
+
+ServiceLevel = Literal["STAT", "EMERGENCY", "ROUTINE"]
+
+# DICOM modality codes (PS3.3 C.7.3.1.1.1, the defined terms still in use).
+MODALITIES = frozenset(
+    [
+        "AR",
+        "ASMT",
+        "AU",
+        "BDUS",
+        "BI",
+        "BMD",
+        "CR",
+        "CT",
+        "CTPROTOCOL",
+        "DG",
+        "DOC",
+        "DX",
+        "ECG",
+        "EPS",
+        "ES",
+        "FID",
+        "GM",
+        "HC",
+        "HD",
+        "IO",
+        "IOL",
+        "IVOCT",
+        "IVUS",
+        "KER",
+        "KO",
+        "LEN",
+        "LS",
+        "MG",
+        "MR",
+        "M3D",
+        "NM",
+        "OAM",
+        "OCT",
+        "OP",
+        "OPM",
+        "OPT",
+        "OPTBSV",
+        "OPTENF",
+        "OPV",
+        "OSS",
+        "OT",
+        "PLAN",
+        "PR",
+        "PT",
+        "PX",
+        "REG",
+        "RESP",
+        "RF",
+        "RG",
+        "RTDOSE",
+        "RTIMAGE",
+        "RTPLAN",
+        "RTRECORD",
+        "RTSTRUCT",
+        "RWV",
+        "SEG",
+        "SM",
+        "SMR",
+        "SR",
+        "SRF",
+        "STAIN",
+        "TEXTUREMAP",
+        "TG",
+        "US",
+        "VA",
+        "XA",
+        "XC",
+    ]
+)
+
+
+class FileDeclaration(BaseModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    size: Annotated[int, Field(ge=0)]
+
+
+class UploadInit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    patient_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    study_date: date
+    modality: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
+    service_level: ServiceLevel
+    notes: Annotated[str | None, StringConstraints(max_length=2000)] = None
+    # The configured limit (UPLOAD_MAX_FILES) is checked by the service, with its own error.
+    files: Annotated[list[FileDeclaration], Field(min_length=1, max_length=100_000)]
+    chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] | None = None
+    force_upload: bool = False
+
+    @field_validator("modality")
+    @classmethod
+    def _known_modality(cls, value: str) -> str:
+        if value not in MODALITIES:
+            raise ValueError("not a DICOM modality code (e.g. CT, MR, CR, DX, US)")
+        return value
+
+
+class FilePlan(BaseModel):
+    index: int
+    name: str
+    size: int
+    total_chunks: int
+
+
+class UploadCreated(BaseModel):
+    upload_id: uuid.UUID
+    upload_token: str
+    chunk_size: int
+    files: list[FilePlan]
+    expires_at: datetime
+
+
+class ChunkAck(BaseModel):
+    file: int
+    index: int
+    md5: str
+
+
+class FileProgress(BaseModel):
+    index: int
+    total_chunks: int
+    received: int
+    missing: list[int]
+
+
+class UploadStatus(BaseModel):
+    upload_id: uuid.UUID
+    state: UploadState
+    expires_at: datetime
+    files: list[FileProgress]
+
+
+class CompleteAccepted(BaseModel):
+    upload_id: uuid.UUID
+    state: UploadState
+    study_instance_uid: str | None
+    instances: int
+    warnings: list[str]
+    skipped_files: list[dict[str, Any]]
+
+
+class UploadFileRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    index: int
+    name: str
+    size: int
+    status: str
+    sha256: str | None
+    note: str | None
+
+
+class UploadRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    facility: str
+    patient_name: str
+    study_date: date
+    modality: str
+    service_level: str
+    notes: str | None
+    state: UploadState
+    chunk_size: int
+    file_count: int
+    total_bytes: int
+    created_at: datetime
+    expires_at: datetime
+    completed_at: datetime | None
+    study_instance_uid: str | None
+    warnings: list[str]
+    skipped_files: list[dict[str, Any]]
+
+
+class UploadDetail(UploadRead):
+    files: list[UploadFileRead]
+    instance_count: int
+
+
+class UploadPage(BaseModel):
+    items: list[UploadRead]
+    total: int
+    page: int
+    page_size: int
+
+
+class CleanupReport(BaseModel):
+    expired_uploads: int
+    orphaned_uploads: int
+    bytes_freed: int

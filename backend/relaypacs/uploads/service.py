@@ -1,0 +1,292 @@
+"""Uploads: start one, report its progress, list and show them."""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import math
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.audit import service as audit
+from relaypacs.core import security
+from relaypacs.core.config import Settings
+from relaypacs.core.database import utcnow
+from relaypacs.core.errors import AppError
+from relaypacs.uploads.errors import DuplicateStudy, TooManyFiles, UploadTooLarge
+from relaypacs.uploads.models import (
+    ChunkState,
+    FileStatus,
+    Instance,
+    Upload,
+    UploadChunk,
+    UploadFile,
+    UploadState,
+)
+from relaypacs.uploads.schemas import (
+    FilePlan,
+    FileProgress,
+    UploadCreated,
+    UploadDetail,
+    UploadFileRead,
+    UploadInit,
+    UploadRead,
+    UploadStatus,
+)
+from relaypacs.users import export
+from relaypacs.users import service as users_service
+from relaypacs.users.models import User
+
+# States of an upload that still counts for duplicate detection.
+LIVE_STATES = (
+    UploadState.uploading,
+    UploadState.processing,
+    UploadState.queued,
+    UploadState.forwarding,
+    UploadState.forwarded,
+)
+
+
+def normalize_person_name(name: str) -> str:
+    """DICOM PN and free text compare equal: case, '^' separators and spacing ignored."""
+    return re.sub(r"[\s^=]+", " ", name).strip().casefold()
+
+
+def duplicate_key(patient_name: str, study_date: str, modality: str) -> str:
+    material = f"{normalize_person_name(patient_name)}|{study_date}|{modality.upper()}"
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def total_chunks(size: int, chunk_size: int) -> int:
+    # A zero-byte file is sent as one empty chunk, so every file has a chunk to send.
+    return max(1, math.ceil(size / chunk_size))
+
+
+async def find_duplicate(
+    session: AsyncSession, *, settings: Settings, key: str, exclude: uuid.UUID | None = None
+) -> Upload | None:
+    since = utcnow() - timedelta(days=settings.duplicate_window_days)
+    query = (
+        select(Upload)
+        .where(
+            Upload.duplicate_key == key,
+            Upload.created_at >= since,
+            Upload.state.in_(LIVE_STATES),
+        )
+        .order_by(Upload.created_at.desc())
+        .limit(1)
+    )
+    if exclude is not None:
+        query = query.where(Upload.id != exclude)
+    return await session.scalar(query)
+
+
+def duplicate_error(earlier: Upload, user: User) -> AppError:
+    return DuplicateStudy(
+        duplicate_of={
+            "upload_id": str(earlier.id),
+            "created_at": earlier.created_at.isoformat(),
+            "state": earlier.state.value,
+            "yours": earlier.user_id == user.id,
+        }
+    )
+
+
+async def create(
+    session: AsyncSession, *, settings: Settings, user: User, data: UploadInit, ip: str | None
+) -> UploadCreated:
+    """Check limits and duplicates, then open an upload and plan its chunks."""
+    if len(data.files) > settings.upload_max_files:
+        raise TooManyFiles(
+            f"An upload may have at most {settings.upload_max_files} files; "
+            f"this one has {len(data.files)}.",
+            limit=settings.upload_max_files,
+        )
+    total = sum(f.size for f in data.files)
+    if total > settings.upload_max_total_bytes:
+        raise UploadTooLarge(
+            f"An upload may be at most {settings.upload_max_total_bytes} bytes; "
+            f"this one declares {total}.",
+            limit=settings.upload_max_total_bytes,
+        )
+    preferences = await users_service.get_preferences(session, user=user)
+    chunk_size = data.chunk_size or preferences.chunk_size
+    key = duplicate_key(data.patient_name, data.study_date.isoformat(), data.modality)
+    if not data.force_upload and preferences.duplicate_check:
+        earlier = await find_duplicate(session, settings=settings, key=key)
+        if earlier is not None:
+            raise duplicate_error(earlier, user)
+
+    token = security.new_opaque_token()
+    now = utcnow()
+    upload = Upload(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        facility=user.facility,
+        patient_name=data.patient_name,
+        study_date=data.study_date,
+        modality=data.modality,
+        service_level=data.service_level,
+        notes=data.notes,
+        chunk_size=chunk_size,
+        file_count=len(data.files),
+        total_bytes=total,
+        state=UploadState.uploading,
+        duplicate_key=key,
+        force_upload=data.force_upload,
+        upload_token_hash=security.token_hash(token),
+        expires_at=now + timedelta(hours=settings.upload_ttl_hours),
+        created_at=now,
+    )
+    session.add(upload)
+    plans = [
+        FilePlan(index=i, name=f.name, size=f.size, total_chunks=total_chunks(f.size, chunk_size))
+        for i, f in enumerate(data.files)
+    ]
+    await session.flush()
+    session.add_all(
+        UploadFile(
+            upload_id=upload.id,
+            index=p.index,
+            name=p.name,
+            size=p.size,
+            total_chunks=p.total_chunks,
+            status=FileStatus.pending,
+        )
+        for p in plans
+    )
+    audit.record(
+        session,
+        action="upload_created",
+        actor_id=user.id,
+        target_type="upload",
+        target_id=upload.id,
+        ip=ip,
+        details={"files": len(plans), "bytes": total, "forced": data.force_upload},
+    )
+    await session.commit()
+    return UploadCreated(
+        upload_id=upload.id,
+        upload_token=token,
+        chunk_size=chunk_size,
+        files=plans,
+        expires_at=upload.expires_at,
+    )
+
+
+async def get(session: AsyncSession, *, upload_id: uuid.UUID) -> Upload | None:
+    return await session.get(Upload, upload_id)
+
+
+async def stored_chunks(session: AsyncSession, *, upload_id: uuid.UUID) -> dict[int, set[int]]:
+    rows = await session.execute(
+        select(UploadChunk.file_index, UploadChunk.chunk_index).where(
+            UploadChunk.upload_id == upload_id, UploadChunk.state == ChunkState.stored
+        )
+    )
+    received: dict[int, set[int]] = {}
+    for file_index, chunk_index in rows:
+        received.setdefault(file_index, set()).add(chunk_index)
+    return received
+
+
+async def files_of(session: AsyncSession, *, upload_id: uuid.UUID) -> Sequence[UploadFile]:
+    rows = await session.scalars(
+        select(UploadFile).where(UploadFile.upload_id == upload_id).order_by(UploadFile.index)
+    )
+    return rows.all()
+
+
+async def progress(session: AsyncSession, *, upload: Upload) -> builtins.list[FileProgress]:
+    """Per file: what has been stored and, sorted, what is still missing."""
+    received = await stored_chunks(session, upload_id=upload.id)
+    result = []
+    for f in await files_of(session, upload_id=upload.id):
+        have = received.get(f.index, set())
+        missing = [i for i in range(f.total_chunks) if i not in have]
+        result.append(
+            FileProgress(
+                index=f.index, total_chunks=f.total_chunks, received=len(have), missing=missing
+            )
+        )
+    return result
+
+
+def effective_state(upload: Upload) -> UploadState:
+    if upload.state is UploadState.uploading and upload.expires_at <= utcnow():
+        return UploadState.expired
+    return upload.state
+
+
+async def status(session: AsyncSession, *, upload: Upload) -> UploadStatus:
+    return UploadStatus(
+        upload_id=upload.id,
+        state=effective_state(upload),
+        expires_at=upload.expires_at,
+        files=await progress(session, upload=upload),
+    )
+
+
+def read(upload: Upload) -> UploadRead:
+    model = UploadRead.model_validate(upload)
+    model.state = effective_state(upload)
+    return model
+
+
+async def detail(
+    session: AsyncSession, *, upload: Upload, viewer: User, ip: str | None
+) -> UploadDetail:
+    files = await files_of(session, upload_id=upload.id)
+    instances = await session.scalar(
+        select(func.count()).select_from(Instance).where(Instance.upload_id == upload.id)
+    )
+    audit.record(
+        session,
+        action="upload_viewed",
+        actor_id=viewer.id,
+        target_type="upload",
+        target_id=upload.id,
+        ip=ip,
+    )
+    await session.commit()
+    return UploadDetail(
+        **read(upload).model_dump(),
+        files=[UploadFileRead.model_validate(f) for f in files],
+        instance_count=int(instances or 0),
+    )
+
+
+async def list(
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID | None,
+    state: UploadState | None,
+    page: int,
+    page_size: int,
+) -> tuple[Sequence[Upload], int]:
+    """Newest first; `owner_id=None` lists everybody's (admins)."""
+    query = select(Upload)
+    if owner_id is not None:
+        query = query.where(Upload.user_id == owner_id)
+    if state is not None:
+        query = query.where(Upload.state == state)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Upload.created_at.desc(), Upload.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return rows.all(), int(total or 0)
+
+
+@export.section("uploads")
+async def _export_uploads(session: AsyncSession, user: User) -> object:
+    rows = await session.scalars(
+        select(Upload).where(Upload.user_id == user.id).order_by(Upload.created_at)
+    )
+    return [read(u).model_dump(mode="json") for u in rows]
