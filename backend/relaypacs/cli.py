@@ -9,20 +9,26 @@ import typer
 
 from relaypacs.core import migrate
 from relaypacs.core.config import ConfigurationError, Settings, load_settings
+from relaypacs.core.logging import configure_logging
 
 app = typer.Typer(help="RelayPACS Gateway", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
+uploads_app = typer.Typer(help="Uploads", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(uploads_app, name="uploads")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
+    """Load settings (exit 2 with one line naming the variable) and set up logging."""
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
     except ConfigurationError as exc:
         typer.echo(f"relaypacs: {exc}", err=True)
         raise typer.Exit(2) from None
+    configure_logging(settings)
+    return settings
 
 
 @app.command()
@@ -102,6 +108,21 @@ def users_create_admin(
         typer.echo(f"relaypacs: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"admin created: {user_id}")
+
+
+@uploads_app.command("cleanup")
+def uploads_cleanup() -> None:
+    """Expire overdue uploads and delete their stored chunks (also runs daily)."""
+    import asyncio
+
+    from relaypacs.uploads import housekeeping
+
+    settings = settings_or_exit()
+    report = asyncio.run(housekeeping.run_once(settings))
+    typer.echo(
+        f"expired uploads: {report.expired_uploads}, orphaned uploads: "
+        f"{report.orphaned_uploads}, bytes freed: {report.bytes_freed}"
+    )
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from relaypacs.core.logging import configure_logging, get_logger
 from relaypacs.core.middleware import RequestContextMiddleware
 from relaypacs.core.security import PasswordHasher
 from relaypacs.uploads import housekeeping
-from relaypacs.uploads.storage import build_storage
+from relaypacs.uploads.storage import S3Storage, StorageError, build_storage
 
 log = get_logger("relaypacs")
 
@@ -40,6 +40,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.redis_url:
         app.state.readiness_checks["cache"] = cache.ping
     storage = build_storage(settings)
+    if settings.s3_create_bucket and isinstance(storage, S3Storage):
+        try:
+            await storage.ensure_bucket()
+        except StorageError:
+            log.error("storage_bucket_not_created", bucket=settings.s3_bucket)
     app.state.storage = storage
     app.state.readiness_checks["storage"] = storage.ping
     async with database.sessionmaker() as session:

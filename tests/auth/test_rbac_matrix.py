@@ -33,6 +33,7 @@ class Ctx:
     tokens: dict[str, Any] | None
     other: UserFixture
     other_session_id: str
+    other_upload_id: str
 
     @property
     def my_session_id(self) -> str:
@@ -63,6 +64,27 @@ def admin_only(status: int) -> dict[str, int]:
 
 def public(status: int) -> dict[str, int]:
     return dict.fromkeys(ROLES, status)
+
+
+def uploaders(status: int, others: int = 403) -> dict[str, int]:
+    return {
+        "anonymous": 401,
+        "clinician": status,
+        "radiographer": status,
+        "admin": status,
+        "radiologist": others,
+    }
+
+
+def upload_body(c: Ctx) -> dict[str, Any]:
+    return {
+        "patient_name": f"Matrix^{id(c)}",
+        "study_date": "2026-02-01",
+        "modality": "CR",
+        "service_level": "STAT",
+        "files": [{"name": "a.dcm", "size": 1000}],
+        "force_upload": True,
+    }
 
 
 CASES = [
@@ -128,6 +150,34 @@ CASES = [
     Case("GET", "/api/me/preferences", signed_in(200)),
     Case("PATCH", "/api/me/preferences", signed_in(200), body=lambda c: {"duplicate_check": False}),
     Case("GET", "/api/me/export", signed_in(200)),
+    # uploads: another user's upload is 404 (even for admins on the transfer routes)
+    Case("POST", "/api/upload/init", uploaders(201), body=upload_body),
+    Case("GET", "/api/uploads", uploaders(200)),
+    Case(
+        "GET",
+        "/api/upload/{upload_id}",
+        {"anonymous": 401, "admin": 200}
+        | {r: 404 for r in ("clinician", "radiographer", "radiologist")},
+        path=lambda c: f"/api/upload/{c.other_upload_id}",
+    ),
+    Case(
+        "GET",
+        "/api/upload/{upload_id}/status",
+        signed_in(404),
+        path=lambda c: f"/api/upload/{c.other_upload_id}/status",
+    ),
+    Case(
+        "PUT",
+        "/api/upload/{upload_id}/chunk",
+        signed_in(404),
+        path=lambda c: f"/api/upload/{c.other_upload_id}/chunk?file=0&index=0",
+    ),
+    Case(
+        "POST",
+        "/api/upload/{upload_id}/complete",
+        signed_in(404),
+        path=lambda c: f"/api/upload/{c.other_upload_id}/complete",
+    ),
     # admin
     Case("GET", "/api/users", admin_only(200)),
     Case(
@@ -188,13 +238,26 @@ async def test_role_matrix(app: FastAPI, client: httpx.AsyncClient, role: str) -
     other = await create_user(app, role=Role.clinician)
     other_tokens = await login(client, other)
     other_sid = jwt.decode(other_tokens["access_token"], options={"verify_signature": False})["sid"]
+    created = await client.post(
+        "/api/upload/init",
+        headers=bearer(other_tokens),
+        json={
+            "patient_name": "Other^Patient",
+            "study_date": "2026-02-01",
+            "modality": "CT",
+            "service_level": "ROUTINE",
+            "files": [{"name": "x.dcm", "size": 10}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    other_upload = created.json()["upload_id"]
     me = None if role == "anonymous" else await create_user(app, role=Role(role))
     tokens = None
     failures = []
     for case in CASES:
         if me is not None and (tokens is None or case.method != "GET"):
             tokens = await login(client, me)  # a fresh session: earlier cases may end one
-        ctx = Ctx(me, tokens, other, other_sid)
+        ctx = Ctx(me, tokens, other, other_sid, other_upload)
         path = case.path(ctx) if case.path else case.route
         headers = bearer(tokens) if tokens else {}
         kwargs: dict[str, Any] = {"headers": headers}

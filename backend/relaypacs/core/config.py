@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key_id: str = ""
     s3_secret_access_key: SecretStr = SecretStr("")
+    s3_create_bucket: bool = False
     upload_max_files: Annotated[int, Field(ge=1, le=100_000)] = 10_000
     upload_max_total_bytes: Annotated[int, Field(ge=1)] = 20 * 1024**3
     upload_ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24

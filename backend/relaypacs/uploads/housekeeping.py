@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from relaypacs.core.config import Settings
 from relaypacs.core.database import Database, execute_dml, utcnow
+from relaypacs.core.jobs import run_exclusive
 from relaypacs.core.logging import get_logger
 from relaypacs.uploads.models import Upload, UploadChunk, UploadState
 from relaypacs.uploads.schemas import CleanupReport
-from relaypacs.uploads.storage import Storage
+from relaypacs.uploads.storage import Storage, build_storage
 
 log = get_logger("relaypacs.uploads.cleanup")
 JOB_NAME = "uploads.cleanup"
@@ -71,3 +74,20 @@ async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
     report = CleanupReport(expired_uploads=expired, orphaned_uploads=orphans, bytes_freed=freed)
     log.info("uploads_cleanup", **report.model_dump())
     return report
+
+
+async def run_once(settings: Settings) -> CleanupReport:
+    """The CLI's cleanup: same lease as the scheduled job, so the two never overlap."""
+    database = Database(settings)
+    storage = build_storage(settings)
+    try:
+        report = await run_exclusive(
+            database,
+            JOB_NAME,
+            lambda: cleanup(database=database, storage=storage),
+            timedelta(hours=1),
+        )
+        return report or CleanupReport(expired_uploads=0, orphaned_uploads=0, bytes_freed=0)
+    finally:
+        storage.close()
+        await database.dispose()

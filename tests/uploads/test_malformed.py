@@ -1,0 +1,194 @@
+"""A malformed-input corpus: each case gets its own specific 4xx, never a 500, and a
+failed completion records nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pydicom
+import pytest
+from fastapi import FastAPI
+from pydicom.data import get_testdata_file
+from sqlalchemy import func, select
+
+from relaypacs.uploads.models import Instance, Study
+from tests.dicom_factory import ct_instance, write_study
+from tests.factories import auth_headers
+from tests.upload_client import init_body, send_all
+
+
+async def _upload(
+    app: FastAPI, client: httpx.AsyncClient, paths: list[Path], skip_invalid: bool = False
+) -> tuple[httpx.Response, dict[str, Any], dict[str, str]]:
+    headers = await auth_headers(app, client)
+    init = await client.post(
+        "/api/upload/init", headers=headers, json=init_body(paths, chunk_size=256 * 1024)
+    )
+    assert init.status_code == 201, init.text
+    created = init.json()
+    await send_all(client, created, paths, headers)
+    done = await client.post(
+        f"/api/upload/{created['upload_id']}/complete",
+        headers=headers,
+        params={"skip_invalid": str(skip_invalid).lower()},
+    )
+    return done, created, headers
+
+
+async def _nothing_recorded(app: FastAPI) -> None:
+    async with app.state.database.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Study)) == 0
+        assert await session.scalar(select(func.count()).select_from(Instance)) == 0
+
+
+def _good(tmp_path: Path, count: int = 1) -> list[Path]:
+    return write_study(tmp_path / "good", count=count).paths
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _case_files(case: str, tmp_path: Path) -> list[Path]:
+    ct = Path(get_testdata_file("CT_small.dcm"))
+    if case == "zero_byte":
+        return [*_good(tmp_path), _write(tmp_path / "empty.dcm", b"")]
+    if case == "text":
+        return [
+            *_good(tmp_path),
+            _write(tmp_path / "notes.txt", b"Patient notes, not DICOM\n" * 40),
+        ]
+    if case == "truncated":
+        return [*_good(tmp_path), _write(tmp_path / "cut.dcm", ct.read_bytes()[:300])]
+    if case == "no_sop_instance_uid":
+        ds = ct_instance(study_uid="1.2.3.4", series_uid="1.2.3.4.5", number=1)
+        del ds.SOPInstanceUID
+        ds.save_as(tmp_path / "nouid.dcm", enforce_file_format=False)
+        return [*_good(tmp_path), tmp_path / "nouid.dcm"]
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    ("case", "reason_word"),
+    [
+        ("zero_byte", "empty"),
+        ("text", "not"),
+        ("truncated", "truncated"),
+        ("no_sop_instance_uid", "SOPInstanceUID"),
+    ],
+)
+async def test_invalid_files_are_422_with_a_reason_each_and_record_nothing(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path, case: str, reason_word: str
+) -> None:
+    paths = _case_files(case, tmp_path)
+    done, created, headers = await _upload(app, client, paths)
+    assert done.status_code == 422, done.text
+    error = done.json()["error"]
+    assert error["code"] == "invalid_dicom"
+    assert [f["file"] for f in error["files"]] == [1]
+    assert error["files"][0]["name"] == paths[1].name
+    assert reason_word.lower() in error["files"][0]["reason"].lower()
+    await _nothing_recorded(app)
+    status = (
+        await client.get(f"/api/upload/{created['upload_id']}/status", headers=headers)
+    ).json()
+    assert status["state"] == "uploading"
+    assert all(f["missing"] == [] for f in status["files"]), "the chunks are kept"
+    # The client may go on with the valid files only; the skipped file and reason are kept.
+    skipped = await client.post(
+        f"/api/upload/{created['upload_id']}/complete",
+        headers=headers,
+        params={"skip_invalid": "true"},
+    )
+    assert skipped.status_code == 202, skipped.text
+    body = skipped.json()
+    assert body["instances"] == 1 and body["state"] == "queued"
+    assert [s["file"] for s in body["skipped_files"]] == [1]
+
+
+async def test_files_from_two_studies_are_422_listing_the_studies(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    a = write_study(tmp_path / "a", count=1)
+    b = write_study(tmp_path / "b", count=1)
+    done, _, _ = await _upload(app, client, a.paths + b.paths, skip_invalid=True)
+    assert done.status_code == 422
+    error = done.json()["error"]
+    assert error["code"] == "multiple_studies"
+    assert sorted(error["studies"]) == sorted([a.study_uid, b.study_uid])
+    await _nothing_recorded(app)
+
+
+async def test_a_dicomdir_is_skipped_with_a_note(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    dicomdir = Path(get_testdata_file("DICOMDIR"))
+    assert pydicom.dcmread(dicomdir).file_meta.MediaStorageSOPClassUID.name.startswith(
+        "Media Storage Directory"
+    )
+    paths = [*_good(tmp_path), _write(tmp_path / "DICOMDIR", dicomdir.read_bytes())]
+    done, created, headers = await _upload(app, client, paths)
+    assert done.status_code == 202, done.text
+    assert done.json()["instances"] == 1
+    detail = (await client.get(f"/api/upload/{created['upload_id']}", headers=headers)).json()
+    assert detail["files"][1]["status"] == "dicomdir" and detail["files"][1]["note"]
+
+
+async def test_only_a_dicomdir_is_422_no_instances(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "DICOMDIR", Path(get_testdata_file("DICOMDIR")).read_bytes())
+    done, _, _ = await _upload(app, client, [path])
+    assert done.status_code == 422 and done.json()["error"]["code"] == "no_instances"
+
+
+async def test_duplicate_sop_instances_in_one_upload_are_stored_once(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    original = _good(tmp_path)[0]
+    copy = _write(tmp_path / "copy.dcm", original.read_bytes())
+    done, created, headers = await _upload(app, client, [original, copy])
+    assert done.status_code == 202 and done.json()["instances"] == 1
+    detail = (await client.get(f"/api/upload/{created['upload_id']}", headers=headers)).json()
+    assert [f["status"] for f in detail["files"]] == ["instance", "duplicate"]
+
+
+async def test_raw_dataset_without_file_meta_is_accepted_with_a_warning(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    ds = ct_instance(
+        study_uid="1.2.826.0.1.3680043.2.1125.1",
+        series_uid="1.2.826.0.1.3680043.2.1125.2",
+        number=1,
+    )
+    del ds.file_meta
+    raw = tmp_path / "raw.dcm"
+    ds.save_as(raw, enforce_file_format=False, implicit_vr=True, little_endian=True)
+    assert raw.read_bytes()[128:132] != b"DICM"
+    done, _, _ = await _upload(app, client, [raw])
+    assert done.status_code == 202, done.text
+    assert any("File Meta" in w for w in done.json()["warnings"])
+
+
+async def test_declared_metadata_differing_from_headers_is_a_warning(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    paths = write_study(tmp_path / "mr", count=1, modality="MR", patient_name="ROE^RICHARD").paths
+    done, _, _ = await _upload(app, client, paths)
+    assert done.status_code == 202
+    warnings = " ".join(done.json()["warnings"])
+    assert "modality" in warnings and "patient name" in warnings
+    assert "ROE" not in warnings and "Jane" not in warnings
+
+
+async def test_a_huge_declared_size_is_413_at_init(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    headers = await auth_headers(app, client)
+    body = init_body(_good(tmp_path))
+    body["files"][0]["size"] = 2**62
+    r = await client.post("/api/upload/init", headers=headers, json=body)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "upload_too_large"
