@@ -100,6 +100,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "data_dir": data_dir,
         "db_migrate_on_startup": False,
         "log_format": "console",
+        # Forwarding workers only where a test asks for them (and names its PACS).
+        "forward_workers": 0,
     }
     values.update(overrides)
     return Settings(**values)

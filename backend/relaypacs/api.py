@@ -16,6 +16,7 @@ from relaypacs.auth.dependencies import get_principal
 from relaypacs.auth.router import public as auth_public_router
 from relaypacs.auth.router import router as auth_router
 from relaypacs.ops.router import router as ops_router
+from relaypacs.pacs.router import router as pacs_router
 from relaypacs.uploads.router import router as uploads_router
 from relaypacs.uploads.router import transfer_router as uploads_transfer_router
 from relaypacs.users.router import admin_router as users_router
@@ -37,5 +38,6 @@ api_router.include_router(me_router, prefix="/me", tags=["me"])
 api_router.include_router(users_router, prefix="/users", tags=["users"])
 api_router.include_router(audit_router, prefix="/audit", tags=["audit"])
 api_router.include_router(uploads_router, tags=["uploads"])
+api_router.include_router(pacs_router, prefix="/pacs", tags=["pacs"])
 
 __all__ = ["api_router", "ops_router", "public_router"]

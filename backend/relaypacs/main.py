@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,9 +17,11 @@ from relaypacs.core.cache import create_cache
 from relaypacs.core.config import Settings, load_settings
 from relaypacs.core.database import Database
 from relaypacs.core.errors import install_error_handlers
+from relaypacs.core.events import EventBus
 from relaypacs.core.logging import configure_logging, get_logger
 from relaypacs.core.middleware import RequestContextMiddleware
 from relaypacs.core.security import PasswordHasher
+from relaypacs.pacs.worker import Forwarder
 from relaypacs.uploads import housekeeping
 from relaypacs.uploads.storage import S3Storage, StorageError, build_storage
 
@@ -58,6 +61,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         func=lambda: housekeeping.cleanup(database=database, storage=storage),
     )
     scheduler.start()
+    events = EventBus()
+    forwarder = Forwarder(settings=settings, database=database, storage=storage, events=events)
+    app.state.events = events
+    app.state.forwarder = forwarder
+    app.state.readiness_info = {
+        name: functools.partial(forwarder.check_or_raise, name)
+        for name, dest in settings.destinations.items()
+        if dest.configured
+        and (name in settings.active_destinations or name == settings.fallback_pacs)
+    }
+    forwarder.start()
     log.info(
         "started",
         environment=settings.environment.value,
@@ -67,6 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await forwarder.stop()
         scheduler.shutdown(wait=False)
         storage.close()
         await cache.close()

@@ -6,7 +6,16 @@ from relaypacs.audit import models as audit_models
 from relaypacs.auth import models as auth_models
 from relaypacs.core import jobs as job_models
 from relaypacs.core.database import Base
+from relaypacs.pacs import models as pacs_models
 from relaypacs.uploads import models as upload_models
 from relaypacs.users import models as user_models
 
-__all__ = ["Base", "audit_models", "auth_models", "job_models", "upload_models", "user_models"]
+__all__ = [
+    "Base",
+    "audit_models",
+    "auth_models",
+    "job_models",
+    "pacs_models",
+    "upload_models",
+    "user_models",
+]

@@ -35,7 +35,7 @@ FILES = 10
 # ≈ 900 KiB per instance: four chunks per file (the last one short), 40 per upload.
 PIXEL_BYTES = 900 * 1024
 CONCURRENCY = 4
-KILLS = 12  # per database, so 24 in the suite
+KILLS = 15  # per database, so 30 in the suite
 KILL_DELAY = (0.02, 0.5)  # seconds after the resumed sending starts
 PASSWORD = "crash-test-password-4417"
 REQUEST_TIMEOUT = 30.0
@@ -245,7 +245,7 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_chunk_and_files_a
         full_name="Crash Test",
         facility="General Hospital",
     )
-    server = LiveServer(server_env(database_url, data_dir), tmp_path / "server")
+    server = LiveServer(server_env(database_url, data_dir), tmp_path / "server", preload=True)
     tally = Tally()
     started = time.monotonic()
     try:
@@ -256,7 +256,6 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_chunk_and_files_a
         while tally.kills < KILLS:
             context = f"[seed={seed} {backend}] upload {upload.number}, kill #{tally.kills + 1}"
             rng.shuffle(pending)
-            t0=time.monotonic(); n0=len(upload.acked)
             await _send_until_killed(
                 server,
                 upload,
@@ -265,13 +264,11 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_chunk_and_files_a
                 tally=tally,
                 context=context,
             )
-            t0=time.monotonic()
-            print('round', time.monotonic()-t0, len(upload.acked)-n0, len(pending))
             await server.start_and_wait()
-            print('restart', time.monotonic()-t0)
             context = f"[seed={seed} {backend}] upload {upload.number}, after kill #{tally.kills}"
             pending = await _missing(server, upload, context=context)
-            if not pending:  # everything arrived before this kill: finish, start another
+            if not pending and tally.kills < KILLS:
+                # Everything had arrived before this kill: finish, and start another upload.
                 await _complete_and_verify(server, bearer, upload, data_dir, context)
                 tally.uploads_completed += 1
                 number = upload.number + 1
@@ -287,10 +284,11 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_chunk_and_files_a
         await _complete_and_verify(server, bearer, upload, data_dir, context)
         tally.uploads_completed += 1
     finally:
-        await asyncio.to_thread(server.kill)
+        await asyncio.to_thread(server.close)
     print(
         f"seed={seed} {backend}: {tally.kills} kills ({tally.kills_mid_transfer} with requests"
         f" in flight, {tally.interrupted_requests} requests cut), {tally.uploads_completed}"
         f" uploads completed intact, {time.monotonic() - started:.1f} s"
     )
-    assert tally.kills >= KILLS
+    # Some kills land after the last chunk (the server is killed idle); not all of them.
+    assert tally.kills_mid_transfer >= 1, f"seed={seed}: no kill hit a request in flight"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter(
     "relaypacs_http_requests_total",
@@ -25,4 +25,29 @@ UPLOADS_COMPLETED = Counter(
     "relaypacs_uploads_completed_total",
     "Upload completions, by outcome (queued, invalid_dicom, incomplete, duplicate).",
     ["outcome"],
+)
+PACS_UP = Gauge(
+    "relaypacs_pacs_up", "Whether the destination answered its last health check.", ["destination"]
+)
+PACS_QUEUE_DEPTH = Gauge(
+    "relaypacs_pacs_queue_depth",
+    "Forward jobs waiting or in progress, by destination.",
+    ["destination"],
+)
+PACS_INSTANCES = Counter(
+    "relaypacs_pacs_forwarded_instances_total", "Instances stored by a PACS.", ["destination"]
+)
+PACS_BYTES = Counter(
+    "relaypacs_pacs_forwarded_bytes_total", "Bytes sent to a PACS.", ["destination"]
+)
+PACS_FAILURES = Counter(
+    "relaypacs_pacs_failures_total",
+    "Forwarding failures, by destination and reason.",
+    ["destination", "reason"],
+)
+PACS_LATENCY = Histogram(
+    "relaypacs_pacs_forward_seconds",
+    "Time to send one batch to a PACS.",
+    ["destination"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )

@@ -28,7 +28,9 @@ async def healthz() -> Health:
 )
 async def readyz(request: Request, settings: SettingsDep) -> Any:
     report = await service.check_readiness(
-        checks=request.app.state.readiness_checks, timeout=settings.readiness_timeout_seconds
+        checks=request.app.state.readiness_checks,
+        informational=getattr(request.app.state, "readiness_info", {}),
+        timeout=settings.readiness_timeout_seconds,
     )
     if report.status == "ready":
         return report

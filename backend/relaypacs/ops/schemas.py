@@ -18,3 +18,5 @@ class ComponentCheck(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     checks: dict[str, ComponentCheck]
+    # Reported, but a PACS being down does not make the gateway unready: uploads queue.
+    destinations: dict[str, ComponentCheck] = {}

@@ -26,10 +26,21 @@ async def _run_check(check: ReadinessCheck, timeout: float) -> ComponentCheck:
     )
 
 
-async def check_readiness(*, checks: Mapping[str, ReadinessCheck], timeout: float) -> Readiness:
-    """Run every registered check concurrently, each bounded by `timeout`."""
-    names = list(checks)
-    results = await asyncio.gather(*(_run_check(checks[n], timeout) for n in names))
-    report = dict(zip(names, results, strict=True))
-    ready = all(r.ok for r in results)
-    return Readiness(status="ready" if ready else "unavailable", checks=report)
+async def check_readiness(
+    *,
+    checks: Mapping[str, ReadinessCheck],
+    informational: Mapping[str, ReadinessCheck],
+    timeout: float,
+) -> Readiness:
+    """Run every check concurrently, each bounded by `timeout`; only `checks` decide."""
+    everything = {
+        **{f"c:{n}": c for n, c in checks.items()},
+        **{f"i:{n}": c for n, c in informational.items()},
+    }
+    names = list(everything)
+    results = await asyncio.gather(*(_run_check(everything[n], timeout) for n in names))
+    by_name = dict(zip(names, results, strict=True))
+    report = {n[2:]: r for n, r in by_name.items() if n.startswith("c:")}
+    info = {n[2:]: r for n, r in by_name.items() if n.startswith("i:")}
+    ready = all(r.ok for r in report.values())
+    return Readiness(status="ready" if ready else "unavailable", checks=report, destinations=info)

@@ -17,6 +17,7 @@ from relaypacs.audit import service as audit
 from relaypacs.core import metrics
 from relaypacs.core.config import Settings
 from relaypacs.core.database import execute_dml, utcnow
+from relaypacs.pacs import outbox
 from relaypacs.uploads import dicom
 from relaypacs.uploads import service as upload_service
 from relaypacs.uploads.chunks import ensure_accepts_chunks
@@ -302,17 +303,23 @@ async def _record(
             raise upload_service.duplicate_error(earlier, user)
 
     return await _persist(
-        session, upload=upload, user=user, checks=checks, valid=valid, study_uid=study_uid, ip=ip
+        session,
+        settings=settings,
+        upload=upload,
+        user=user,
+        checks=checks,
+        study_uid=study_uid,
+        ip=ip,
     )
 
 
 async def _persist(
     session: AsyncSession,
     *,
+    settings: Settings,
     upload: Upload,
     user: User,
     checks: list[FileCheck],
-    valid: list[FileCheck],
     study_uid: str,
     ip: str | None,
 ) -> CompleteAccepted:
@@ -388,6 +395,8 @@ async def _persist(
     upload.state = UploadState.queued
     upload.completed_at = utcnow()
     upload.processing_started_at = None
+    # The outbox rows go in with `queued`: a completed study is never left unsent.
+    destinations = await outbox.enqueue(session, settings=settings, upload=upload)
     audit.record(
         session,
         action="upload_completed",
@@ -395,7 +404,7 @@ async def _persist(
         target_type="upload",
         target_id=upload.id,
         ip=ip,
-        details={"instances": len(kept), "skipped": len(skipped)},
+        details={"instances": len(kept), "skipped": len(skipped), "destinations": destinations},
     )
     await session.commit()
     return _accepted(upload, len(kept))

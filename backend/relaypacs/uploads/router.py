@@ -114,7 +114,7 @@ async def complete_upload(
     request: Request,
     skip_invalid: bool = False,
 ) -> CompleteAccepted:
-    return await completion.complete(
+    accepted = await completion.complete(
         session,
         settings=settings,
         storage=storage,
@@ -123,6 +123,8 @@ async def complete_upload(
         skip_invalid=skip_invalid,
         ip=request.client.host if request.client else None,
     )
+    request.app.state.forwarder.wake()
+    return accepted
 
 
 @router.get(

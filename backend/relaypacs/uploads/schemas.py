@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from relaypacs.core.config import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from relaypacs.pacs.schemas import ForwardJobRead
 from relaypacs.uploads.models import UploadState
 
 ServiceLevel = Literal["STAT", "EMERGENCY", "ROUTINE"]
@@ -194,6 +195,7 @@ class UploadRead(BaseModel):
 class UploadDetail(UploadRead):
     files: list[UploadFileRead]
     instance_count: int
+    forwarding: list[ForwardJobRead]
 
 
 class UploadPage(BaseModel):

@@ -18,6 +18,7 @@ from relaypacs.core import security
 from relaypacs.core.config import Settings
 from relaypacs.core.database import utcnow
 from relaypacs.core.errors import AppError
+from relaypacs.pacs import service as pacs_service
 from relaypacs.uploads.errors import DuplicateStudy, TooManyFiles, UploadTooLarge
 from relaypacs.uploads.models import (
     ChunkState,
@@ -258,6 +259,7 @@ async def detail(
         **read(upload).model_dump(),
         files=[UploadFileRead.model_validate(f) for f in files],
         instance_count=int(instances or 0),
+        forwarding=await pacs_service.forwarding_of(session, upload_id=upload.id),
     )
 
 

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from relaypacs.core.errors import AppError, NotFound
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+    message = "No such forwarding job."
+
+
+class JobNotRetryable(AppError):
+    status_code = 409
+    code = "job_not_retryable"
+    message = "Only a dead-lettered job can be retried."

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Request
+
+from relaypacs.auth.dependencies import ClientDep, CurrentUser, require
+from relaypacs.core.dependencies import SessionDep, SettingsDep
+from relaypacs.core.permissions import Permission
+from relaypacs.pacs import service
+from relaypacs.pacs.schemas import DestinationList, ForwardJobRead
+from relaypacs.pacs.worker import Forwarder
+
+router = APIRouter(dependencies=[Depends(require(Permission.pacs_manage))])
+
+
+def get_forwarder(request: Request) -> Forwarder:
+    forwarder: Forwarder = request.app.state.forwarder
+    return forwarder
+
+
+@router.get(
+    "/destinations",
+    response_model=DestinationList,
+    status_code=200,
+    summary="Destinations with health, queue depth, last success and failure",
+)
+async def list_destinations(
+    session: SessionDep, settings: SettingsDep, forwarder: Forwarder = Depends(get_forwarder)
+) -> DestinationList:
+    items = await service.list_destinations(session, settings=settings, forwarder=forwarder)
+    return DestinationList(items=items)
+
+
+@router.post(
+    "/jobs/{job_id}/retry",
+    response_model=ForwardJobRead,
+    status_code=200,
+    responses={
+        404: {"description": "No such job"},
+        409: {"description": "The job is not dead-lettered"},
+    },
+)
+async def retry_job(
+    job_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    client: ClientDep,
+    forwarder: Forwarder = Depends(get_forwarder),
+) -> ForwardJobRead:
+    job = await service.retry(session, job_id=job_id, actor_id=user.id, ip=client.ip)
+    forwarder.wake()
+    return job

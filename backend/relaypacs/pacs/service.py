@@ -1,0 +1,131 @@
+"""PACS destinations, their queues, dead-letter retries and per-upload delivery state."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.audit import service as audit
+from relaypacs.core.config import Settings
+from relaypacs.core.database import utcnow
+from relaypacs.pacs import outbox
+from relaypacs.pacs.errors import JobNotFound, JobNotRetryable
+from relaypacs.pacs.models import ForwardItem, ForwardJob, ForwardReceipt, ItemState, JobState
+from relaypacs.pacs.schemas import DestinationRead, ForwardJobRead, ReceiptRead
+from relaypacs.pacs.worker import Forwarder
+
+
+async def list_destinations(
+    session: AsyncSession, *, settings: Settings, forwarder: Forwarder
+) -> list[DestinationRead]:
+    depth = await outbox.queue_depth(session)
+    result = []
+    for name, dest in settings.destinations.items():
+        if dest.configured:
+            await forwarder.check(name)
+        health = forwarder.health[name]
+        last_success = await session.scalar(
+            select(func.max(ForwardJob.delivered_at)).where(ForwardJob.destination == name)
+        )
+        last_failure = await session.scalar(
+            select(func.max(ForwardReceipt.started_at)).where(
+                ForwardReceipt.destination == name, ForwardReceipt.outcome != "stored"
+            )
+        )
+        last_error = await session.scalar(
+            select(ForwardJob.last_error)
+            .where(ForwardJob.destination == name, ForwardJob.last_error.is_not(None))
+            .order_by(ForwardJob.updated_at.desc())
+            .limit(1)
+        )
+        role = (
+            "active"
+            if name in settings.active_destinations
+            else "fallback"
+            if name == settings.fallback_pacs
+            else "standby"
+        )
+        result.append(
+            DestinationRead(
+                name=name,
+                type=dest.type.value,
+                url=dest.url or f"{dest.host}:{dest.port}",
+                role=role,
+                configured=dest.configured,
+                up=health.up,
+                up_since=health.since,
+                queue_depth=depth.get(name, 0),
+                last_success_at=last_success,
+                last_failure_at=last_failure,
+                last_error=last_error,
+            )
+        )
+    return result
+
+
+async def retry(
+    session: AsyncSession, *, job_id: uuid.UUID, actor_id: uuid.UUID, ip: str | None
+) -> ForwardJobRead:
+    """Give a dead-lettered job a fresh set of attempts (refused instances included)."""
+    job = await session.get(ForwardJob, job_id)
+    if job is None:
+        raise JobNotFound()
+    if job.state is not JobState.dead:
+        raise JobNotRetryable(state=job.state.value)
+    await session.execute(
+        update(ForwardItem)
+        .where(ForwardItem.job_id == job.id, ForwardItem.state == ItemState.failed)
+        .values(state=ItemState.pending, reason=None)
+        .execution_options(synchronize_session=False)
+    )
+    job.state = JobState.pending
+    job.attempts = 0
+    job.first_failure_at = None
+    job.next_attempt_at = utcnow()
+    job.last_error = None
+    await outbox.refresh_upload_state(session, upload_id=job.upload_id)
+    audit.record(
+        session,
+        action="forward_job_retried",
+        actor_id=actor_id,
+        target_type="forward_job",
+        target_id=job.id,
+        ip=ip,
+    )
+    await session.commit()
+    return ForwardJobRead.model_validate(job)
+
+
+async def forwarding_of(session: AsyncSession, *, upload_id: uuid.UUID) -> list[ForwardJobRead]:
+    """Each destination's delivery state for an upload, with its receipts."""
+    jobs = (
+        await session.scalars(
+            select(ForwardJob)
+            .where(ForwardJob.upload_id == upload_id)
+            .order_by(ForwardJob.created_at)
+        )
+    ).all()
+    result = []
+    for job in jobs:
+        receipts = (
+            await session.scalars(
+                select(ForwardReceipt)
+                .where(ForwardReceipt.job_id == job.id)
+                .order_by(ForwardReceipt.started_at)
+            )
+        ).all()
+        rows = await session.execute(
+            select(ForwardItem.state, func.count())
+            .where(ForwardItem.job_id == job.id)
+            .group_by(ForwardItem.state)
+        )
+        counts = {state: int(count) for state, count in rows}
+        read = ForwardJobRead.model_validate(job)
+        read.receipts = [ReceiptRead.model_validate(r) for r in receipts]
+        read.receipt_id = next((r.id for r in receipts if r.delivered), None)
+        read.instances_stored = int(counts.get(ItemState.stored, 0))
+        read.instances_total = int(sum(counts.values()))
+        result.append(read)
+    return result
