@@ -198,7 +198,9 @@ async def _send_until_killed(
             group.create_task(killer(kill_after))
     tally.interrupted_requests += interrupted
     if kill_after is not None:
-        await asyncio.to_thread(server.kill)  # reap it before the port is reused
+        T = time.monotonic()
+        await asyncio.to_thread(server.kill)
+        print(f"reap {time.monotonic() - T:.2f}")  # reap it before the port is reused
 
 
 async def _complete_and_verify(
@@ -256,6 +258,7 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_chunk_and_files_a
         while tally.kills < KILLS:
             context = f"[seed={seed} {backend}] upload {upload.number}, kill #{tally.kills + 1}"
             rng.shuffle(pending)
+            T = time.monotonic()
             await _send_until_killed(
                 server,
                 upload,
@@ -264,9 +267,14 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_chunk_and_files_a
                 tally=tally,
                 context=context,
             )
+            T1 = time.monotonic()
             await server.start_and_wait()
+            T2 = time.monotonic()
             context = f"[seed={seed} {backend}] upload {upload.number}, after kill #{tally.kills}"
             pending = await _missing(server, upload, context=context)
+            print(
+                f"send+kill {T1 - T:.2f} restart {T2 - T1:.2f} status {time.monotonic() - T2:.2f}"
+            )
             if not pending and tally.kills < KILLS:
                 # Everything had arrived before this kill: finish, and start another upload.
                 await _complete_and_verify(server, bearer, upload, data_dir, context)
