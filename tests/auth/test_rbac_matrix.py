@@ -178,6 +178,14 @@ CASES = [
         signed_in(404),
         path=lambda c: f"/api/upload/{c.other_upload_id}/complete",
     ),
+    # PACS administration
+    Case("GET", "/api/pacs/destinations", admin_only(200)),
+    Case(
+        "POST",
+        "/api/pacs/jobs/{job_id}/retry",
+        admin_only(404),
+        path=lambda c: "/api/pacs/jobs/00000000-0000-4000-8000-000000000000/retry",
+    ),
     # admin
     Case("GET", "/api/users", admin_only(200)),
     Case(

@@ -102,14 +102,16 @@ async def _login(server: LiveServer, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-async def _init(server: LiveServer, bearer: dict[str, str], source: Source, number: int) -> Upload:
+async def _init(
+    server: LiveServer, bearer: dict[str, str], source: Source, number: int, *, context: str
+) -> Upload:
     body = init_body(source.paths, chunk_size=CHUNK, patient_name=f"Crash^Test{number}")
     async with httpx.AsyncClient(base_url=server.base_url, timeout=REQUEST_TIMEOUT) as client:
         r = await client.post("/api/upload/init", json=body, headers=bearer)
-    assert r.status_code == 201, r.text
+    assert r.status_code == 201, f"{context}: init upload {number}: {r.status_code} {r.text}"
     created = r.json()
     planned = {(f["index"], i) for f in created["files"] for i in range(f["total_chunks"])}
-    assert planned == set(source.chunks), "the server planned other chunks than the test"
+    assert planned == set(source.chunks), f"{context}: the server planned other chunks: {created}"
     return Upload(number, source, created)
 
 
@@ -198,9 +200,7 @@ async def _send_until_killed(
             group.create_task(killer(kill_after))
     tally.interrupted_requests += interrupted
     if kill_after is not None:
-        T = time.monotonic()
-        await asyncio.to_thread(server.kill)
-        print(f"reap {time.monotonic() - T:.2f}")  # reap it before the port is reused
+        await asyncio.to_thread(server.kill)  # reap it before the port is reused
 
 
 async def _complete_and_verify(
@@ -253,12 +253,13 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_chunk_and_files_a
     try:
         await server.start_and_wait()
         bearer = await _login(server, username)
-        upload = await _init(server, bearer, _make_source(tmp_path, 1), 1)
+        upload = await _init(
+            server, bearer, _make_source(tmp_path, 1), 1, context=f"[seed={seed} {backend}]"
+        )
         pending = sorted(upload.source.chunks)
         while tally.kills < KILLS:
             context = f"[seed={seed} {backend}] upload {upload.number}, kill #{tally.kills + 1}"
             rng.shuffle(pending)
-            T = time.monotonic()
             await _send_until_killed(
                 server,
                 upload,
@@ -267,20 +268,16 @@ async def test_sigkill_at_random_moments_loses_no_acknowledged_chunk_and_files_a
                 tally=tally,
                 context=context,
             )
-            T1 = time.monotonic()
             await server.start_and_wait()
-            T2 = time.monotonic()
             context = f"[seed={seed} {backend}] upload {upload.number}, after kill #{tally.kills}"
             pending = await _missing(server, upload, context=context)
-            print(
-                f"send+kill {T1 - T:.2f} restart {T2 - T1:.2f} status {time.monotonic() - T2:.2f}"
-            )
             if not pending and tally.kills < KILLS:
                 # Everything had arrived before this kill: finish, and start another upload.
                 await _complete_and_verify(server, bearer, upload, data_dir, context)
                 tally.uploads_completed += 1
                 number = upload.number + 1
-                upload = await _init(server, bearer, _make_source(tmp_path, number), number)
+                source = _make_source(tmp_path, number)
+                upload = await _init(server, bearer, source, number, context=context)
                 pending = sorted(upload.source.chunks)
 
         context = f"[seed={seed} {backend}] upload {upload.number}, after the last kill"

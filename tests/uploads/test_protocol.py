@@ -383,3 +383,29 @@ async def test_expired_upload_is_410(
     assert status["state"] == "expired"
     r = await client.post(f"/api/upload/{created['upload_id']}/complete", headers=headers)
     assert r.status_code == 410
+
+
+async def test_a_completion_that_died_mid_way_is_taken_over(
+    app: FastAPI, client: httpx.AsyncClient, study: StudyFiles
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from relaypacs.core.database import utcnow
+    from relaypacs.uploads.models import Upload, UploadState
+
+    headers = await auth_headers(app, client)
+    created = await _init(client, headers, study.paths)
+    await send_all(client, created, study.paths, headers)
+    # As if the process completing it was killed 2 minutes ago (no heartbeat since).
+    async with app.state.database.sessionmaker() as session:
+        await session.execute(
+            update(Upload).values(
+                state=UploadState.processing, processing_started_at=utcnow() - timedelta(minutes=2)
+            )
+        )
+        await session.commit()
+    done = await client.post(f"/api/upload/{created['upload_id']}/complete", headers=headers)
+    assert done.status_code == 202, done.text
+    assert done.json()["state"] == "queued" and done.json()["instances"] == 3

@@ -44,7 +44,10 @@ from relaypacs.users import service as users_service
 from relaypacs.users.models import User
 
 # A completion that has been "processing" this long died with its process; take it over.
-STALE_PROCESSING = timedelta(minutes=15)
+# The completing request refreshes processing_started_at every HEARTBEAT; a run silent
+# for STALE_PROCESSING died with its process, and the next `complete` takes it over.
+HEARTBEAT = 10.0
+STALE_PROCESSING = timedelta(seconds=60)
 # How long a concurrent `complete` waits for the one already running.
 WAIT_FOR_OTHER = 120.0
 FINISHED = (UploadState.queued, UploadState.forwarding, UploadState.forwarded, UploadState.failed)
@@ -154,13 +157,34 @@ async def _instance_count(session: AsyncSession, upload: Upload) -> int:
     return len(rows.all())
 
 
+def _stale(upload: Upload) -> bool:
+    started = upload.processing_started_at
+    return started is None or started < utcnow() - STALE_PROCESSING
+
+
 async def _wait_for_other_run(session: AsyncSession, upload: Upload) -> None:
+    """Until the running completion finishes, dies (goes stale) or WAIT_FOR_OTHER passes."""
     deadline = asyncio.get_running_loop().time() + WAIT_FOR_OTHER
-    while upload.state is UploadState.processing:
+    while upload.state is UploadState.processing and not _stale(upload):
         if asyncio.get_running_loop().time() > deadline:
             return
         await asyncio.sleep(0.25)
         await session.refresh(upload)
+
+
+async def _heartbeat(session: AsyncSession, upload_id: uuid.UUID) -> None:
+    """Show the run is alive, on its own connection (the request's session is busy)."""
+    while True:
+        await asyncio.sleep(HEARTBEAT)
+        async with AsyncSession(session.bind) as beat:
+            await execute_dml(
+                beat,
+                update(Upload)
+                .where(Upload.id == upload_id, Upload.state == UploadState.processing)
+                .values(processing_started_at=utcnow())
+                .execution_options(synchronize_session=False),
+            )
+            await beat.commit()
 
 
 async def complete(
@@ -174,31 +198,48 @@ async def complete(
     ip: str | None,
 ) -> CompleteAccepted:
     """Idempotent: a second (or concurrent) call gets the first call's outcome."""
-    if upload.state is UploadState.processing:
-        await _wait_for_other_run(session, upload)
-    if upload.state in FINISHED:
-        return _accepted(upload, await _instance_count(session, upload))
-    ensure_accepts_chunks(upload)
-    missing = {
-        p.index: p.missing
-        for p in await upload_service.progress(session, upload=upload)
-        if p.missing
-    }
-    if missing:
-        metrics.UPLOADS_COMPLETED.labels("incomplete").inc()
-        raise UploadIncomplete(missing=_missing_body(missing))
-    if not await _begin(session, upload):
-        await _wait_for_other_run(session, upload)
-        return await complete(
-            session,
-            settings=settings,
-            storage=storage,
-            upload=upload,
-            user=user,
-            skip_invalid=skip_invalid,
-            ip=ip,
-        )
+    for _ in range(3):
+        if upload.state is UploadState.processing:
+            await _wait_for_other_run(session, upload)
+        if upload.state in FINISHED:
+            return _accepted(upload, await _instance_count(session, upload))
+        if upload.state is UploadState.processing and not _stale(upload):
+            return _accepted(upload, 0)  # still running elsewhere: ask again later
+        if upload.state is not UploadState.processing:
+            ensure_accepts_chunks(upload)
+        missing = {
+            p.index: p.missing
+            for p in await upload_service.progress(session, upload=upload)
+            if p.missing
+        }
+        if missing:
+            metrics.UPLOADS_COMPLETED.labels("incomplete").inc()
+            raise UploadIncomplete(missing=_missing_body(missing))
+        if await _begin(session, upload):
+            return await _run(
+                session,
+                settings=settings,
+                storage=storage,
+                upload=upload,
+                user=user,
+                skip_invalid=skip_invalid,
+                ip=ip,
+            )
+    return _accepted(upload, 0)
+
+
+async def _run(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    storage: Storage,
+    upload: Upload,
+    user: User,
+    skip_invalid: bool,
+    ip: str | None,
+) -> CompleteAccepted:
     upload_id = upload.id
+    beat = asyncio.create_task(_heartbeat(session, upload_id))
     try:
         checks = await _check_all(session, settings, storage, upload)
         result = await _record(
@@ -211,8 +252,11 @@ async def complete(
             ip=ip,
         )
     except BaseException:
+        beat.cancel()
         await _release(session, upload_id)
         raise
+    finally:
+        beat.cancel()
     metrics.UPLOADS_COMPLETED.labels("queued").inc()
     return result
 

@@ -1,0 +1,255 @@
+"""The outbox's decisions, driven through the real worker against a scripted PACS
+(httpx.MockTransport standing in for the DICOMweb server)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pydicom
+import pytest
+from fastapi import FastAPI
+from pydicom.filebase import DicomBytesIO
+from sqlalchemy import select
+
+from relaypacs.core.permissions import Role
+from relaypacs.pacs import outbox
+from relaypacs.pacs.models import ForwardJob
+from tests.dicom_factory import write_study
+from tests.factories import auth_headers
+from tests.upload_client import upload_study
+
+Reply = Callable[[list[str]], httpx.Response]
+
+
+class ScriptedPacs:
+    """Answers health checks and verification; STOW answers come from `replies` in turn."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = replies
+        self.stored: set[str] = set()
+        self.posted: list[list[str]] = []
+        self.lose_once: set[str] = set()  # acknowledged, but not kept (a PACS bug)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "GET" and path.endswith("/studies"):
+            return httpx.Response(200, json=[])
+        if request.method == "GET" and path.endswith("/instances"):
+            return httpx.Response(
+                200, json=[{"00080018": {"vr": "UI", "Value": [u]}} for u in sorted(self.stored)]
+            )
+        uids = _sop_uids(request)
+        self.posted.append(uids)
+        reply = self.replies.pop(0) if self.replies else ok
+        response = reply(uids)
+        body = response.json() if response.content else {}
+        for item in (body.get("00081199") or {}).get("Value", []):
+            uid = item["00081155"]["Value"][0]
+            if uid in self.lose_once:
+                self.lose_once.discard(uid)
+            else:
+                self.stored.add(uid)
+        return response
+
+
+def _sop_uids(request: httpx.Request) -> list[str]:
+    boundary = re.search(r"boundary=([^;]+)", request.headers["content-type"]).group(1)  # type: ignore[union-attr]
+    parts = request.read().split(f"--{boundary}".encode())[1:-1]
+    uids = []
+    for part in parts:
+        payload = part.split(b"\r\n\r\n", 1)[1][:-2]
+        uids.append(
+            str(pydicom.dcmread(DicomBytesIO(payload), stop_before_pixels=True).SOPInstanceUID)
+        )
+    return uids
+
+
+def _referenced(uids: list[str]) -> dict[str, Any]:
+    return {
+        "00081199": {"vr": "SQ", "Value": [{"00081155": {"vr": "UI", "Value": [u]}} for u in uids]}
+    }
+
+
+def ok(uids: list[str]) -> httpx.Response:
+    return httpx.Response(200, json=_referenced(uids))
+
+
+def refuse_first(reason: int) -> Reply:
+    def reply(uids: list[str]) -> httpx.Response:
+        body = _referenced(uids[1:]) | {
+            "00081198": {
+                "vr": "SQ",
+                "Value": [
+                    {
+                        "00081155": {"vr": "UI", "Value": [uids[0]]},
+                        "00081197": {"vr": "US", "Value": [reason]},
+                    }
+                ],
+            }
+        }
+        return httpx.Response(202, json=body)
+
+    return reply
+
+
+def unavailable(retry_after: str) -> Reply:
+    return lambda uids: httpx.Response(503, headers={"Retry-After": retry_after})
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {
+        "pacs_orthanc": {
+            "url": "http://pacs.test/dicom-web",
+            "auth": "none",
+            "batch_max_instances": 10,
+        },
+        "forward_backoff_base_seconds": 0.01,
+        "forward_backoff_max_seconds": 0.02,
+    }
+
+
+async def _queued(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path, pacs: ScriptedPacs, count: int = 3
+) -> tuple[str, dict[str, str], list[str]]:
+    forwarder = app.state.forwarder
+    forwarder.clients["orthanc"].client = httpx.AsyncClient(
+        base_url="http://pacs.test/dicom-web", transport=httpx.MockTransport(pacs)
+    )
+    headers = await auth_headers(app, client)
+    study = write_study(tmp_path / uuid.uuid4().hex, count=count)
+    done = await upload_study(client, headers, study.paths)
+    uids = [str(pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID) for p in study.paths]
+    return done["upload_id"], headers, uids
+
+
+async def _run_once(app: FastAPI) -> bool:
+    """Claim and process one due job, as a worker would; False when none is due."""
+    from sqlalchemy import update
+
+    from relaypacs.core.database import utcnow
+
+    async with app.state.database.sessionmaker() as session:  # make waiting jobs due now
+        await session.execute(update(ForwardJob).values(next_attempt_at=utcnow()))
+        await session.commit()
+    job_id = await outbox.claim(app.state.database, holder=app.state.forwarder.holder)
+    if job_id is None:
+        return False
+    await app.state.forwarder.process(job_id)
+    return True
+
+
+async def _job(app: FastAPI) -> ForwardJob:
+    async with app.state.database.sessionmaker() as session:
+        return (await session.scalars(select(ForwardJob))).one()
+
+
+async def test_a_partial_answer_resends_only_the_retryable_failures(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    pacs = ScriptedPacs([refuse_first(0xA700)])
+    upload_id, headers, uids = await _queued(app, client, tmp_path, pacs)
+    await _run_once(app)
+    assert (await _job(app)).state.value == "pending"
+    await _run_once(app)
+    assert pacs.posted == [uids, [uids[0]]]
+    detail = (await client.get(f"/api/upload/{upload_id}", headers=headers)).json()
+    assert detail["state"] == "forwarded"
+    receipts = detail["forwarding"][0]["receipts"]
+    assert [r["outcome"] for r in receipts] == ["partial", "stored"]
+    assert receipts[0]["failed"] == [
+        {"sop_instance_uid": uids[0], "reason": "A700", "retryable": True}
+    ]
+
+
+async def test_a_non_retryable_refusal_dead_letters_and_tells_the_uploader(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    events: list[tuple[str, dict[str, Any]]] = []
+
+    async def listen(name: str, payload: dict[str, Any]) -> None:
+        events.append((name, payload))
+
+    app.state.events.subscribe(listen)
+    pacs = ScriptedPacs([refuse_first(0xC000)])
+    upload_id, headers, uids = await _queued(app, client, tmp_path, pacs)
+    await _run_once(app)
+    job = await _job(app)
+    assert job.state.value == "dead" and "C000" in (job.last_error or "")
+    detail = (await client.get(f"/api/upload/{upload_id}", headers=headers)).json()
+    assert detail["state"] == "failed"
+    assert [n for n, _ in events] == ["upload_failed"]
+    assert str(events[0][1]["upload_id"]) == upload_id
+    assert await _run_once(app) is False, "a dead job is not retried by itself"
+
+    # An admin retries it: the refused instance goes again, nothing else.
+    admin = await auth_headers(app, client, role=Role.admin)
+    clinician_retry = await client.post(f"/api/pacs/jobs/{job.id}/retry", headers=headers)
+    assert clinician_retry.status_code == 403
+    retried = await client.post(f"/api/pacs/jobs/{job.id}/retry", headers=admin)
+    assert retried.status_code == 200 and retried.json()["state"] == "pending"
+    again = await client.post(f"/api/pacs/jobs/{job.id}/retry", headers=admin)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "job_not_retryable"
+    await _run_once(app)
+    assert pacs.posted[-1] == [uids[0]]
+    detail = (await client.get(f"/api/upload/{upload_id}", headers=headers)).json()
+    assert detail["state"] == "forwarded"
+    unknown = await client.post(f"/api/pacs/jobs/{uuid.uuid4()}/retry", headers=admin)
+    assert unknown.status_code == 404
+
+
+async def test_503_honours_retry_after_and_counts_the_attempt(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    from relaypacs.core.database import utcnow
+
+    pacs = ScriptedPacs([unavailable("120")])
+    await _queued(app, client, tmp_path, pacs)
+    before = utcnow()
+    await _run_once(app)
+    job = await _job(app)
+    assert job.state.value == "pending" and job.attempts == 1
+    assert (job.next_attempt_at - before).total_seconds() >= 119
+    assert job.last_error == "HTTP 503"
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [
+        {
+            "pacs_orthanc": {"url": "http://pacs.test/dicom-web", "auth": "none"},
+            "forward_max_attempts": 2,
+            "forward_backoff_base_seconds": 0.01,
+            "forward_backoff_max_seconds": 0.02,
+        }
+    ],
+)
+async def test_attempts_run_out_into_the_dead_letter_state(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path, settings_overrides: dict[str, Any]
+) -> None:
+    pacs = ScriptedPacs([unavailable("0"), unavailable("0"), unavailable("0")])
+    await _queued(app, client, tmp_path, pacs)
+    await _run_once(app)
+    await _run_once(app)
+    job = await _job(app)
+    assert job.state.value == "dead" and job.attempts == 2
+    assert "attempts exhausted" in (job.last_error or "")
+
+
+async def test_verification_resends_what_the_pacs_does_not_hold(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    pacs = ScriptedPacs([])
+    _, _, uids = await _queued(app, client, tmp_path, pacs)
+    pacs.lose_once = {uids[-1]}
+    await _run_once(app)  # all stored, it says; QIDO then finds one missing
+    job = await _job(app)
+    assert job.state.value == "pending" and "not found" in (job.last_error or "")
+    await _run_once(app)
+    assert pacs.posted[-1] == [uids[-1]]
+    assert (await _job(app)).state.value == "delivered"
