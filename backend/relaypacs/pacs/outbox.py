@@ -16,7 +16,9 @@ from relaypacs.core.database import Database, execute_dml, utcnow
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ItemState, JobRole, JobState
 from relaypacs.uploads.models import Instance, Upload, UploadState
 
-LEASE = timedelta(minutes=10)
+# A worker holds a job for LEASE and renews it every LEASE/4 while it works; a worker
+# that died (SIGKILL, power loss) lets its job go within LEASE.
+LEASE = timedelta(seconds=60)
 OPEN_STATES = (JobState.pending, JobState.sending)
 
 

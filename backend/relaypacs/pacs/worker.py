@@ -186,6 +186,20 @@ class Forwarder:
     # --- one job ----------------------------------------------------------------------
 
     async def process(self, job_id: uuid.UUID) -> None:
+        keeper = asyncio.create_task(self._keep_lease(job_id))
+        try:
+            await self._process(job_id)
+        finally:
+            keeper.cancel()
+
+    async def _keep_lease(self, job_id: uuid.UUID) -> None:
+        while True:
+            await asyncio.sleep(outbox.LEASE.total_seconds() / 4)
+            async with self.database.sessionmaker() as session:
+                if not await outbox.renew(session, job_id=job_id, holder=self.holder):
+                    return
+
+    async def _process(self, job_id: uuid.UUID) -> None:
         async with self.database.sessionmaker() as session:
             job = await session.get(ForwardJob, job_id)
             if job is None or job.state is not JobState.sending or job.locked_by != self.holder:
