@@ -71,7 +71,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if dest.configured
         and (name in settings.active_destinations or name == settings.fallback_pacs)
     }
-    forwarder.start()
+    await forwarder.start()
     log.info(
         "started",
         environment=settings.environment.value,

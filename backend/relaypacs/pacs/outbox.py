@@ -3,7 +3,9 @@ transaction, and claimed by workers with a lease (FOR UPDATE SKIP LOCKED on Post
 
 from __future__ import annotations
 
+import os
 import random
+import socket
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
@@ -113,6 +115,59 @@ async def renew(session: AsyncSession, *, job_id: uuid.UUID, holder: str) -> boo
     )
     await session.commit()
     return renewed == 1
+
+
+def holder_id() -> str:
+    """host:pid:nonce — enough to tell, on this host, a live worker from a dead one."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _holder_is_dead(holder: str, me: str) -> bool:
+    host, _, rest = holder.partition(":")
+    pid_text, _, _nonce = rest.partition(":")
+    my_host, _, my_rest = me.partition(":")
+    if host != my_host or not pid_text.isdigit():
+        return False  # another machine: only its lease can tell
+    pid = int(pid_text)
+    if pid == int(my_rest.partition(":")[0]):
+        return holder != me  # an earlier run of this very process (e.g. PID 1 in a container)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+async def release_orphans(database: Database, *, holder: str) -> int:
+    """At start-up: jobs claimed by a process of this host that no longer runs go back now,
+    rather than when their lease runs out."""
+    released = 0
+    async with database.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(ForwardJob.id, ForwardJob.locked_by).where(
+                    ForwardJob.state == JobState.sending
+                )
+            )
+        ).all()
+        for job_id, locked_by in rows:
+            if locked_by and _holder_is_dead(locked_by, holder):
+                released += await execute_dml(
+                    session,
+                    update(ForwardJob)
+                    .where(ForwardJob.id == job_id, ForwardJob.locked_by == locked_by)
+                    .values(
+                        state=JobState.pending,
+                        locked_by=None,
+                        locked_until=None,
+                        next_attempt_at=utcnow(),
+                    )
+                    .execution_options(synchronize_session=False),
+                )
+        await session.commit()
+    return released
 
 
 def backoff(settings: Settings, attempts: int, retry_after: float | None = None) -> timedelta:

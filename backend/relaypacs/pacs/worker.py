@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import tempfile
 import time
 import uuid
@@ -103,7 +102,7 @@ class Forwarder:
         self.database = database
         self.storage = storage
         self.events = events
-        self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.holder = outbox.holder_id()
         self.health: dict[str, DestinationHealth] = {
             n: DestinationHealth() for n in settings.destinations
         }
@@ -118,7 +117,11 @@ class Forwarder:
 
     # --- lifecycle --------------------------------------------------------------------
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        if self.settings.forward_workers:
+            released = await outbox.release_orphans(self.database, holder=self.holder)
+            if released:
+                log.info("forward_jobs_resumed", count=released)
         for n in range(self.settings.forward_workers):
             self._tasks.append(asyncio.create_task(self._run(), name=f"forwarder-{n}"))
 
