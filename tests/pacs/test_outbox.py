@@ -257,15 +257,17 @@ async def test_verification_resends_what_the_pacs_does_not_hold(
 
 def test_a_job_held_by_a_dead_process_of_this_host_is_recognised() -> None:
     import os
-    import socket
 
     from relaypacs.pacs.outbox import _holder_is_dead, holder_id
 
     me = holder_id()
-    host = socket.gethostname()
-    dead_pid = max(2, os.getpid() + 100_000)
-    assert _holder_is_dead(f"{host}:{dead_pid}:abcd1234", me) is True
-    assert _holder_is_dead(f"{host}:{os.getpid()}:00000000", me) is True  # my earlier run
+    host, namespace, pid, _ = me.split(":")
+    dead_pid = os.getpid() + 100_000
+    assert _holder_is_dead(f"{host}:{namespace}:{dead_pid}:abcd1234", me) is True
+    assert _holder_is_dead(f"{host}:{namespace}:{pid}:00000000", me) is True  # my earlier run
     assert _holder_is_dead(me, me) is False
-    assert _holder_is_dead(f"{host}:1:abcd1234", me) is (not os.path.exists("/proc/1"))
-    assert _holder_is_dead(f"other-host:{dead_pid}:abcd1234", me) is False
+    assert _holder_is_dead(f"{host}:{namespace}:1:abcd1234", me) is False  # alive
+    # Same host name, other PID namespace (containers): only the lease can tell.
+    assert _holder_is_dead(f"{host}:4026531999:{dead_pid}:abcd1234", me) is False
+    assert _holder_is_dead(f"{host}:4026531999:{pid}:abcd1234", me) is False
+    assert _holder_is_dead(f"other-host:{namespace}:{dead_pid}:abcd1234", me) is False

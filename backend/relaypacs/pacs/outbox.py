@@ -117,20 +117,28 @@ async def renew(session: AsyncSession, *, job_id: uuid.UUID, holder: str) -> boo
     return renewed == 1
 
 
+def _pid_namespace() -> str:
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "unknown"
+
+
 def holder_id() -> str:
-    """host:pid:nonce — enough to tell, on this host, a live worker from a dead one."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """host:pid-namespace:pid:nonce — enough to tell a live worker of this machine (and of
+    this PID namespace) from a dead one; anything else is left to its lease."""
+    return f"{socket.gethostname()}:{_pid_namespace()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _holder_is_dead(holder: str, me: str) -> bool:
-    host, _, rest = holder.partition(":")
-    pid_text, _, _nonce = rest.partition(":")
-    my_host, _, my_rest = me.partition(":")
-    if host != my_host or not pid_text.isdigit():
-        return False  # another machine: only its lease can tell
-    pid = int(pid_text)
-    if pid == int(my_rest.partition(":")[0]):
-        return holder != me  # an earlier run of this very process (e.g. PID 1 in a container)
+    parts, mine = holder.split(":"), me.split(":")
+    if len(parts) != 4 or len(mine) != 4 or parts[:2] != mine[:2] or "unknown" in parts[1]:
+        return False  # another machine or container: only its lease can tell
+    if not parts[2].isdigit():
+        return False
+    pid = int(parts[2])
+    if pid == int(mine[2]):
+        return holder != me  # an earlier run of this very process (same PID, new nonce)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

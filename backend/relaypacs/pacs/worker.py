@@ -189,17 +189,25 @@ class Forwarder:
     # --- one job ----------------------------------------------------------------------
 
     async def process(self, job_id: uuid.UUID) -> None:
-        keeper = asyncio.create_task(self._keep_lease(job_id))
+        work = asyncio.create_task(self._process(job_id))
+        keeper = asyncio.create_task(self._keep_lease(job_id, work))
         try:
-            await self._process(job_id)
+            await work
+        except asyncio.CancelledError:
+            lease_lost = keeper.done() and work.cancelled()
+            if not lease_lost:
+                raise  # this worker is being stopped
+            log.warning("forward_job_lease_lost", job_id=str(job_id))
         finally:
             keeper.cancel()
 
-    async def _keep_lease(self, job_id: uuid.UUID) -> None:
+    async def _keep_lease(self, job_id: uuid.UUID, work: asyncio.Task[None]) -> None:
+        """Renew the lease while working; if it was lost, stop: the job is someone else's."""
         while True:
             await asyncio.sleep(outbox.LEASE.total_seconds() / 4)
             async with self.database.sessionmaker() as session:
                 if not await outbox.renew(session, job_id=job_id, holder=self.holder):
+                    work.cancel()
                     return
 
     async def _process(self, job_id: uuid.UUID) -> None:
