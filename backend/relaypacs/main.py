@@ -14,7 +14,7 @@ from relaypacs.api import api_router, ops_router, public_router
 from relaypacs.auth import service as auth_service
 from relaypacs.core import jobs, migrate
 from relaypacs.core.cache import create_cache
-from relaypacs.core.config import Settings, load_settings
+from relaypacs.core.config import Settings, StorageBackend, load_settings
 from relaypacs.core.database import Database
 from relaypacs.core.errors import install_error_handlers
 from relaypacs.core.events import EventBus
@@ -23,7 +23,7 @@ from relaypacs.core.middleware import RequestContextMiddleware
 from relaypacs.core.security import PasswordHasher
 from relaypacs.pacs.worker import Forwarder
 from relaypacs.uploads import housekeeping
-from relaypacs.uploads.storage import S3Storage, StorageError, build_storage
+from relaypacs.uploads.storage import StorageError, build_storage
 
 log = get_logger("relaypacs")
 
@@ -43,9 +43,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.redis_url:
         app.state.readiness_checks["cache"] = cache.ping
     storage = build_storage(settings)
-    if settings.s3_create_bucket and isinstance(storage, S3Storage):
+    if settings.s3_create_bucket and settings.storage_backend is StorageBackend.s3:
         try:
-            await storage.ensure_bucket()
+            await storage.ensure_bucket()  # type: ignore[attr-defined]
         except StorageError:
             log.error("storage_bucket_not_created", bucket=settings.s3_bucket)
     app.state.storage = storage

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from zxcvbn import zxcvbn
-
 from relaypacs.auth.errors import WeakPassword
 
 MIN_LENGTH = 12
@@ -38,6 +36,8 @@ def check_strength(
         raise WeakPassword(
             f"The password must be at most {MAX_LENGTH} characters.", reason="too_long"
         )
+    from zxcvbn import zxcvbn  # ~12 MB of word lists: loaded on first use only
+
     # zxcvbn's cost grows with length; the first 100 characters decide its score.
     result = zxcvbn(password[:100], user_inputs=_personal_words(username, email, full_name))
     if result["score"] < MIN_SCORE:

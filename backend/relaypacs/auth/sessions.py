@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from user_agents import parse as parse_user_agent
 
 from relaypacs.audit import service as audit
 from relaypacs.auth.errors import InvalidToken
@@ -78,6 +77,8 @@ async def create(
     session: AsyncSession, *, settings: Settings, user: User, client: ClientInfo
 ) -> TokenPair:
     """Open a session for a user who has just proven who they are."""
+    from user_agents import parse as parse_user_agent
+
     now = utcnow()
     agent = parse_user_agent(client.user_agent or "")
     auth_session = AuthSession(

@@ -7,9 +7,10 @@ scaled-out deployment (login rate limits, single-use tokens).
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import redis.asyncio as redis
+if TYPE_CHECKING:
+    import redis.asyncio as redis
 
 
 class Cache(Protocol):
@@ -83,6 +84,8 @@ class RedisCache:
     """Shared cache for several processes or replicas."""
 
     def __init__(self, url: str, prefix: str = "relaypacs:") -> None:
+        import redis.asyncio as redis  # only deployments with REDIS_URL load it
+
         self.client: redis.Redis = redis.from_url(url, decode_responses=True)
         self.prefix = prefix
 

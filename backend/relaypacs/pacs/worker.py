@@ -22,7 +22,7 @@ from relaypacs.core.config import DestinationSettings, PacsType, Settings
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.events import EventBus
 from relaypacs.core.logging import get_logger
-from relaypacs.pacs import dimse, outbox
+from relaypacs.pacs import outbox
 from relaypacs.pacs.dicomweb import DicomWeb
 from relaypacs.pacs.models import (
     ForwardItem,
@@ -168,6 +168,8 @@ class Forwarder:
         dest = self.settings.destinations[name]
         try:
             if dest.type is PacsType.dimse:
+                from relaypacs.pacs import dimse  # pynetdicom: only for DIMSE destinations
+
                 ok = await anyio.to_thread.run_sync(dimse.c_echo, dest)
             else:
                 await self.clients[name].ping()
@@ -312,6 +314,8 @@ class Forwarder:
             for item in batch:
                 await anyio.to_thread.run_sync(item.prepare)
             if dest.type is PacsType.dimse:
+                from relaypacs.pacs import dimse
+
                 result = await anyio.to_thread.run_sync(dimse.c_store, dest, batch)
             else:
                 result = await self.clients[job.destination].store(study_uid, batch)

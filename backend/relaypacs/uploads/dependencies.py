@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy import select
 
 from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.dependencies import CurrentUser, bearer_scheme
@@ -48,7 +49,13 @@ async def transfer_upload(
     ] = None,
 ) -> Transfer:
     """Chunk, status and complete: the upload's own token, or its owner's access token."""
-    upload = await service.get(session, upload_id=upload_id)
+    # One query for the upload and its owner: this runs for every chunk.
+    row = (
+        await session.execute(
+            select(Upload, User).join(User, User.id == Upload.user_id).where(Upload.id == upload_id)
+        )
+    ).first()
+    upload, owner = (row[0], row[1]) if row is not None else (None, None)
     if x_upload_token is not None:
         presented = security.token_hash(x_upload_token)
         if upload is None or not hmac.compare_digest(presented, upload.upload_token_hash):
@@ -61,8 +68,7 @@ async def transfer_upload(
         )
         if upload is None or upload.user_id != principal.user.id:
             raise UploadNotFound()
-    owner = await session.get(User, upload.user_id)
-    if owner is None or not owner.is_active:
+    if upload is None or owner is None or not owner.is_active:
         raise UploadNotFound()
     return Transfer(upload=upload, owner=owner)
 

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relaypacs.core.config import Settings, StorageBackend
 from relaypacs.uploads.storage.base import Storage, StorageError, StoredDataMissing
 from relaypacs.uploads.storage.local import LocalStorage
-from relaypacs.uploads.storage.s3 import S3Storage
+
+if TYPE_CHECKING:
+    from relaypacs.uploads.storage.s3 import S3Storage
+
+
+def __getattr__(name: str) -> Any:
+    # boto3 costs ~10 MB and a second of start-up: loaded only when S3 is used.
+    if name == "S3Storage":
+        from relaypacs.uploads.storage.s3 import S3Storage
+
+        return S3Storage
+    raise AttributeError(name)
+
 
 __all__ = [
     "LocalStorage",
@@ -26,6 +38,8 @@ def create_storage(kind: str, **kw: Any) -> Storage:
     if kind == "local":
         return LocalStorage(Path(kw["root"]))
     if kind == "s3":
+        from relaypacs.uploads.storage.s3 import S3Storage
+
         return S3Storage(**kw)
     raise ValueError(f"unknown storage kind {kind!r}; expected 'local' or 's3'")
 
@@ -33,6 +47,8 @@ def create_storage(kind: str, **kw: Any) -> Storage:
 def build_storage(settings: Settings) -> Storage:
     """The storage STORAGE_BACKEND selects, configured from the settings."""
     if settings.storage_backend is StorageBackend.s3:
+        from relaypacs.uploads.storage.s3 import S3Storage
+
         return S3Storage(
             bucket=settings.s3_bucket,
             prefix=settings.s3_prefix,
