@@ -183,6 +183,74 @@ def terminate_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@dataclass(frozen=True)
+class CpuUsage:
+    """CPU time over a span, in cores (1.0 = one core busy for the whole span)."""
+
+    seconds: float
+    ours: float  # the watched processes (their threads, and their reaped children)
+    others: float  # every other process on the machine
+    steal: float  # taken by the hypervisor (other virtual machines)
+
+    def describe(self) -> str:
+        return (
+            f"ours {self.ours:.2f}, other processes {self.others:.2f}, steal {self.steal:.2f} cores"
+        )
+
+
+class CpuMonitor:
+    """Who used the machine's CPUs between start() and stop() (Linux /proc; else None).
+
+    Lets a benchmark tell a slow result from a busy machine: `others` is what the rest
+    of the machine (a test run, another benchmark) took while it measured.
+    """
+
+    def __init__(self, *pids: int) -> None:
+        self.pids = pids or (os.getpid(),)
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._start: tuple[float, int, int, int] | None = None
+
+    @staticmethod
+    def _machine() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal (guest time is inside user)
+        busy = sum(fields[:8]) - fields[3] - fields[4] - fields[7]
+        return busy, fields[7]
+
+    def _ours(self) -> int:
+        total = 0
+        for pid in self.pids:
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{pid}/stat") as stat:
+                    after_name = stat.read().rsplit(")", 1)[1].split()
+                # utime stime cutime cstime are fields 14–17, i.e. 11–14 after the name
+                total += sum(int(v) for v in after_name[11:15])
+        return total
+
+    def start(self) -> None:
+        try:
+            busy, steal = self._machine()
+        except OSError:
+            return
+        self._start = (time.monotonic(), busy, steal, self._ours())
+
+    def stop(self) -> CpuUsage | None:
+        if self._start is None:
+            return None
+        started, busy0, steal0, ours0 = self._start
+        busy, steal = self._machine()
+        ours = self._ours()
+        seconds = time.monotonic() - started
+        cores = self.tick * seconds
+        return CpuUsage(
+            seconds=seconds,
+            ours=(ours - ours0) / cores,
+            others=max(0.0, (busy - busy0) - (ours - ours0)) / cores,
+            steal=(steal - steal0) / cores,
+        )
+
+
 def cpu_summary() -> str:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
