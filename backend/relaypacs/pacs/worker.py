@@ -122,7 +122,11 @@ class Forwarder:
             released = await outbox.release_orphans(self.database, holder=self.holder)
             if released:
                 log.info("forward_jobs_resumed", count=released)
-        for n in range(self.settings.forward_workers):
+        # SQLite takes one writer at a time: one worker there; PostgreSQL takes them all.
+        workers = self.settings.forward_workers
+        if self.settings.is_sqlite:
+            workers = min(workers, 1)
+        for n in range(workers):
             self._tasks.append(asyncio.create_task(self._run(), name=f"forwarder-{n}"))
 
     async def stop(self) -> None:
