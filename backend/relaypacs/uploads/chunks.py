@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import anyio.to_thread
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,18 +80,19 @@ async def _claim(
     size: int,
 ) -> ChunkState | None:
     """Reserve the chunk for these bytes. Returns the existing state when already ours."""
-    session.add(
-        UploadChunk(
-            upload_id=upload_id,
-            file_index=file_index,
-            chunk_index=chunk_index,
-            md5=md5,
-            size=size,
-            state=ChunkState.writing,
-            claimed_at=utcnow(),
-        )
-    )
+    # A Core INSERT: this runs once per chunk, and the ORM's unit of work costs more.
     try:
+        await session.execute(
+            insert(UploadChunk).values(
+                upload_id=upload_id,
+                file_index=file_index,
+                chunk_index=chunk_index,
+                md5=md5,
+                size=size,
+                state=ChunkState.writing,
+                claimed_at=utcnow(),
+            )
+        )
         await session.commit()
         return None
     except IntegrityError:
@@ -133,6 +134,7 @@ async def receive(
     *,
     storage: Storage,
     upload: Upload,
+    file: UploadFile | None,
     file_index: int,
     chunk_index: int,
     content_md5: str | None,
@@ -141,7 +143,6 @@ async def receive(
     """Store one chunk; answer only once it is durable (fsync or S3 PUT acknowledged)."""
     ensure_accepts_chunks(upload)
     md5 = parse_content_md5(content_md5)
-    file = await session.get(UploadFile, (upload.id, file_index))
     if file is None or not 0 <= chunk_index < file.total_chunks:
         raise ChunkOutOfRange(file=file_index, index=chunk_index)
     expected = chunk_length(file.size, upload.chunk_size, file.total_chunks, chunk_index)

@@ -7,19 +7,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.dependencies import CurrentUser, bearer_scheme
 from relaypacs.auth.errors import NotAuthenticated
 from relaypacs.core import security
+from relaypacs.core.config import Settings
 from relaypacs.core.dependencies import SessionDep, SettingsDep
 from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import service
 from relaypacs.uploads.errors import UploadNotFound
-from relaypacs.uploads.models import Upload
+from relaypacs.uploads.models import Upload, UploadFile
 from relaypacs.uploads.storage import Storage
 from relaypacs.users.models import User
 
@@ -38,26 +40,28 @@ class Transfer:
     owner: User
 
 
-async def transfer_upload(
-    upload_id: uuid.UUID,
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    x_upload_token: Annotated[
-        str | None,
-        Header(description="The upload token from init: lets a service worker finish the upload"),
-    ] = None,
+@dataclass(frozen=True, slots=True)
+class ChunkTransfer(Transfer):
+    file: UploadFile | None
+
+
+UploadTokenHeader = Annotated[
+    str | None,
+    Header(description="The upload token from init: lets a service worker finish the upload"),
+]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+async def _authorize(
+    session: AsyncSession,
+    settings: Settings,
+    upload: Upload | None,
+    owner: User | None,
+    credentials: HTTPAuthorizationCredentials | None,
+    upload_token: str | None,
 ) -> Transfer:
-    """Chunk, status and complete: the upload's own token, or its owner's access token."""
-    # One query for the upload and its owner: this runs for every chunk.
-    row = (
-        await session.execute(
-            select(Upload, User).join(User, User.id == Upload.user_id).where(Upload.id == upload_id)
-        )
-    ).first()
-    upload, owner = (row[0], row[1]) if row is not None else (None, None)
-    if x_upload_token is not None:
-        presented = security.token_hash(x_upload_token)
+    if upload_token is not None:
+        presented = security.token_hash(upload_token)
         if upload is None or not hmac.compare_digest(presented, upload.upload_token_hash):
             raise UploadNotFound()
     else:
@@ -73,6 +77,45 @@ async def transfer_upload(
     return Transfer(upload=upload, owner=owner)
 
 
+async def transfer_upload(
+    upload_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: BearerDep,
+    x_upload_token: UploadTokenHeader = None,
+) -> Transfer:
+    """Status and complete: the upload's own token, or its owner's access token."""
+    row = (
+        await session.execute(
+            select(Upload, User).join(User, User.id == Upload.user_id).where(Upload.id == upload_id)
+        )
+    ).first()
+    upload, owner = (row[0], row[1]) if row is not None else (None, None)
+    return await _authorize(session, settings, upload, owner, credentials, x_upload_token)
+
+
+async def chunk_transfer(
+    upload_id: uuid.UUID,
+    file: Annotated[int, Query(description="File index, from init")],
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: BearerDep,
+    x_upload_token: UploadTokenHeader = None,
+) -> ChunkTransfer:
+    """Like transfer_upload, plus the file row, in the one query a chunk costs."""
+    row = (
+        await session.execute(
+            select(Upload, User, UploadFile)
+            .join(User, User.id == Upload.user_id)
+            .outerjoin(UploadFile, (UploadFile.upload_id == Upload.id) & (UploadFile.index == file))
+            .where(Upload.id == upload_id)
+        )
+    ).first()
+    upload, owner, file_row = (row[0], row[1], row[2]) if row is not None else (None, None, None)
+    transfer = await _authorize(session, settings, upload, owner, credentials, x_upload_token)
+    return ChunkTransfer(upload=transfer.upload, owner=transfer.owner, file=file_row)
+
+
 async def visible_upload(upload_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Upload:
     """The upload if the user may see it (owner, or admin); otherwise 404."""
     upload = await service.get(session, upload_id=upload_id)
@@ -84,4 +127,5 @@ async def visible_upload(upload_id: uuid.UUID, session: SessionDep, user: Curren
 
 
 TransferDep = Annotated[Transfer, Depends(transfer_upload)]
+ChunkTransferDep = Annotated[ChunkTransfer, Depends(chunk_transfer)]
 VisibleUpload = Annotated[Upload, Depends(visible_upload)]

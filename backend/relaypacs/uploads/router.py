@@ -8,7 +8,12 @@ from relaypacs.auth.dependencies import ClientDep, CurrentUser, require
 from relaypacs.core.dependencies import SessionDep, SettingsDep
 from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import chunks, completion, service
-from relaypacs.uploads.dependencies import StorageDep, TransferDep, VisibleUpload
+from relaypacs.uploads.dependencies import (
+    ChunkTransferDep,
+    StorageDep,
+    TransferDep,
+    VisibleUpload,
+)
 from relaypacs.uploads.models import UploadState
 from relaypacs.uploads.schemas import (
     ChunkAck,
@@ -74,7 +79,7 @@ async def init_upload(
 )
 async def put_chunk(
     request: Request,
-    transfer: TransferDep,
+    transfer: ChunkTransferDep,
     session: SessionDep,
     storage: StorageDep,
     file: Annotated[int, Query(description="File index, from init")],
@@ -85,6 +90,7 @@ async def put_chunk(
         session,
         storage=storage,
         upload=transfer.upload,
+        file=transfer.file,
         file_index=file,
         chunk_index=index,
         content_md5=content_md5,

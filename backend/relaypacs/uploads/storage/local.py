@@ -66,7 +66,9 @@ class LocalStorage(Storage):
         # Part files this process has created (or checked) and made durable, so the
         # directory fsyncs and preallocation happen once per file, not once per chunk.
         self._ready: set[Path] = set()
-        self._create_lock = threading.Lock()
+        self._durable_dirs: set[Path] = set()
+        self._create_lock = threading.Lock()  # guards the sets and the lock table
+        self._path_locks: dict[Path, threading.Lock] = {}
 
     def part_path(self, upload_id: str, file_index: int) -> Path:
         """Where the assembled bytes of one file live."""
@@ -89,12 +91,35 @@ class LocalStorage(Storage):
             raise StoredDataMissing(file=file_index)
         return stream
 
-    def _prepare_part(self, path: Path, file_size: int) -> None:
-        """Create the part file at its full size, and make it and its directories durable."""
+    def _lock_for(self, path: Path) -> threading.Lock:
         with self._create_lock:
+            return self._path_locks.setdefault(path, threading.Lock())
+
+    def _durable_dir(self, directory: Path) -> None:
+        """Create the upload's directory and make its entry in uploads/ survive a power cut."""
+        if directory in self._durable_dirs:
+            return
+        with self._lock_for(directory):
+            if directory in self._durable_dirs:
+                return
+            directory.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(self.uploads_dir)
+            with self._create_lock:
+                self._durable_dirs.add(directory)
+                self._path_locks.pop(directory, None)
+
+    def _prepare_part(self, path: Path, file_size: int) -> None:
+        """Create the part file at its full size, with a durable directory entry.
+
+        Files of one upload are prepared in parallel (a lock per file, not one for all);
+        the file's size change is made durable by the first chunk's fdatasync.
+        """
+        if path in self._ready:
+            return
+        self._durable_dir(path.parent)
+        with self._lock_for(path):
             if path in self._ready:
                 return
-            path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
             try:
                 current = os.fstat(fd).st_size
@@ -103,16 +128,17 @@ class LocalStorage(Storage):
                 if current < file_size:
                     # Sparse preallocation: growing never touches bytes already written.
                     os.ftruncate(fd, file_size)
-                os.fsync(fd)
             finally:
                 os.close(fd)
-            # Without these a power cut could lose the new file's directory entry, and
+            # Without this a power cut could lose the new file's directory entry, and
             # with it chunks already acknowledged.
             _fsync_dir(path.parent)
-            _fsync_dir(self.uploads_dir)
-            if len(self._ready) >= _READY_CACHE_LIMIT:
-                self._ready.clear()
-            self._ready.add(path)
+            with self._create_lock:
+                if len(self._ready) >= _READY_CACHE_LIMIT:
+                    self._ready.clear()
+                    self._durable_dirs.clear()
+                self._ready.add(path)
+                self._path_locks.pop(path, None)
 
     def _write_chunk(
         self,
@@ -131,7 +157,9 @@ class LocalStorage(Storage):
                 fd = os.open(path, os.O_WRONLY)
             except FileNotFoundError:
                 # Removed behind our back (e.g. by another process); recreate it.
-                self._ready.discard(path)
+                with self._create_lock:
+                    self._ready.discard(path)
+                    self._durable_dirs.discard(path.parent)
                 self._prepare_part(path, file_size)
                 fd = os.open(path, os.O_WRONLY)
             try:
@@ -166,6 +194,7 @@ class LocalStorage(Storage):
             freed = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
             with self._create_lock:
                 self._ready = {p for p in self._ready if p.parent != directory}
+                self._durable_dirs.discard(directory)
                 shutil.rmtree(directory)
         except FileNotFoundError:
             return 0  # removed concurrently: nothing left for us to free
