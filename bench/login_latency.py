@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -32,6 +33,8 @@ from pathlib import Path
 import httpx
 from _common import (
     BenchError,
+    CpuMonitor,
+    CpuUsage,
     cpu_summary,
     create_admin,
     percentile,
@@ -41,6 +44,7 @@ from _common import (
 )
 
 GOAL = 2.0
+BUSY_CORES = 0.15  # CPU taken by the rest of the machine above which the run is suspect
 EMAIL = "bench@example.org"
 USERNAME = "bench"
 PASSWORD = "orchid-telescope-granite-64"
@@ -49,7 +53,14 @@ PASSWORD = "orchid-telescope-granite-64"
 # --- /healthz measurer (runs in a child process) ---------------------------------------
 
 
-async def _measure(base_url: str, warmup: int, count: int, duration: float) -> dict[str, object]:
+@dataclass
+class HealthzRun:
+    latencies: list[float]  # seconds, one per request
+    started: float  # time.monotonic() (system-wide clock, comparable across processes)
+    ended: float
+
+
+async def _measure(base_url: str, warmup: int, count: int, duration: float) -> HealthzRun:
     """Sequential GET /healthz: `count` requests, or for `duration` seconds when count is 0."""
     latencies: list[float] = []
     async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
@@ -63,23 +74,24 @@ async def _measure(base_url: str, warmup: int, count: int, duration: float) -> d
             latencies.append(time.perf_counter() - t0)
             response.raise_for_status()
         ended = time.monotonic()
-    return {"latencies": latencies, "started": started, "ended": ended}
+    return HealthzRun(latencies, started, ended)
 
 
 def _measurer_main(
     conn: Connection, base_url: str, warmup: int, count: int, duration: float
 ) -> None:
+    # Plain tuples over the pipe: this module is __mp_main__ in the child.
     try:
-        result = asyncio.run(_measure(base_url, warmup, count, duration))
+        run = asyncio.run(_measure(base_url, warmup, count, duration))
+        conn.send(("ok", run.latencies, run.started, run.ended))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the run
-        result = {"error": f"{type(exc).__name__}: {exc}"}
-    conn.send(result)
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
     conn.close()
 
 
 async def measure_healthz(
     base_url: str, *, warmup: int, count: int = 0, duration: float = 0.0
-) -> dict[str, object]:
+) -> HealthzRun:
     """Run the measurer in a fresh process and wait for its result without blocking our loop."""
     ctx = multiprocessing.get_context("spawn")
     parent_conn, child_conn = ctx.Pipe(duplex=False)
@@ -93,12 +105,13 @@ async def measure_healthz(
     child_conn.close()  # so recv() raises EOFError if the child dies
     try:
         try:
-            result: dict[str, object] = await asyncio.to_thread(parent_conn.recv)
+            message = await asyncio.to_thread(parent_conn.recv)
         except EOFError:
             raise BenchError(f"the measurer process died (exit code {process.exitcode})") from None
-        if "error" in result:
-            raise BenchError(f"/healthz measurement failed: {result['error']}")
-        return result
+        if message[0] != "ok":
+            raise BenchError(f"/healthz measurement failed: {message[1]}")
+        _, latencies, started, ended = message
+        return HealthzRun(list(latencies), float(started), float(ended))
     finally:
         parent_conn.close()
         process.join(timeout=10)
@@ -153,11 +166,23 @@ class Summary:
         )
 
 
-async def run(
-    base_url: str, args: argparse.Namespace
-) -> tuple[Summary, Summary, LoginStats, float]:
-    baseline = await measure_healthz(base_url, warmup=args.warmup, count=args.baseline_requests)
+@dataclass
+class Results:
+    baseline: Summary
+    loaded: Summary
+    logins: LoginStats
+    window: float  # seconds of the measurement under load
+    cpu: dict[str, CpuUsage | None]
 
+
+async def run(base_url: str, server_pid: int, args: argparse.Namespace) -> Results:
+    cpu: dict[str, CpuUsage | None] = {}
+    monitor = CpuMonitor(os.getpid(), server_pid)  # the measurer is our (reaped) child
+    monitor.start()
+    baseline = await measure_healthz(base_url, warmup=args.warmup, count=args.baseline_requests)
+    cpu["baseline"] = monitor.stop()
+
+    monitor.start()
     stats = LoginStats()
     loaders = [asyncio.create_task(login_loop(base_url, stats)) for _ in range(args.clients)]
     try:
@@ -167,15 +192,16 @@ async def run(
         for task in loaders:
             task.cancel()
         await asyncio.gather(*loaders, return_exceptions=True)
+    cpu["login load"] = monitor.stop()
 
-    started, ended = float(loaded["started"]), float(loaded["ended"])  # type: ignore[arg-type]
-    window = [d for d in stats.done if started <= d[0] <= ended]
-    stats.done = window
-    return (
-        Summary("healthz baseline", baseline["latencies"]),  # type: ignore[arg-type]
-        Summary("healthz under logins", loaded["latencies"]),  # type: ignore[arg-type]
+    # Logins/s counts the logins that finished while the measurer was measuring.
+    stats.done = [d for d in stats.done if loaded.started <= d[0] <= loaded.ended]
+    return Results(
+        Summary("healthz baseline", baseline.latencies),
+        Summary("healthz under logins", loaded.latencies),
         stats,
-        ended - started,
+        loaded.ended - loaded.started,
+        cpu,
     )
 
 
@@ -209,12 +235,13 @@ def main() -> int:
         try:
             create_admin(env, cwd=data_dir, email=EMAIL, username=USERNAME, password=PASSWORD)
             with serve(env, cwd=data_dir) as server:
-                baseline, loaded, stats, window = asyncio.run(run(server.base_url, args))
+                results = asyncio.run(run(server.base_url, server.process.pid, args))
                 server.check_alive()
         except BenchError as exc:
             print(f"login_latency: {exc}", file=sys.stderr)
             return 1
 
+    baseline, loaded, stats = results.baseline, results.loaded, results.logins
     ratio = percentile(loaded.latencies, 99) / percentile(baseline.latencies, 99)
     login_ms = [d[1] * 1000 for d in stats.done]
     concurrency = args.hash_concurrency if args.hash_concurrency is not None else "app default"
@@ -230,12 +257,24 @@ def main() -> int:
     print(f"p99 ratio (under logins / baseline): {ratio:.2f}  (goal ≤ {GOAL:g}: {verdict})")
     if login_ms:
         print(
-            f"logins: {len(login_ms) / window:.2f}/s ({len(login_ms)} in {window:.1f} s), "
+            f"logins: {len(login_ms) / results.window:.2f}/s "
+            f"({len(login_ms)} in {results.window:.1f} s), "
             f"login latency p50 {percentile(login_ms, 50):.0f} ms, "
             f"p99 {percentile(login_ms, 99):.0f} ms, errors {stats.errors}"
         )
     else:
         print(f"logins: none completed, errors {stats.errors}")
+    busy = False
+    for phase, usage in results.cpu.items():
+        if usage is not None:
+            print(f"CPU during {phase}: {usage.describe()}")
+            busy = busy or usage.others + usage.steal > BUSY_CORES
+    if busy:
+        print(
+            "login_latency: WARNING: other processes took CPU during the run; "
+            "these figures are not representative (run it on a quiet machine)",
+            file=sys.stderr,
+        )
     if stats.errors or not login_ms:
         print(f"login_latency: logins failed: {stats.first_error}", file=sys.stderr)
         return 1
