@@ -330,20 +330,21 @@ class Forwarder:
         metrics.PACS_LATENCY.labels(job.destination).observe(elapsed)
         by_uid = {i.sop_instance_uid: i for i in batch}
         stored = [u for u in result.referenced if u in by_uid]
-        for uid in stored:
-            await self._set_item(session, job, by_uid[uid], ItemState.stored, None)
+        await self._set_items(session, job, [by_uid[u] for u in stored], ItemState.stored, None)
         for failure in result.failed:
+            code = failure.describe()["reason"] or "unknown"
             if failure.sop_instance_uid in by_uid and not failure.retryable:
-                reason = f"failure reason {failure.describe()['reason'] or 'unknown'}"
-                await self._set_item(
-                    session, job, by_uid[failure.sop_instance_uid], ItemState.failed, reason
+                await self._set_items(
+                    session,
+                    job,
+                    [by_uid[failure.sop_instance_uid]],
+                    ItemState.failed,
+                    f"failure reason {code}",
                 )
-            metrics.PACS_FAILURES.labels(
-                job.destination, failure.describe()["reason"] or "unknown"
-            ).inc()
+            metrics.PACS_FAILURES.labels(job.destination, code).inc()
         if result.http_status == 400 and not result.failed and not stored:
-            for item in batch:  # the PACS rejected the request as a whole
-                await self._set_item(session, job, item, ItemState.failed, "HTTP 400")
+            # The PACS rejected the request as a whole.
+            await self._set_items(session, job, batch, ItemState.failed, "HTTP 400")
         if result.error:
             job.last_error = result.error[:500]
             metrics.PACS_FAILURES.labels(
@@ -375,17 +376,23 @@ class Forwarder:
         await session.commit()
         return result
 
-    async def _set_item(
+    async def _set_items(
         self,
         session: AsyncSession,
         job: ForwardJob,
-        item: StoredInstance,
+        items: list[StoredInstance],
         state: ItemState,
         reason: str | None,
     ) -> None:
+        """One UPDATE for a whole batch's answer, not one per instance."""
+        if not items:
+            return
         await session.execute(
             update(ForwardItem)
-            .where(ForwardItem.job_id == job.id, ForwardItem.instance_id == item.instance.id)
+            .where(
+                ForwardItem.job_id == job.id,
+                ForwardItem.instance_id.in_([i.instance.id for i in items]),
+            )
             .values(state=state, reason=reason)
             .execution_options(synchronize_session=False)
         )
