@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import BinaryIO, cast
 
 import anyio.to_thread
 from sqlalchemy import select, update
@@ -24,6 +21,7 @@ from relaypacs.core.events import EventBus
 from relaypacs.core.logging import get_logger
 from relaypacs.pacs import outbox
 from relaypacs.pacs.dicomweb import DicomWeb
+from relaypacs.pacs.instances import StoredInstance, batches
 from relaypacs.pacs.models import (
     ForwardItem,
     ForwardJob,
@@ -33,7 +31,6 @@ from relaypacs.pacs.models import (
     JobState,
 )
 from relaypacs.pacs.stow import StowResult
-from relaypacs.uploads import dicom
 from relaypacs.uploads.models import Instance, Upload, UploadFile
 from relaypacs.uploads.storage import Storage
 
@@ -45,51 +42,6 @@ class DestinationHealth:
     up: bool | None = None
     since: datetime | None = None
     last_checked: datetime | None = None
-
-
-@dataclass
-class StoredInstance:
-    """An instance read from storage as Part 10 (raw datasets get their header here)."""
-
-    storage: Storage
-    upload: Upload
-    file: UploadFile
-    instance: Instance
-    size: int = 0
-    sop_instance_uid: str = ""
-    _spool: str | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        self.size = self.instance.size
-        self.sop_instance_uid = self.instance.sop_instance_uid
-
-    def _raw(self) -> BinaryIO:
-        return self.storage.open_file(
-            self.upload.id.hex,
-            self.file.index,
-            self.file.size,
-            self.upload.chunk_size,
-            self.file.total_chunks,
-        )
-
-    def prepare(self) -> None:
-        """Blocking: give a raw dataset its File Meta header in a temporary file."""
-        if self.instance.has_file_meta:
-            return
-        with self._raw() as src, tempfile.NamedTemporaryFile(delete=False, suffix=".dcm") as dst:
-            inspection = dicom.inspect_file(src)
-            src.seek(0)
-            dicom.write_part10(src, cast(BinaryIO, dst), inspection)
-            self._spool = dst.name
-            self.size = dst.tell()
-
-    def open(self) -> BinaryIO:
-        return open(self._spool, "rb") if self._spool else self._raw()
-
-    def discard(self) -> None:
-        if self._spool:
-            with contextlib.suppress(OSError):
-                os.unlink(self._spool)
 
 
 class Forwarder:
@@ -252,22 +204,6 @@ class Forwarder:
         )
         return [StoredInstance(self.storage, upload, f, i) for i, f in rows]
 
-    def _batches(
-        self, dest: DestinationSettings, items: list[StoredInstance]
-    ) -> list[list[StoredInstance]]:
-        batches: list[list[StoredInstance]] = [[]]
-        size = 0
-        for item in items:
-            if batches[-1] and (
-                len(batches[-1]) >= dest.batch_max_instances
-                or size + item.size > dest.batch_max_bytes
-            ):
-                batches.append([])
-                size = 0
-            batches[-1].append(item)
-            size += item.size
-        return [b for b in batches if b]
-
     async def _send(
         self, session: AsyncSession, job: ForwardJob, upload: Upload, dest: DestinationSettings
     ) -> None:
@@ -276,7 +212,7 @@ class Forwarder:
         pending = await self._pending(session, job, upload)
         study_uid = upload.study_instance_uid or ""
         retry_after: float | None = None
-        for batch in self._batches(dest, pending):
+        for batch in batches(dest, pending):
             result = await self._send_batch(session, job, upload, dest, study_uid, batch)
             if result.transport_retryable and not result.referenced and not result.failed:
                 retry_after = result.retry_after

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
 from datetime import date, timedelta
 
-import anyio
-import anyio.to_thread
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +15,7 @@ from relaypacs.core import metrics
 from relaypacs.core.config import Settings
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.pacs import outbox
-from relaypacs.uploads import dicom
+from relaypacs.uploads import dicom, validation
 from relaypacs.uploads import service as upload_service
 from relaypacs.uploads.chunks import ensure_accepts_chunks
 from relaypacs.uploads.errors import (
@@ -28,14 +25,12 @@ from relaypacs.uploads.errors import (
     UploadIncomplete,
 )
 from relaypacs.uploads.models import (
-    ChunkState,
     FileStatus,
     Instance,
     Series,
     Study,
     Upload,
     UploadChunk,
-    UploadFile,
     UploadState,
 )
 from relaypacs.uploads.schemas import CompleteAccepted
@@ -43,7 +38,6 @@ from relaypacs.uploads.storage import Storage
 from relaypacs.users import service as users_service
 from relaypacs.users.models import User
 
-# A completion that has been "processing" this long died with its process; take it over.
 # The completing request refreshes processing_started_at every HEARTBEAT; a run silent
 # for STALE_PROCESSING died with its process, and the next `complete` takes it over.
 HEARTBEAT = 10.0
@@ -51,59 +45,6 @@ STALE_PROCESSING = timedelta(seconds=60)
 # How long a concurrent `complete` waits for the one already running.
 WAIT_FOR_OTHER = 120.0
 FINISHED = (UploadState.queued, UploadState.forwarding, UploadState.forwarded, UploadState.failed)
-
-
-@dataclass(frozen=True, slots=True)
-class FileCheck:
-    file: UploadFile
-    sha256: str
-    bad_chunks: tuple[int, ...]
-    inspection: dicom.DicomInspection
-
-
-def _inspect_stored(storage: Storage, upload: Upload, file: UploadFile) -> dicom.DicomInspection:
-    with storage.open_file(
-        upload.id.hex, file.index, file.size, upload.chunk_size, file.total_chunks
-    ) as stream:
-        return dicom.inspect_file(stream)
-
-
-async def _check_file(
-    storage: Storage, upload: Upload, file: UploadFile, md5s: dict[int, str]
-) -> FileCheck:
-    sha256, actual = await storage.file_sha256_and_chunk_md5s(
-        upload.id.hex, file.index, file.size, upload.chunk_size, file.total_chunks
-    )
-    bad = tuple(i for i, md5 in enumerate(actual) if md5s.get(i) != md5)
-    if bad:
-        return FileCheck(file, sha256, bad, dicom.DicomInspection(dicom.Outcome.invalid))
-    inspection = await anyio.to_thread.run_sync(_inspect_stored, storage, upload, file)
-    return FileCheck(file, sha256, (), inspection)
-
-
-async def _check_all(
-    session: AsyncSession, settings: Settings, storage: Storage, upload: Upload
-) -> list[FileCheck]:
-    files = await upload_service.files_of(session, upload_id=upload.id)
-    rows = await session.execute(
-        select(UploadChunk.file_index, UploadChunk.chunk_index, UploadChunk.md5).where(
-            UploadChunk.upload_id == upload.id, UploadChunk.state == ChunkState.stored
-        )
-    )
-    md5s: dict[int, dict[int, str]] = {}
-    for file_index, chunk_index, md5 in rows:
-        md5s.setdefault(file_index, {})[chunk_index] = md5
-    limiter = anyio.Semaphore(settings.upload_validation_concurrency)
-    results: list[FileCheck | None] = [None] * len(files)
-
-    async def run(position: int, file: UploadFile) -> None:
-        async with limiter:
-            results[position] = await _check_file(storage, upload, file, md5s.get(file.index, {}))
-
-    async with anyio.create_task_group() as group:
-        for position, file in enumerate(files):
-            group.start_soon(run, position, file)
-    return [r for r in results if r is not None]
 
 
 async def _begin(session: AsyncSession, upload: Upload) -> bool:
@@ -241,7 +182,7 @@ async def _run(
     upload_id = upload.id
     beat = asyncio.create_task(_heartbeat(session, upload_id))
     try:
-        checks = await _check_all(session, settings, storage, upload)
+        checks = await validation.check_all(session, settings, storage, upload)
         result = await _record(
             session,
             settings=settings,
@@ -265,30 +206,13 @@ def _missing_body(missing: dict[int, list[int]]) -> list[dict[str, object]]:
     return [{"file": f, "chunks": chunks} for f, chunks in sorted(missing.items())]
 
 
-def _warnings(upload: Upload, instances: list[dicom.DicomInstance]) -> list[str]:
-    notes: list[str] = []
-    if any(i.modality != upload.modality for i in instances):
-        found = sorted({i.modality for i in instances})
-        notes.append(
-            f"declared modality {upload.modality} differs from the headers ({', '.join(found)})"
-        )
-    declared = upload_service.normalize_person_name(upload.patient_name)
-    if any(upload_service.normalize_person_name(i.patient_name) != declared for i in instances):
-        notes.append("declared patient name differs from the DICOM headers")
-    if any(i.study_date and i.study_date != upload.study_date.isoformat() for i in instances):
-        notes.append("declared study date differs from the DICOM headers")
-    if any(not i.has_file_meta for i in instances):
-        notes.append("some files had no DICOM File Meta header; one is added when they are sent")
-    return notes
-
-
 async def _record(
     session: AsyncSession,
     *,
     settings: Settings,
     upload: Upload,
     user: User,
-    checks: list[FileCheck],
+    checks: list[validation.FileCheck],
     skip_invalid: bool,
     ip: str | None,
 ) -> CompleteAccepted:
@@ -363,12 +287,12 @@ async def _persist(
     settings: Settings,
     upload: Upload,
     user: User,
-    checks: list[FileCheck],
+    checks: list[validation.FileCheck],
     study_uid: str,
     ip: str | None,
 ) -> CompleteAccepted:
     seen: dict[str, int] = {}
-    kept: list[FileCheck] = []
+    kept: list[validation.FileCheck] = []
     skipped: list[dict[str, object]] = []
     for check in checks:
         f, inspection = check.file, check.inspection
@@ -434,7 +358,9 @@ async def _persist(
         )
     upload.study_instance_uid = study_uid
     file_warnings = [w for c in kept for w in c.inspection.warnings]
-    upload.warnings = list(dict.fromkeys(_warnings(upload, instances) + file_warnings))[:50]
+    upload.warnings = list(
+        dict.fromkeys(validation.header_warnings(upload, instances) + file_warnings)
+    )[:50]
     upload.skipped_files = skipped
     upload.state = UploadState.queued
     upload.completed_at = utcnow()

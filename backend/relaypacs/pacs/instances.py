@@ -1,0 +1,74 @@
+"""Instances as the forwarder sends them: read from storage as Part 10, in bounded batches."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import BinaryIO, cast
+
+from relaypacs.core.config import DestinationSettings
+from relaypacs.uploads import dicom
+from relaypacs.uploads.models import Instance, Upload, UploadFile
+from relaypacs.uploads.storage import Storage
+
+
+@dataclass
+class StoredInstance:
+    """An instance read from storage as Part 10 (raw datasets get their header here)."""
+
+    storage: Storage
+    upload: Upload
+    file: UploadFile
+    instance: Instance
+    size: int = 0
+    sop_instance_uid: str = ""
+    _spool: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.size = self.instance.size
+        self.sop_instance_uid = self.instance.sop_instance_uid
+
+    def _raw(self) -> BinaryIO:
+        return self.storage.open_file(
+            self.upload.id.hex,
+            self.file.index,
+            self.file.size,
+            self.upload.chunk_size,
+            self.file.total_chunks,
+        )
+
+    def prepare(self) -> None:
+        """Blocking: give a raw dataset its File Meta header in a temporary file."""
+        if self.instance.has_file_meta:
+            return
+        with self._raw() as src, tempfile.NamedTemporaryFile(delete=False, suffix=".dcm") as dst:
+            inspection = dicom.inspect_file(src)
+            src.seek(0)
+            dicom.write_part10(src, cast(BinaryIO, dst), inspection)
+            self._spool = dst.name
+            self.size = dst.tell()
+
+    def open(self) -> BinaryIO:
+        return open(self._spool, "rb") if self._spool else self._raw()
+
+    def discard(self) -> None:
+        if self._spool:
+            with contextlib.suppress(OSError):
+                os.unlink(self._spool)
+
+
+def batches(dest: DestinationSettings, items: list[StoredInstance]) -> list[list[StoredInstance]]:
+    """Split into STOW requests bounded by the destination's instance count and bytes."""
+    result: list[list[StoredInstance]] = [[]]
+    size = 0
+    for item in items:
+        if result[-1] and (
+            len(result[-1]) >= dest.batch_max_instances or size + item.size > dest.batch_max_bytes
+        ):
+            result.append([])
+            size = 0
+        result[-1].append(item)
+        size += item.size
+    return [b for b in result if b]

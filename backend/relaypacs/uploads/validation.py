@@ -1,0 +1,87 @@
+"""Checking the files of an upload at completion: every chunk's MD5 again, a SHA-256 per
+file, and a DICOM header read, at most UPLOAD_VALIDATION_CONCURRENCY files at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.core.config import Settings
+from relaypacs.uploads import dicom
+from relaypacs.uploads import service as upload_service
+from relaypacs.uploads.models import ChunkState, Upload, UploadChunk, UploadFile
+from relaypacs.uploads.storage import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    file: UploadFile
+    sha256: str
+    bad_chunks: tuple[int, ...]
+    inspection: dicom.DicomInspection
+
+
+def _inspect_stored(storage: Storage, upload: Upload, file: UploadFile) -> dicom.DicomInspection:
+    with storage.open_file(
+        upload.id.hex, file.index, file.size, upload.chunk_size, file.total_chunks
+    ) as stream:
+        return dicom.inspect_file(stream)
+
+
+async def _check_file(
+    storage: Storage, upload: Upload, file: UploadFile, md5s: dict[int, str]
+) -> FileCheck:
+    sha256, actual = await storage.file_sha256_and_chunk_md5s(
+        upload.id.hex, file.index, file.size, upload.chunk_size, file.total_chunks
+    )
+    bad = tuple(i for i, md5 in enumerate(actual) if md5s.get(i) != md5)
+    if bad:
+        return FileCheck(file, sha256, bad, dicom.DicomInspection(dicom.Outcome.invalid))
+    inspection = await anyio.to_thread.run_sync(_inspect_stored, storage, upload, file)
+    return FileCheck(file, sha256, (), inspection)
+
+
+async def check_all(
+    session: AsyncSession, settings: Settings, storage: Storage, upload: Upload
+) -> list[FileCheck]:
+    files = await upload_service.files_of(session, upload_id=upload.id)
+    rows = await session.execute(
+        select(UploadChunk.file_index, UploadChunk.chunk_index, UploadChunk.md5).where(
+            UploadChunk.upload_id == upload.id, UploadChunk.state == ChunkState.stored
+        )
+    )
+    md5s: dict[int, dict[int, str]] = {}
+    for file_index, chunk_index, md5 in rows:
+        md5s.setdefault(file_index, {})[chunk_index] = md5
+    limiter = anyio.Semaphore(settings.upload_validation_concurrency)
+    results: list[FileCheck | None] = [None] * len(files)
+
+    async def run(position: int, file: UploadFile) -> None:
+        async with limiter:
+            results[position] = await _check_file(storage, upload, file, md5s.get(file.index, {}))
+
+    async with anyio.create_task_group() as group:
+        for position, file in enumerate(files):
+            group.start_soon(run, position, file)
+    return [r for r in results if r is not None]
+
+
+def header_warnings(upload: Upload, instances: list[dicom.DicomInstance]) -> list[str]:
+    notes: list[str] = []
+    if any(i.modality != upload.modality for i in instances):
+        found = sorted({i.modality for i in instances})
+        notes.append(
+            f"declared modality {upload.modality} differs from the headers ({', '.join(found)})"
+        )
+    declared = upload_service.normalize_person_name(upload.patient_name)
+    if any(upload_service.normalize_person_name(i.patient_name) != declared for i in instances):
+        notes.append("declared patient name differs from the DICOM headers")
+    if any(i.study_date and i.study_date != upload.study_date.isoformat() for i in instances):
+        notes.append("declared study date differs from the DICOM headers")
+    if any(not i.has_file_meta for i in instances):
+        notes.append("some files had no DICOM File Meta header; one is added when they are sent")
+    return notes
