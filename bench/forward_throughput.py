@@ -90,6 +90,11 @@ GOAL_RSS_MB = 250.0  # gateway peak RSS while forwarding, at most
 MB = 1_000_000
 POLL_SECONDS = 0.25
 CHUNKS_IN_FLIGHT = 8
+MAX_ATTEMPTS = 3  # forwarding attempts after which a run is reported as broken
+
+
+def forward_timeout(instances: int) -> float:
+    return max(300.0, 0.5 * instances)
 
 
 # --- the study ------------------------------------------------------------------------
@@ -314,6 +319,12 @@ async def wait_forwarded(
                 return now
             if detail["state"] == "failed":
                 raise BenchError(f"forwarding failed: {json.dumps(detail['forwarding'])[:800]}")
+            if any(job["attempts"] >= MAX_ATTEMPTS for job in detail["forwarding"]):
+                # A healthy run forwards in one attempt; more means the worker keeps failing.
+                raise BenchError(
+                    f"forwarding retried {MAX_ATTEMPTS}+ times: "
+                    f"{json.dumps(detail['forwarding'])[:800]}"
+                )
             if on_poll is not None:
                 on_poll()
             if now > deadline:
@@ -401,15 +412,18 @@ def run_gateway(
         cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
         monitor = CpuMonitor(gw, pids["orthanc"], os.getpid())
         monitor.start()
-        seen = asyncio.run(
-            wait_forwarded(
-                server.base_url,
-                uploaded.upload_id,
-                uploaded.token,
-                timeout=max(600.0, 2.0 * len(data.paths)),
-                on_poll=server.check_alive,
+        try:
+            seen = asyncio.run(
+                wait_forwarded(
+                    server.base_url,
+                    uploaded.upload_id,
+                    uploaded.token,
+                    timeout=forward_timeout(len(data.paths)),
+                    on_poll=server.check_alive,
+                )
             )
-        )
+        except BenchError as exc:
+            raise BenchError(f"{exc}\ngateway log:\n{server.log_tail()}") from None
         usage = monitor.stop()
         cpu = {k: cpu_seconds(p) - cpu0[k] for k, p in pids.items()}
     held = orthanc_instances(pacs)
@@ -516,15 +530,18 @@ def run_big(
     with serve(forward_env, cwd=data_dir) as server:
         pid = server.process.pid
         with RssSampler(pid) as sampler:
-            seen = asyncio.run(
-                wait_forwarded(
-                    server.base_url,
-                    uploaded.upload_id,
-                    uploaded.token,
-                    timeout=max(900.0, 2.0 * len(data.paths)),
-                    on_poll=server.check_alive,
+            try:
+                seen = asyncio.run(
+                    wait_forwarded(
+                        server.base_url,
+                        uploaded.upload_id,
+                        uploaded.token,
+                        timeout=forward_timeout(len(data.paths)),
+                        on_poll=server.check_alive,
+                    )
                 )
-            )
+            except BenchError as exc:
+                raise BenchError(f"{exc}\ngateway log:\n{server.log_tail()}") from None
             hwm = status_kib(pid, "VmHWM")
             final = status_kib(pid, "VmRSS")
     held = orthanc_instances(pacs)
