@@ -1,0 +1,33 @@
+import { createBrowserRouter, Navigate } from 'react-router-dom';
+
+import { AppLayout } from '@/components/layout/app-layout';
+import { RequireAuth } from '@/components/layout/require-auth';
+import { NotFoundPage } from '@/components/layout/not-found-page';
+import { paths } from '@/config/paths';
+import { LoginPage } from '@/features/auth/components/login-page';
+import { RegisterPage } from '@/features/auth/components/register-page';
+import { VerifyEmailPage } from '@/features/auth/components/verify-email-page';
+import { HistoryPage } from '@/features/history/components/history-page';
+import { UploadPage } from '@/features/upload/components/upload-page';
+
+export function createAppRouter() {
+  return createBrowserRouter([
+    {
+      element: <AppLayout />,
+      children: [
+        { path: paths.home, element: <Navigate to={paths.upload} replace /> },
+        { path: paths.login, element: <LoginPage /> },
+        { path: paths.register, element: <RegisterPage /> },
+        { path: paths.verifyEmail, element: <VerifyEmailPage /> },
+        {
+          element: <RequireAuth />,
+          children: [
+            { path: paths.upload, element: <UploadPage /> },
+            { path: paths.history, element: <HistoryPage /> },
+          ],
+        },
+        { path: '*', element: <NotFoundPage /> },
+      ],
+    },
+  ]);
+}
