@@ -24,6 +24,7 @@ from relaypacs.core.security import PasswordHasher
 from relaypacs.pacs.worker import Forwarder
 from relaypacs.uploads import housekeeping
 from relaypacs.uploads.storage import StorageError, build_storage
+from relaypacs.web import install_web_app
 
 log = get_logger("relaypacs")
 
@@ -105,4 +106,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(public_router)
     app.include_router(api_router)
+    install_web_app(app, settings)
     return app

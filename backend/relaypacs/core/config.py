@@ -28,6 +28,8 @@ DEFAULT_SECRET_KEY = "change-me-in-production"
 MIN_CHUNK_SIZE = 256 * 1024
 MAX_CHUNK_SIZE = 16 * 1024 * 1024
 DEFAULT_CHUNK_SIZE = 1024 * 1024
+# backend/relaypacs/core/config.py → the repository root's frontend/dist (absent when installed).
+REPO_FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -161,6 +163,9 @@ class Settings(BaseSettings):
     readiness_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
     redis_url: str = ""
 
+    # web app: the built PWA served at `/`; empty means the repository's frontend/dist
+    frontend_dist: Path | None = None
+
     # accounts and sessions
     jwt_issuer: str = "relaypacs"
     jwt_audience: str = "relaypacs-api"
@@ -252,6 +257,11 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("frontend_dist", mode="before")
+    @classmethod
+    def _frontend_dist_empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("upload_cleanup_cron")
     @classmethod
     def _check_cron(cls, value: str) -> str:
@@ -330,6 +340,10 @@ class Settings(BaseSettings):
     @property
     def local_storage_dir(self) -> Path:
         return self.storage_local_dir or self.data_dir / "storage"
+
+    @property
+    def frontend_dist_dir(self) -> Path:
+        return self.frontend_dist or REPO_FRONTEND_DIST
 
     @property
     def access_token_ttl(self) -> timedelta:
