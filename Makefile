@@ -36,3 +36,29 @@ lock: $(VENV)/.test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# --- frontend (frontend/): `npm ci` when the lock changes, a build when sources change ---
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+FRONTEND_DEPS := frontend/node_modules/.ci-stamp
+FRONTEND_BUILD := frontend/dist/index.html
+
+$(FRONTEND_DEPS): frontend/package.json frontend/package-lock.json
+	@scripts/system-packages.sh frontend
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+$(FRONTEND_BUILD): $(FRONTEND_DEPS) $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+	touch $@
+
+.PHONY: frontend frontend-test
+frontend: $(FRONTEND_BUILD)
+
+frontend-test: $(FRONTEND_DEPS)
+	cd frontend && npm test
+
+# Extra prerequisites: the web app is built before serving, unit-tested and built before pytest
+# (whose tests/e2e drive it in Chromium).
+run: $(FRONTEND_BUILD)
+test: frontend-test $(FRONTEND_BUILD)

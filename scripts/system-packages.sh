@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages a target needs, when missing and when we may (root + apt-get).
-# Usage: scripts/system-packages.sh run|test
+# Usage: scripts/system-packages.sh run|test|frontend
 set -euo pipefail
 
 target=${1:-test}
 case "$target" in
   run)  wanted="orthanc:/usr/sbin/Orthanc orthanc-dicomweb:/usr/share/orthanc/plugins/libOrthancDicomWeb.so" ;;
-  test) wanted="orthanc:/usr/sbin/Orthanc orthanc-dicomweb:/usr/share/orthanc/plugins/libOrthancDicomWeb.so redis-server:redis-server postgresql-15:/usr/lib/postgresql/15/bin/initdb" ;;
-  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+  test) wanted="orthanc:/usr/sbin/Orthanc orthanc-dicomweb:/usr/share/orthanc/plugins/libOrthancDicomWeb.so redis-server:redis-server postgresql-15:/usr/lib/postgresql/15/bin/initdb chromium:/usr/bin/chromium nodejs:node npm:npm" ;;
+  # Building the web app (make run and make test both build it first).
+  frontend) wanted="nodejs:node npm:npm" ;;
+  *) echo "usage: $0 run|test|frontend" >&2; exit 2 ;;
 esac
 
 missing=()
