@@ -45,6 +45,10 @@ class _WebAppRoute(Route):
         return super().matches(scope)
 
 
+def web_app_built(settings: Settings) -> bool:
+    return (settings.frontend_dist_dir / "index.html").is_file()
+
+
 def _cache_control(relative: str) -> str:
     if relative.startswith("assets/"):
         return IMMUTABLE  # Vite puts a content hash in every file name under assets/
@@ -77,7 +81,7 @@ def install_web_app(app: FastAPI, settings: Settings) -> None:
     async def web_app(request: Request) -> Response:
         dist = settings.frontend_dist_dir.resolve()
         index = dist / "index.html"
-        if not index.is_file():
+        if not web_app_built(settings):
             return error_response(
                 503,
                 "frontend_not_built",

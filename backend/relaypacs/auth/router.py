@@ -3,7 +3,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from relaypacs.auth import mfa, service, verification
 from relaypacs.auth import sessions as auth_sessions
@@ -35,8 +36,9 @@ from relaypacs.auth.schemas import (
     VerifyEmailRequest,
 )
 from relaypacs.core.dependencies import SessionDep, SettingsDep
-from relaypacs.core.errors import NotFound
+from relaypacs.core.errors import AppError, NotFound
 from relaypacs.core.permissions import ROLE_PERMISSIONS
+from relaypacs.web import web_app_built
 
 E = dict[int | str, dict[str, Any]]
 AUTH_ERRORS: E = {401: {"description": "Not authenticated"}}
@@ -87,14 +89,29 @@ async def verify_email(
     response_model=EmailVerified,
     status_code=200,
     summary="Verify from the emailed link",
-    responses={400: {"description": "Invalid, expired or used token"}},
+    responses={
+        303: {"description": "A browser (Accept: text/html) goes to the web app's /verify-email"},
+        400: {"description": "Invalid, expired or used token"},
+    },
 )
 async def verify_email_link(
     token: Annotated[str, Query(min_length=10, max_length=200)],
+    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     client: ClientDep,
-) -> EmailVerified:
-    user = await verification.verify(session, token=token, ip=client.ip)
+) -> EmailVerified | Response:
+    # A person clicking the mailed link lands on the web app's page (without the token in its
+    # URL); API clients asking for JSON get JSON.
+    to_web_app = "text/html" in request.headers.get("accept", "") and web_app_built(settings)
+    try:
+        user = await verification.verify(session, token=token, ip=client.ip)
+    except AppError as exc:
+        if to_web_app:
+            return RedirectResponse(f"/verify-email?result=invalid&reason={exc.code}", 303)
+        raise
+    if to_web_app:
+        return RedirectResponse("/verify-email?result=verified", 303)
     return EmailVerified(email=user.email)
 
 
