@@ -2,9 +2,10 @@
 
 Public routes (no access token) are exactly: the ops router (/healthz, /readyz,
 /metrics) and `auth.router.public` (register, verify-email, login, login/2fa,
-refresh), and the upload transfer routes (chunk, status, complete), which take either
-the owner's access token or the upload's X-Upload-Token. Everything else is mounted on
-`api_router`, which requires an access token.
+refresh), the upload transfer routes (chunk, status, complete), which take either
+the owner's access token or the upload's X-Upload-Token, and the notification event
+stream, which takes a single-use ticket (EventSource cannot send headers). Everything
+else is mounted on `api_router`, which requires an access token.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from relaypacs.audit.router import router as audit_router
 from relaypacs.auth.dependencies import get_principal
 from relaypacs.auth.router import public as auth_public_router
 from relaypacs.auth.router import router as auth_router
+from relaypacs.notifications.router import router as notifications_router
+from relaypacs.notifications.router import stream_router as notifications_stream_router
 from relaypacs.ops.router import router as ops_router
 from relaypacs.pacs.router import router as pacs_router
+from relaypacs.reports.router import router as reports_router
 from relaypacs.uploads.router import router as uploads_router
 from relaypacs.uploads.router import transfer_router as uploads_transfer_router
 from relaypacs.users.router import admin_router as users_router
@@ -27,6 +31,9 @@ public_router.include_router(auth_public_router, prefix="/auth", tags=["auth"])
 # Chunk, status and complete accept the owner's access token OR the upload's own
 # X-Upload-Token (so a service worker can finish an upload); the dependency checks both.
 public_router.include_router(uploads_transfer_router, tags=["uploads"])
+public_router.include_router(
+    notifications_stream_router, prefix="/notifications", tags=["notifications"]
+)
 
 api_router = APIRouter(
     prefix="/api",
@@ -39,5 +46,7 @@ api_router.include_router(users_router, prefix="/users", tags=["users"])
 api_router.include_router(audit_router, prefix="/audit", tags=["audit"])
 api_router.include_router(uploads_router, tags=["uploads"])
 api_router.include_router(pacs_router, prefix="/pacs", tags=["pacs"])
+api_router.include_router(reports_router, prefix="/reports", tags=["reports"])
+api_router.include_router(notifications_router, prefix="/notifications", tags=["notifications"])
 
 __all__ = ["api_router", "ops_router", "public_router"]

@@ -21,6 +21,9 @@ from relaypacs.core.events import EventBus
 from relaypacs.core.logging import configure_logging, get_logger
 from relaypacs.core.middleware import RequestContextMiddleware
 from relaypacs.core.security import PasswordHasher
+from relaypacs.notifications import service as notifications_service
+from relaypacs.notifications.hub import Hub
+from relaypacs.notifications.service import Notifier
 from relaypacs.pacs.worker import Forwarder
 from relaypacs.uploads import housekeeping
 from relaypacs.uploads.storage import StorageError, build_storage
@@ -61,9 +64,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         crontab=settings.upload_cleanup_cron,
         func=lambda: housekeeping.cleanup(database=database, storage=storage),
     )
+    jobs.add_cron_job(
+        scheduler,
+        database,
+        name="stream_event_prune",
+        crontab="30 2 * * *",
+        func=lambda: notifications_service.prune_stream_events(database, settings=settings),
+    )
     scheduler.start()
+    hub = Hub(settings.redis_url)
+    await hub.start()
+    notifier = Notifier(settings=settings, database=database, hub=hub)
+    app.state.hub = hub
+    app.state.notifier = notifier
     events = EventBus()
-    forwarder = Forwarder(settings=settings, database=database, storage=storage, events=events)
+    forwarder = Forwarder(
+        settings=settings, database=database, storage=storage, events=events, notifier=notifier
+    )
     app.state.events = events
     app.state.forwarder = forwarder
     app.state.readiness_info = {
@@ -84,6 +101,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await forwarder.stop()
         scheduler.shutdown(wait=False)
+        await notifier.drain()
+        await hub.stop()
         storage.close()
         await cache.close()
         await database.dispose()

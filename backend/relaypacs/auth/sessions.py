@@ -122,6 +122,15 @@ async def authenticate(session: AsyncSession, *, settings: Settings, token: str)
         user_id = uuid.UUID(claims.sub)
     except (security.InvalidToken, ValueError):
         raise InvalidToken() from None
+    return await authenticate_session(
+        session, settings=settings, session_id=session_id, user_id=user_id
+    )
+
+
+async def authenticate_session(
+    session: AsyncSession, *, settings: Settings, session_id: uuid.UUID, user_id: uuid.UUID
+) -> Principal:
+    """The live session `session_id` of active user `user_id`, or raise InvalidToken."""
     row = (
         await session.execute(
             select(AuthSession, User)

@@ -22,6 +22,9 @@ class Cache(Protocol):
 
     async def get(self, key: str) -> str | None: ...
 
+    async def pop(self, key: str) -> str | None:
+        """Get and delete in one step: of two callers, only one gets the value."""
+
     async def ttl(self, key: str) -> int:
         """Seconds until the key expires (0 when absent)."""
 
@@ -69,6 +72,13 @@ class MemoryCache:
         entry = self._live(key)
         return entry[0] if entry else None
 
+    async def pop(self, key: str) -> str | None:
+        entry = self._live(key)
+        if entry is None:
+            return None
+        del self._data[key]
+        return entry[0]
+
     async def ttl(self, key: str) -> int:
         entry = self._live(key)
         return max(0, round(entry[1] - time.monotonic())) if entry else 0
@@ -102,6 +112,10 @@ class RedisCache:
 
     async def get(self, key: str) -> str | None:
         value = await self.client.get(self.prefix + key)
+        return None if value is None else str(value)
+
+    async def pop(self, key: str) -> str | None:
+        value = await self.client.getdel(self.prefix + key)
         return None if value is None else str(value)
 
     async def ttl(self, key: str) -> int:

@@ -222,6 +222,17 @@ class Settings(BaseSettings):
     fallback_after_seconds: Annotated[float, Field(ge=0)] = 900.0
     forward_verify: bool = True
 
+    # reports and notifications
+    report_sync_interval_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 5.0
+    report_sync_batch: Annotated[int, Field(ge=1, le=10_000)] = 200
+    sse_ping_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
+    sse_ticket_ttl_seconds: Annotated[int, Field(ge=5, le=600)] = 60
+    stream_event_retention_days: Annotated[int, Field(ge=1, le=90)] = 7
+    vapid_private_key: SecretStr = SecretStr("")
+    vapid_public_key: str = ""
+    vapid_subject: str = "mailto:admin@relaypacs.local"
+    push_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+
     # outgoing mail (verification links); without SMTP_HOST, development logs the link
     smtp_host: str = ""
     smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587

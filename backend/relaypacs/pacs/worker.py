@@ -19,6 +19,8 @@ from relaypacs.core.config import DestinationSettings, PacsType, Settings
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.events import EventBus
 from relaypacs.core.logging import get_logger
+from relaypacs.notifications import service as notifications_service
+from relaypacs.notifications.service import Dispatch, Notifier
 from relaypacs.pacs import outbox
 from relaypacs.pacs.dicomweb import DicomWeb
 from relaypacs.pacs.instances import StoredInstance, batches
@@ -31,6 +33,7 @@ from relaypacs.pacs.models import (
     JobState,
 )
 from relaypacs.pacs.stow import StowResult
+from relaypacs.reports import service as reports_service
 from relaypacs.uploads.models import Instance, Upload, UploadFile
 from relaypacs.uploads.storage import Storage
 
@@ -48,12 +51,19 @@ class Forwarder:
     """Runs `settings.forward_workers` worker tasks in this process."""
 
     def __init__(
-        self, *, settings: Settings, database: Database, storage: Storage, events: EventBus
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        storage: Storage,
+        events: EventBus,
+        notifier: Notifier,
     ) -> None:
         self.settings = settings
         self.database = database
         self.storage = storage
         self.events = events
+        self.notifier = notifier
         self.holder = outbox.holder_id()
         self.health: dict[str, DestinationHealth] = {
             n: DestinationHealth() for n in settings.destinations
@@ -397,6 +407,9 @@ class Forwarder:
         job.next_attempt_at = now + outbox.backoff(self.settings, max(job.attempts, 1), retry_after)
         await session.commit()
 
+    async def _owner(self, session: AsyncSession, job: ForwardJob) -> uuid.UUID | None:
+        return await session.scalar(select(Upload.user_id).where(Upload.id == job.upload_id))
+
     async def _fall_back(self, session: AsyncSession, job: ForwardJob) -> None:
         """The primary cannot take the study: hand what it has not stored to the fallback."""
         instance_ids = (
@@ -441,7 +454,24 @@ class Forwarder:
             if last is not None:
                 last.delivered = True
         upload_state = await outbox.refresh_upload_state(session, upload_id=job.upload_id)
+        # The report and the notifications are written in the same transaction as the
+        # delivery (or the dead letter), so neither can be lost to a crash in between.
+        dispatch = Dispatch()
+        if state is JobState.dead:
+            dispatch = await notifications_service.notify(
+                session,
+                user_ids=[owner] if (owner := await self._owner(session, job)) else [],
+                type="upload_failed",
+                title="Study could not be delivered",
+                body=f"Delivery to {job.destination} failed: {(error or 'unknown error')[:300]}",
+                upload_id=job.upload_id,
+            )
+        elif upload_state.value == "forwarded":
+            dispatch = await reports_service.create_for_upload(
+                session, upload_id=job.upload_id, destination=job.destination
+            )
         await session.commit()
+        await self.notifier.deliver(dispatch)
         log.info(
             "forward_job_finished",
             job_id=str(job.id),
@@ -451,7 +481,7 @@ class Forwarder:
         )
         if state is JobState.dead:
             metrics.PACS_FAILURES.labels(job.destination, "dead_letter").inc()
-            owner = await session.scalar(select(Upload.user_id).where(Upload.id == job.upload_id))
+            owner = await self._owner(session, job)
             await self.events.publish(
                 "upload_failed",
                 upload_id=job.upload_id,
@@ -460,5 +490,5 @@ class Forwarder:
                 reason=error,
             )
         elif upload_state.value == "forwarded":
-            owner = await session.scalar(select(Upload.user_id).where(Upload.id == job.upload_id))
+            owner = await self._owner(session, job)
             await self.events.publish("upload_complete", upload_id=job.upload_id, user_id=owner)

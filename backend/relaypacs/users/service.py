@@ -23,6 +23,7 @@ from relaypacs.users import export
 from relaypacs.users.errors import CannotChangeOwnAccount, UserNotFound
 from relaypacs.users.models import User, UserPreference
 from relaypacs.users.schemas import (
+    NotificationPreference,
     Preferences,
     PreferencesUpdate,
     ProfileRead,
@@ -293,3 +294,33 @@ async def build_export(session: AsyncSession, *, user: User, client: ClientInfo)
 @export.section("preferences")
 async def _export_preferences(session: AsyncSession, user: User) -> dict[str, Any]:
     return (await get_preferences(session, user=user)).model_dump()
+
+
+async def notification_channels(
+    session: AsyncSession, *, user_ids: Sequence[uuid.UUID], type: str
+) -> dict[uuid.UUID, NotificationPreference]:
+    """How each user wants notifications of `type` (in-app, push, email); defaults if unset."""
+    rows = await session.scalars(select(UserPreference).where(UserPreference.user_id.in_(user_ids)))
+    chosen = {
+        row.user_id: NotificationPreference.model_validate((row.notifications or {}).get(type, {}))
+        for row in rows
+    }
+    return {user_id: chosen.get(user_id, NotificationPreference()) for user_id in user_ids}
+
+
+async def active_user_ids(session: AsyncSession, *, role: Role) -> list[uuid.UUID]:
+    """Every enabled account with `role`."""
+    rows = await session.scalars(select(User.id).where(User.role == role, User.is_active.is_(True)))
+    return list(rows)
+
+
+async def emails_of(
+    session: AsyncSession, *, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Verified email addresses of enabled accounts."""
+    rows = await session.execute(
+        select(User.id, User.email).where(
+            User.id.in_(user_ids), User.is_active.is_(True), User.email_verified_at.is_not(None)
+        )
+    )
+    return {row.id: row.email for row in rows}

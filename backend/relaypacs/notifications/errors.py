@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from relaypacs.core.errors import AppError, NotFound
+
+
+class NotificationNotFound(NotFound):
+    code = "notification_not_found"
+    message = "No such notification."
+
+
+class InvalidStreamTicket(AppError):
+    status_code = 401
+    code = "invalid_stream_ticket"
+    message = "The stream ticket is missing, expired or already used; request a new one."
+
+
+class PushNotConfigured(AppError):
+    status_code = 503
+    code = "push_not_configured"
+    message = "Web Push is not configured on this server (VAPID keys missing)."
+
+
+class PushSubscriptionNotFound(NotFound):
+    code = "push_subscription_not_found"
+    message = "No such push subscription."

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette import EventSourceResponse
+
+from relaypacs.auth.dependencies import CacheDep, CurrentUser, PrincipalDep
+from relaypacs.core.dependencies import DatabaseDep, SessionDep, SettingsDep
+from relaypacs.notifications import push, service, stream
+from relaypacs.notifications.dependencies import HubDep
+from relaypacs.notifications.schemas import (
+    NotificationPage,
+    NotificationRead,
+    PushConfig,
+    PushSubscriptionCreate,
+    PushSubscriptionDelete,
+    PushSubscriptionRead,
+    ReadAllResult,
+    StreamTicket,
+)
+
+router = APIRouter()
+# Opened by EventSource, which cannot send an Authorization header: the single-use ticket
+# from POST /stream-ticket authenticates it instead (see api.py).
+stream_router = APIRouter()
+
+_404 = {404: {"description": "No such notification (or not yours)"}}
+
+
+@router.get("", response_model=NotificationPage, status_code=200, summary="My notifications")
+async def list_notifications(
+    session: SessionDep,
+    user: CurrentUser,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    unread_only: bool = False,
+) -> NotificationPage:
+    items, total, unread = await service.list(
+        session, user=user, page=page, page_size=page_size, unread_only=unread_only
+    )
+    return NotificationPage(
+        items=[service.to_read(item) for item in items],
+        total=total,
+        unread_count=unread,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.post("/read-all", response_model=ReadAllResult, status_code=200)
+async def read_all(session: SessionDep, user: CurrentUser) -> ReadAllResult:
+    updated = await service.read_all(session, user=user)
+    return ReadAllResult(updated=updated, unread_count=0)
+
+
+@router.post(
+    "/stream-ticket",
+    response_model=StreamTicket,
+    status_code=201,
+    summary="A single-use ticket to open the event stream",
+)
+async def stream_ticket(
+    principal: PrincipalDep, cache: CacheDep, settings: SettingsDep
+) -> StreamTicket:
+    ticket = await stream.issue_ticket(cache, settings=settings, principal=principal)
+    return StreamTicket(
+        ticket=ticket,
+        expires_in=settings.sse_ticket_ttl_seconds,
+        stream_url=f"/api/notifications/stream?ticket={ticket}",
+    )
+
+
+@router.get("/push-config", response_model=PushConfig, status_code=200)
+async def push_config(settings: SettingsDep) -> PushConfig:
+    enabled = push.enabled(settings)
+    return PushConfig(enabled=enabled, public_key=settings.vapid_public_key if enabled else None)
+
+
+@router.get("/push-subscriptions", response_model=list[PushSubscriptionRead], status_code=200)
+async def list_push_subscriptions(
+    session: SessionDep, user: CurrentUser
+) -> list[PushSubscriptionRead]:
+    rows = await push.list_for_user(session, user=user)
+    return [PushSubscriptionRead.model_validate(row) for row in rows]
+
+
+@router.post(
+    "/push-subscriptions",
+    response_model=PushSubscriptionRead,
+    status_code=201,
+    responses={503: {"description": "Web Push is not configured"}},
+)
+async def create_push_subscription(
+    data: PushSubscriptionCreate,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> PushSubscriptionRead:
+    row = await push.subscribe(
+        session,
+        settings=settings,
+        user=user,
+        data=data,
+        user_agent=request.headers.get("user-agent"),
+    )
+    return PushSubscriptionRead.model_validate(row)
+
+
+@router.delete(
+    "/push-subscriptions",
+    status_code=204,
+    responses={404: {"description": "No such subscription of yours"}},
+)
+async def delete_push_subscription(
+    data: PushSubscriptionDelete, session: SessionDep, user: CurrentUser
+) -> None:
+    await push.unsubscribe(session, user=user, endpoint=str(data.endpoint))
+
+
+@router.post(
+    "/{notification_id}/read", response_model=NotificationRead, status_code=200, responses=_404
+)
+async def mark_read(
+    notification_id: int, session: SessionDep, user: CurrentUser
+) -> NotificationRead:
+    row = await service.set_read(session, user=user, notification_id=notification_id, read=True)
+    return service.to_read(row)
+
+
+@router.post(
+    "/{notification_id}/unread", response_model=NotificationRead, status_code=200, responses=_404
+)
+async def mark_unread(
+    notification_id: int, session: SessionDep, user: CurrentUser
+) -> NotificationRead:
+    row = await service.set_read(session, user=user, notification_id=notification_id, read=False)
+    return service.to_read(row)
+
+
+@stream_router.get(
+    "/stream",
+    status_code=200,
+    summary="Server-Sent Events: notifications and report updates",
+    response_class=EventSourceResponse,
+    responses={401: {"description": "Missing, expired or used ticket"}},
+)
+async def event_stream(
+    settings: SettingsDep,
+    database: DatabaseDep,
+    cache: CacheDep,
+    hub: HubDep,
+    ticket: Annotated[str, Query(min_length=16, max_length=128)],
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    # A client opening a new EventSource (fresh ticket) cannot set the header itself.
+    after: Annotated[int | None, Query(ge=0, description="Same as Last-Event-ID")] = None,
+) -> EventSourceResponse:
+    principal = await stream.redeem_ticket(
+        cache, settings=settings, database=database, ticket=ticket
+    )
+    return EventSourceResponse(
+        stream.events(
+            settings=settings,
+            database=database,
+            hub=hub,
+            principal=principal,
+            # EventSource's own reconnect sends the header, newer than the URL's `after`.
+            last_event_id=stream.parse_last_event_id(last_event_id) or after,
+        ),
+        ping=settings.sse_ping_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

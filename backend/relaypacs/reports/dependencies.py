@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends
+
+from relaypacs.auth.dependencies import CurrentUser, require
+from relaypacs.core.dependencies import SessionDep
+from relaypacs.core.permissions import Permission
+from relaypacs.reports import service
+from relaypacs.reports.models import Report
+from relaypacs.users.models import User
+
+
+async def visible_report(report_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Report:
+    """The report named in the path, if the current user may see it (404 otherwise)."""
+    return await service.get_visible_or_raise(session, user=user, report_id=report_id)
+
+
+VisibleReport = Annotated[Report, Depends(visible_report)]
+Reporter = Annotated[User, Depends(require(Permission.report_update))]

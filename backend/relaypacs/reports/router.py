@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from relaypacs.auth.dependencies import ClientDep, CurrentUser
+from relaypacs.core.dependencies import SessionDep
+from relaypacs.notifications.dependencies import NotifierDep
+from relaypacs.reports import pdf, service
+from relaypacs.reports.dependencies import Reporter, VisibleReport
+from relaypacs.reports.models import Report, ReportStatus
+from relaypacs.reports.schemas import (
+    Assignment,
+    NoteCreate,
+    ReportDetail,
+    ReportNoteRead,
+    ReportPage,
+    ReportRead,
+    ReportSort,
+    ReportUpdate,
+    StatusChange,
+)
+
+router = APIRouter()
+
+_404 = {404: {"description": "No such report, or not visible to you"}}
+_409 = {409: {"description": "Not allowed in the report's current status"}}
+_403 = {403: {"description": "Radiologists and admins only"}}
+
+
+async def _detail(session: SessionDep, report: Report) -> ReportDetail:
+    notes = await service.notes_of(session, report_id=report.id)
+    attachment = await service.attachment_of(session, report_id=report.id)
+    return ReportDetail(
+        **ReportRead.model_validate(report).model_dump(),
+        notes=[ReportNoteRead.model_validate(note) for note in notes],
+        has_pdf_attachment=attachment is not None,
+    )
+
+
+@router.get("", response_model=ReportPage, status_code=200, summary="Reports visible to me")
+async def list_reports(
+    session: SessionDep,
+    user: CurrentUser,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=50)] = 50,
+    status: Annotated[list[ReportStatus] | None, Query()] = None,
+    modality: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9]+$")] = None,
+    service_level: Annotated[str | None, Query(pattern=r"^(?i:STAT|EMERGENCY|ROUTINE)$")] = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    assignee_id: uuid.UUID | None = None,
+    sort: ReportSort | None = None,
+) -> ReportPage:
+    items, total = await service.list(
+        session,
+        user=user,
+        page=page,
+        page_size=page_size,
+        status=status,
+        modality=modality,
+        service_level=service_level,
+        date_from=date_from,
+        date_to=date_to,
+        assignee_id=assignee_id,
+        sort=sort,
+    )
+    return ReportPage(
+        items=[ReportRead.model_validate(item) for item in items],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.get("/upload/{upload_id}", response_model=ReportDetail, status_code=200, responses=_404)
+async def get_report_of_upload(
+    upload_id: uuid.UUID, session: SessionDep, user: CurrentUser
+) -> ReportDetail:
+    report = await service.get_for_upload_or_raise(session, user=user, upload_id=upload_id)
+    return await _detail(session, report)
+
+
+@router.get("/{report_id}", response_model=ReportDetail, status_code=200, responses=_404)
+async def get_report(report: VisibleReport, session: SessionDep) -> ReportDetail:
+    return await _detail(session, report)
+
+
+@router.get(
+    "/{report_id}/download",
+    status_code=200,
+    response_class=Response,
+    responses={
+        **_404,
+        409: {"description": "The report is not READY"},
+        200: {"content": {"application/pdf": {}}},
+    },
+    summary="The report as PDF (READY only)",
+)
+async def download_report(report: VisibleReport, session: SessionDep) -> Response:
+    content, filename = await pdf.render_for_download(session, report=report)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.patch(
+    "/{report_id}",
+    response_model=ReportDetail,
+    status_code=200,
+    responses={**_404, **_409, **_403},
+)
+async def update_report(
+    report: VisibleReport,
+    changes: ReportUpdate,
+    actor: Reporter,
+    session: SessionDep,
+    client: ClientDep,
+    notifier: NotifierDep,
+) -> ReportDetail:
+    report, dispatch = await service.update(
+        session, actor=actor, report=report, changes=changes, ip=client.ip
+    )
+    await notifier.deliver(dispatch)
+    return await _detail(session, report)
+
+
+@router.post(
+    "/{report_id}/status",
+    response_model=ReportDetail,
+    status_code=200,
+    responses={**_404, **_409, **_403},
+)
+async def change_report_status(
+    report: VisibleReport,
+    change: StatusChange,
+    actor: Reporter,
+    session: SessionDep,
+    client: ClientDep,
+    notifier: NotifierDep,
+) -> ReportDetail:
+    report, dispatch = await service.change_status(
+        session,
+        actor=actor,
+        report=report,
+        target=change.status,
+        message=change.message,
+        ip=client.ip,
+    )
+    await notifier.deliver(dispatch)
+    return await _detail(session, report)
+
+
+@router.post(
+    "/{report_id}/assign",
+    response_model=ReportDetail,
+    status_code=200,
+    responses={**_404, **_409, **_403},
+)
+async def assign_report(
+    report: VisibleReport,
+    assignment: Assignment,
+    actor: Reporter,
+    session: SessionDep,
+    client: ClientDep,
+    notifier: NotifierDep,
+) -> ReportDetail:
+    report, dispatch = await service.assign(
+        session, actor=actor, report=report, assignee_id=assignment.assignee_id, ip=client.ip
+    )
+    await notifier.deliver(dispatch)
+    return await _detail(session, report)
+
+
+@router.post(
+    "/{report_id}/notes",
+    response_model=ReportNoteRead,
+    status_code=201,
+    responses={**_404, **_409},
+)
+async def add_report_note(
+    report: VisibleReport,
+    note: NoteCreate,
+    actor: CurrentUser,
+    session: SessionDep,
+    client: ClientDep,
+    notifier: NotifierDep,
+) -> ReportNoteRead:
+    created, dispatch = await service.add_note(
+        session,
+        actor=actor,
+        report=report,
+        body=note.body,
+        upload_id=note.upload_id,
+        ip=client.ip,
+    )
+    await notifier.deliver(dispatch)
+    return ReportNoteRead.model_validate(created)

@@ -1,0 +1,486 @@
+"""Reports: created when a study reaches its PACS, worked by radiologists, read by the
+people who sent the study. Every change is audited and notifies who needs to know."""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.audit import service as audit
+from relaypacs.core.database import utcnow
+from relaypacs.core.permissions import Permission, Role, has_permission
+from relaypacs.notifications import service as notifications
+from relaypacs.notifications.service import Dispatch
+from relaypacs.reports import workflow
+from relaypacs.reports.errors import (
+    IllegalTransition,
+    InvalidAssignee,
+    MessageRequired,
+    ReportClosed,
+    ReportIncomplete,
+    ReportNotFound,
+)
+from relaypacs.reports.models import Report, ReportAttachment, ReportNote, ReportStatus
+from relaypacs.reports.schemas import ReportSort, ReportUpdate
+from relaypacs.uploads import service as uploads_service
+from relaypacs.uploads.errors import UploadNotFound
+from relaypacs.users import export
+from relaypacs.users import service as users_service
+from relaypacs.users.models import User
+
+PRIORITY = {"STAT": 0, "EMERGENCY": 1, "ROUTINE": 2}
+URGENT = frozenset({"STAT", "EMERGENCY"})
+READERS = (Role.radiologist, Role.admin)
+UPDATED_EVENT = "report_updated"
+
+
+def _scoped(query: Select[Any], user: User) -> Select[Any]:
+    if has_permission(user.role, Permission.report_read_all):
+        return query
+    if has_permission(user.role, Permission.report_read_facility):
+        return query.where(Report.facility == user.facility)
+    return query.where(Report.uploader_id == user.id)
+
+
+def _summary(report: Report) -> dict[str, Any]:
+    return {
+        "report_id": str(report.id),
+        "upload_id": str(report.upload_id),
+        "status": report.status.value,
+        "service_level": report.service_level,
+        "modality": report.modality,
+        "assignee_id": str(report.assignee_id) if report.assignee_id else None,
+        "updated_at": (report.updated_at or utcnow()).isoformat(),
+    }
+
+
+async def _announce(session: AsyncSession, report: Report, **extra: Any) -> Dispatch:
+    """Tell the uploader's and the radiologists' screens that the report changed."""
+    return await notifications.broadcast(
+        session,
+        type=UPDATED_EVENT,
+        data=_summary(report) | extra,
+        user_ids=[report.uploader_id],
+        roles=READERS,
+    )
+
+
+async def create_for_upload(
+    session: AsyncSession, *, upload_id: uuid.UUID, destination: str | None
+) -> Dispatch:
+    """The study was delivered: open its report (once) and notify. Runs inside the caller's
+    transaction, so the report exists exactly when the delivery is recorded."""
+    dispatch = Dispatch()
+    existing = await session.scalar(select(Report.id).where(Report.upload_id == upload_id))
+    upload = await uploads_service.get(session, upload_id=upload_id)
+    if existing is not None or upload is None:
+        return dispatch
+    report = Report(
+        upload_id=upload.id,
+        uploader_id=upload.user_id,
+        facility=upload.facility,
+        study_instance_uid=upload.study_instance_uid or "",
+        patient_name=upload.patient_name,
+        study_date=upload.study_date,
+        modality=upload.modality,
+        service_level=upload.service_level,
+        priority=PRIORITY.get(upload.service_level, 2),
+        destination=destination,
+        status=ReportStatus.assigned,
+        created_at=utcnow(),
+    )
+    session.add(report)
+    await session.flush()
+    audit.record(
+        session,
+        action="report_created",
+        target_type="report",
+        target_id=report.id,
+        details={"upload_id": str(upload.id), "status": report.status.value},
+    )
+    dispatch.extend(
+        await notifications.notify(
+            session,
+            user_ids=[upload.user_id],
+            type="upload_complete",
+            title="Study delivered to PACS",
+            body=f"Your {upload.modality} study ({upload.service_level}) reached the PACS "
+            "and is in the reporting queue.",
+            upload_id=upload.id,
+            report_id=report.id,
+        )
+    )
+    if upload.service_level in URGENT:
+        radiologists = await users_service.active_user_ids(session, role=Role.radiologist)
+        dispatch.extend(
+            await notifications.notify(
+                session,
+                user_ids=radiologists,
+                type="upload_complete",
+                title=f"New {upload.service_level} study",
+                body=f"A {upload.service_level} {upload.modality} study from "
+                f"{upload.facility} is waiting to be reported.",
+                upload_id=upload.id,
+                report_id=report.id,
+            )
+        )
+    dispatch.extend(await _announce(session, report, created=True))
+    return dispatch
+
+
+async def list(
+    session: AsyncSession,
+    *,
+    user: User,
+    page: int,
+    page_size: int,
+    status: builtins.list[ReportStatus] | None = None,
+    modality: str | None = None,
+    service_level: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    assignee_id: uuid.UUID | None = None,
+    sort: ReportSort | None = None,
+) -> tuple[Sequence[Report], int]:
+    """The reports `user` may see, filtered; radiologists and admins get STAT first by
+    default (then the longest waiting), everyone else the newest first."""
+    query = _scoped(select(Report), user)
+    if status:
+        query = query.where(Report.status.in_(status))
+    if modality:
+        query = query.where(Report.modality == modality.upper())
+    if service_level:
+        query = query.where(Report.service_level == service_level.upper())
+    if date_from:
+        query = query.where(Report.created_at >= datetime.combine(date_from, time(), UTC))
+    if date_to:
+        end = datetime.combine(date_to + timedelta(days=1), time(), UTC)
+        query = query.where(Report.created_at < end)
+    if assignee_id:
+        query = query.where(Report.assignee_id == assignee_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if sort is None:
+        sort = "priority" if has_permission(user.role, Permission.report_read_all) else "-date"
+    order: builtins.list[Any]
+    if sort == "priority":
+        order = [Report.priority.asc(), Report.created_at.asc()]
+    else:
+        column = {"date": Report.created_at, "status": Report.status, "modality": Report.modality}[
+            sort.lstrip("-")
+        ]
+        order = [column.desc() if sort.startswith("-") else column.asc(), Report.created_at.desc()]
+    order.append(Report.id)
+    items = (
+        await session.scalars(
+            query.order_by(*order).offset((page - 1) * page_size).limit(page_size)
+        )
+    ).all()
+    return items, total
+
+
+async def get_visible_or_raise(
+    session: AsyncSession, *, user: User, report_id: uuid.UUID
+) -> Report:
+    """The report, if `user` may see it; 404 otherwise (never reveal others' reports)."""
+    report = await session.scalar(_scoped(select(Report).where(Report.id == report_id), user))
+    if report is None:
+        raise ReportNotFound()
+    return report
+
+
+async def get_for_upload_or_raise(
+    session: AsyncSession, *, user: User, upload_id: uuid.UUID
+) -> Report:
+    report = await session.scalar(
+        _scoped(select(Report).where(Report.upload_id == upload_id), user)
+    )
+    if report is None:
+        raise ReportNotFound()
+    return report
+
+
+async def notes_of(session: AsyncSession, *, report_id: uuid.UUID) -> Sequence[ReportNote]:
+    return (
+        await session.scalars(
+            select(ReportNote)
+            .where(ReportNote.report_id == report_id)
+            .order_by(ReportNote.created_at)
+        )
+    ).all()
+
+
+async def attachment_of(session: AsyncSession, *, report_id: uuid.UUID) -> ReportAttachment | None:
+    return await session.get(ReportAttachment, report_id)
+
+
+def _ensure_open(report: Report) -> None:
+    if report.status is ReportStatus.ready:
+        raise ReportClosed()
+
+
+def _audit_change(
+    session: AsyncSession,
+    *,
+    actor: User | None,
+    report: Report,
+    action: str,
+    ip: str | None = None,
+    **details: Any,
+) -> None:
+    audit.record(
+        session,
+        action=action,
+        actor_id=actor.id if actor else None,
+        target_type="report",
+        target_id=report.id,
+        ip=ip,
+        details=details,
+    )
+
+
+async def update(
+    session: AsyncSession, *, actor: User, report: Report, changes: ReportUpdate, ip: str | None
+) -> tuple[Report, Dispatch]:
+    """Findings and impression; READY reports are final."""
+    _ensure_open(report)
+    fields = changes.model_dump(exclude_unset=True)
+    changed = {name for name, value in fields.items() if getattr(report, name) != value}
+    for name in changed:
+        setattr(report, name, fields[name])
+    dispatch = Dispatch()
+    if changed:
+        report.updated_at = utcnow()
+        _audit_change(
+            session,
+            actor=actor,
+            report=report,
+            action="report_edited",
+            ip=ip,
+            fields=sorted(changed),
+        )
+        dispatch = await _announce(session, report)
+    await session.commit()
+    return report, dispatch
+
+
+async def change_status(
+    session: AsyncSession,
+    *,
+    actor: User | None,
+    report: Report,
+    target: ReportStatus,
+    message: str | None = None,
+    ip: str | None = None,
+    commit: bool = True,
+) -> tuple[Report, Dispatch]:
+    """Move `report` to `target` if the workflow allows it (else 409), audit who/from/to,
+    and notify the uploader when it is READY or needs more data."""
+    current = report.status
+    if not workflow.can_transition(current, target):
+        raise IllegalTransition(current=current.value, requested=target.value)
+    if target is ReportStatus.additional_data_required and not (message and message.strip()):
+        raise MessageRequired()
+    if target is ReportStatus.ready and not (
+        (report.impression and report.impression.strip()) or report.pacs_report_kind
+    ):
+        raise ReportIncomplete()
+    now = utcnow()
+    report.status = target
+    report.updated_at = now
+    if target is ReportStatus.additional_data_required:
+        report.additional_data_message = message.strip() if message else None
+    if target is ReportStatus.ready:
+        report.ready_at = now
+        if actor is not None:
+            report.reported_by_id = actor.id
+    if (
+        target is ReportStatus.pending
+        and report.assignee_id is None
+        and actor is not None
+        and actor.role in READERS
+    ):
+        report.assignee_id = actor.id
+    _audit_change(
+        session,
+        actor=actor,
+        report=report,
+        action="report_status_changed",
+        ip=ip,
+        **{"from": current.value, "to": target.value},
+    )
+    dispatch = await _announce(session, report, previous_status=current.value)
+    if target is ReportStatus.ready:
+        dispatch.extend(
+            await notifications.notify(
+                session,
+                user_ids=[report.uploader_id],
+                type="report_ready",
+                title="Report ready",
+                body=f"The report for your {report.modality} study of "
+                f"{report.study_date.isoformat()} is ready.",
+                upload_id=report.upload_id,
+                report_id=report.id,
+            )
+        )
+    elif target is ReportStatus.additional_data_required:
+        dispatch.extend(
+            await notifications.notify(
+                session,
+                user_ids=[report.uploader_id],
+                type="additional_data_required",
+                title="Radiology needs more information",
+                body=report.additional_data_message or "",
+                upload_id=report.upload_id,
+                report_id=report.id,
+            )
+        )
+    if commit:
+        await session.commit()
+    return report, dispatch
+
+
+async def assign(
+    session: AsyncSession,
+    *,
+    actor: User,
+    report: Report,
+    assignee_id: uuid.UUID | None,
+    ip: str | None,
+) -> tuple[Report, Dispatch]:
+    """Assign to the actor (default) or another active radiologist."""
+    _ensure_open(report)
+    target_id = assignee_id or actor.id
+    assignee = actor if target_id == actor.id else await session.get(User, target_id)
+    if (
+        assignee is None
+        or not assignee.is_active
+        or assignee.role not in (READERS if assignee is actor else (Role.radiologist,))
+    ):
+        raise InvalidAssignee()
+    previous = report.assignee_id
+    report.assignee_id = assignee.id
+    report.updated_at = utcnow()
+    _audit_change(
+        session,
+        actor=actor,
+        report=report,
+        action="report_assigned",
+        ip=ip,
+        **{"from": str(previous) if previous else None, "to": str(assignee.id)},
+    )
+    dispatch = await _announce(session, report)
+    recipients = [report.uploader_id] + ([assignee.id] if assignee.id != actor.id else [])
+    dispatch.extend(
+        await notifications.notify(
+            session,
+            user_ids=recipients,
+            type="report_assigned",
+            title="Report assigned",
+            body=f"The {report.modality} study of {report.study_date.isoformat()} was assigned "
+            f"to {assignee.full_name} for reporting.",
+            upload_id=report.upload_id,
+            report_id=report.id,
+        )
+    )
+    await session.commit()
+    return report, dispatch
+
+
+async def add_note(
+    session: AsyncSession,
+    *,
+    actor: User,
+    report: Report,
+    body: str,
+    upload_id: uuid.UUID | None,
+    ip: str | None,
+) -> tuple[ReportNote, Dispatch]:
+    """A note on the report. From the clinician's side it answers a request for more data:
+    the report goes back to PENDING for the radiologist."""
+    _ensure_open(report)
+    if upload_id is not None:
+        linked = await uploads_service.get(session, upload_id=upload_id)
+        if linked is None or linked.user_id != actor.id:
+            raise UploadNotFound()
+    note = ReportNote(
+        report_id=report.id,
+        author_id=actor.id,
+        body=body,
+        upload_id=upload_id,
+        created_at=utcnow(),
+    )
+    session.add(note)
+    _audit_change(
+        session,
+        actor=actor,
+        report=report,
+        action="report_note_added",
+        ip=ip,
+        upload_id=str(upload_id) if upload_id else None,
+    )
+    dispatch = Dispatch()
+    responder = not has_permission(actor.role, Permission.report_update)
+    if responder and report.status is ReportStatus.additional_data_required:
+        report, dispatch = await change_status(
+            session, actor=actor, report=report, target=ReportStatus.pending, ip=ip, commit=False
+        )
+    else:
+        report.updated_at = utcnow()
+        dispatch = await _announce(session, report, note=True)
+    if responder and report.assignee_id is not None:
+        dispatch.extend(
+            await notifications.broadcast(
+                session,
+                type="report_note",
+                data=_summary(report) | {"note_id": str(note.id)},
+                user_ids=[report.assignee_id],
+            )
+        )
+    await session.commit()
+    return note, dispatch
+
+
+async def attach_pacs_report(
+    session: AsyncSession,
+    *,
+    report: Report,
+    kind: str,
+    sop_instance_uid: str,
+    text: str | None,
+    pdf: bytes | None,
+) -> Dispatch:
+    """The PACS has a report for the study (SR text or encapsulated PDF): keep it and make
+    the report READY. The caller commits."""
+    report.pacs_report_kind = kind
+    report.pacs_report_sop_instance_uid = sop_instance_uid
+    report.pacs_report_text = text
+    if pdf is not None:
+        attachment = await session.get(ReportAttachment, report.id)
+        if attachment is None:
+            session.add(
+                ReportAttachment(report_id=report.id, media_type="application/pdf", content=pdf)
+            )
+        else:
+            attachment.content = pdf
+    if report.impression is None and text:
+        report.impression = text
+    _, dispatch = await change_status(
+        session, actor=None, report=report, target=ReportStatus.ready, commit=False
+    )
+    return dispatch
+
+
+@export.section("reports")
+async def _export_reports(session: AsyncSession, user: User) -> builtins.list[dict[str, Any]]:
+    from relaypacs.reports.schemas import ReportRead
+
+    rows = await session.scalars(
+        select(Report).where(Report.uploader_id == user.id).order_by(Report.created_at)
+    )
+    return [ReportRead.model_validate(row).model_dump(mode="json") for row in rows]
