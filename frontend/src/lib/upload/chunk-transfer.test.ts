@@ -58,7 +58,7 @@ describe('ChunkTransfer', () => {
 
   it('retries network errors, 5xx and 429 with exponential backoff, honouring Retry-After', async () => {
     const { server, sleeps, transfer } = setup([3000], {
-      intercept: (file, index, attempt) => {
+      intercept: (_file, index, attempt) => {
         if (index === 0 && attempt <= 2) return new TypeError('Failed to fetch');
         if (index === 1 && attempt === 1) return new Response('{}', { status: 503 });
         if (index === 2 && attempt === 1) return new Response('{}', { status: 429, headers: { 'Retry-After': '3' } });

@@ -3,12 +3,12 @@ import { describe, expect, it, vi } from 'vitest';
 import { dicomDateToIso, HEADER_SLICE_BYTES, isDicomFile, readHeaderPrefill } from '@/lib/upload/dicom';
 import { part10 } from '@/lib/upload/testing/part10';
 
-function blobOf(bytes: Uint8Array): Blob {
+function blobOf(bytes: Uint8Array<ArrayBuffer>): Blob {
   return new Blob([bytes]);
 }
 
 /** A blob that records which ranges were sliced from it. */
-function spiedBlob(bytes: Uint8Array) {
+function spiedBlob(bytes: Uint8Array<ArrayBuffer>) {
   const blob = blobOf(bytes);
   const slices: [number | undefined, number | undefined][] = [];
   const original = blob.slice.bind(blob);

@@ -8,7 +8,11 @@ export interface FakeServerOptions {
   /** Chunks already stored, as "file:index". */
   stored?: Iterable<string>;
   /** Called before every chunk PUT; return a Response to answer instead (errors, delays). */
-  intercept?: (file: number, index: number, attempt: number) => Response | Error | Promise<Response | Error> | undefined;
+  intercept?: (
+    file: number,
+    index: number,
+    attempt: number,
+  ) => Response | Error | undefined | Promise<Response | Error | undefined>;
 }
 
 export interface ChunkRequest {

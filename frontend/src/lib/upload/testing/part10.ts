@@ -23,7 +23,7 @@ function element(group: number, elem: number, vr: string, value: string | Uint8A
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -40,7 +40,7 @@ export interface Part10Fields {
   pixelBytes?: number;
 }
 
-export function part10(fields: Part10Fields = {}): Uint8Array {
+export function part10(fields: Part10Fields = {}): Uint8Array<ArrayBuffer> {
   const metaElements = concat([
     element(0x0002, 0x0001, 'OB', new Uint8Array([0, 1])),
     element(0x0002, 0x0002, 'UI', '1.2.840.10008.5.1.4.1.1.2'),
