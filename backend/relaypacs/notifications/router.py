@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
@@ -25,7 +25,9 @@ router = APIRouter()
 # from POST /stream-ticket authenticates it instead (see api.py).
 stream_router = APIRouter()
 
-_404 = {404: {"description": "No such notification (or not yours)"}}
+_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such notification (or not yours)"}
+}
 
 
 @router.get("", response_model=NotificationPage, status_code=200, summary="My notifications")

@@ -42,9 +42,9 @@ NOTIFICATION_EVENT = "notification"
 class Dispatch:
     """What to deliver once the producing transaction has committed."""
 
-    events: list[StreamEvent] = field(default_factory=list)
-    pushes: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
-    emails: list[tuple[uuid.UUID, str, str]] = field(default_factory=list)
+    events: builtins.list[StreamEvent] = field(default_factory=builtins.list)
+    pushes: builtins.list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=builtins.list)
+    emails: builtins.list[tuple[uuid.UUID, str, str]] = field(default_factory=builtins.list)
 
     def extend(self, other: Dispatch) -> Dispatch:
         self.events += other.events
@@ -83,7 +83,7 @@ async def notify(
     if not recipients:
         return dispatch
     channels = await users_service.notification_channels(session, user_ids=recipients, type=type)
-    created: list[Notification] = []
+    created: builtins.list[Notification] = []
     for user_id in recipients:
         wanted = channels[user_id]
         if wanted.in_app:
@@ -172,7 +172,7 @@ class Notifier:
         while self._background:
             await asyncio.gather(*builtins.list(self._background), return_exceptions=True)
 
-    async def _push(self, pushes: list[tuple[uuid.UUID, dict[str, Any]]]) -> None:
+    async def _push(self, pushes: builtins.list[tuple[uuid.UUID, dict[str, Any]]]) -> None:
         for user_id, payload in pushes:
             try:
                 await push.send_to_user(
@@ -181,7 +181,7 @@ class Notifier:
             except Exception:
                 log.exception("push_delivery_failed", user_id=str(user_id))
 
-    async def _mail(self, emails: list[tuple[uuid.UUID, str, str]]) -> None:
+    async def _mail(self, emails: builtins.list[tuple[uuid.UUID, str, str]]) -> None:
         async with self.database.sessionmaker() as session:
             addresses = await users_service.emails_of(
                 session, user_ids=[user_id for user_id, _, _ in emails]

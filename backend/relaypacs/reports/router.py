@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -27,9 +27,13 @@ from relaypacs.reports.schemas import (
 
 router = APIRouter()
 
-_404 = {404: {"description": "No such report, or not visible to you"}}
-_409 = {409: {"description": "Not allowed in the report's current status"}}
-_403 = {403: {"description": "Radiologists and admins only"}}
+_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such report, or not visible to you"}
+}
+_409: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Not allowed in the report's current status"}
+}
+_403: dict[int | str, dict[str, Any]] = {403: {"description": "Radiologists and admins only"}}
 
 
 async def _detail(session: SessionDep, report: Report) -> ReportDetail:

@@ -188,7 +188,9 @@ async def get_visible_or_raise(
     session: AsyncSession, *, user: User, report_id: uuid.UUID
 ) -> Report:
     """The report, if `user` may see it; 404 otherwise (never reveal others' reports)."""
-    report = await session.scalar(_scoped(select(Report).where(Report.id == report_id), user))
+    report: Report | None = await session.scalar(
+        _scoped(select(Report).where(Report.id == report_id), user)
+    )
     if report is None:
         raise ReportNotFound()
     return report
@@ -197,7 +199,7 @@ async def get_visible_or_raise(
 async def get_for_upload_or_raise(
     session: AsyncSession, *, user: User, upload_id: uuid.UUID
 ) -> Report:
-    report = await session.scalar(
+    report: Report | None = await session.scalar(
         _scoped(select(Report).where(Report.upload_id == upload_id), user)
     )
     if report is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -308,10 +309,10 @@ async def notification_channels(
     return {user_id: chosen.get(user_id, NotificationPreference()) for user_id in user_ids}
 
 
-async def active_user_ids(session: AsyncSession, *, role: Role) -> list[uuid.UUID]:
+async def active_user_ids(session: AsyncSession, *, role: Role) -> builtins.list[uuid.UUID]:
     """Every enabled account with `role`."""
     rows = await session.scalars(select(User.id).where(User.role == role, User.is_active.is_(True)))
-    return list(rows)
+    return builtins.list(rows)
 
 
 async def emails_of(
