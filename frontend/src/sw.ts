@@ -1,7 +1,12 @@
 /// <reference lib="webworker" />
 import { clientsClaim } from 'workbox-core';
-import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
-import { NavigationRoute, registerRoute } from 'workbox-routing';
+import {
+  cleanupOutdatedCaches,
+  createHandlerBoundToURL,
+  matchPrecache,
+  precacheAndRoute,
+} from 'workbox-precaching';
+import { NavigationRoute, registerRoute, setCatchHandler } from 'workbox-routing';
 
 import { drainQueue } from '@/lib/upload/background';
 
@@ -25,6 +30,14 @@ registerRoute(
     denylist: [/^\/api\//, /^\/healthz/, /^\/readyz/, /^\/metrics/, /^\/docs/, /^\/openapi\.json/],
   }),
 );
+
+// Last resort for a navigation that fails (e.g. the shell was evicted): the static offline page.
+setCatchHandler(async ({ request }) => {
+  if (request.destination === 'document') {
+    return (await matchPrecache('/offline.html')) ?? Response.error();
+  }
+  return Response.error();
+});
 
 self.addEventListener('sync', (event: Event) => {
   const sync = event as SyncEvent;

@@ -3,6 +3,7 @@ import { createBrowserRouter, Navigate } from 'react-router-dom';
 import { AppLayout } from '@/components/layout/app-layout';
 import { RequireAuth } from '@/components/layout/require-auth';
 import { NotFoundPage } from '@/components/layout/not-found-page';
+import { RouteError } from '@/components/layout/route-error';
 import { paths } from '@/config/paths';
 import { LoginPage } from '@/features/auth/components/login-page';
 import { RegisterPage } from '@/features/auth/components/register-page';
@@ -14,6 +15,7 @@ export function createAppRouter() {
   return createBrowserRouter([
     {
       element: <AppLayout />,
+      errorElement: <RouteError />,
       children: [
         { path: paths.home, element: <Navigate to={paths.upload} replace /> },
         { path: paths.login, element: <LoginPage /> },

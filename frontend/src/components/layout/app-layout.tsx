@@ -1,11 +1,67 @@
-import { Outlet } from 'react-router-dom';
+import { NavLink, Outlet, useNavigate } from 'react-router-dom';
+
+import { InstallPrompt } from '@/components/ui/install-prompt';
+import { NetworkBanner } from '@/components/ui/network-banner';
+import { paths } from '@/config/paths';
+import { useAuth } from '@/lib/auth';
 
 export function AppLayout() {
+  const { status, user, signOut } = useAuth();
+  const navigate = useNavigate();
+  const signedIn = status === 'signed-in';
+
+  async function onSignOut() {
+    await signOut();
+    navigate(paths.login, { replace: true });
+  }
+
   return (
     <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header">
+        <div className="app-header-inner">
+          <NavLink to={signedIn ? paths.upload : paths.login} className="brand">
+            <img src="/favicon.svg" alt="" width="28" height="28" />
+            <span>RelayPACS</span>
+          </NavLink>
+          <nav aria-label="Main">
+            <ul className="nav-list">
+              {signedIn ? (
+                <>
+                  <li>
+                    <NavLink to={paths.upload}>Upload</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to={paths.history}>History</NavLink>
+                  </li>
+                  <li>
+                    <button type="button" className="link-button" onClick={() => void onSignOut()}>
+                      Sign out
+                      {user && <span className="visually-hidden"> ({user.username})</span>}
+                    </button>
+                  </li>
+                </>
+              ) : (
+                <>
+                  <li>
+                    <NavLink to={paths.login}>Sign in</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to={paths.register}>Register</NavLink>
+                  </li>
+                </>
+              )}
+            </ul>
+          </nav>
+        </div>
+      </header>
+      <NetworkBanner />
       <main id="main" className="app-main" tabIndex={-1}>
         <Outlet />
       </main>
+      <InstallPrompt />
     </div>
   );
 }

@@ -1,3 +1,164 @@
+import { useId, useMemo, useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
+
+import { FormAlert } from '@/components/ui/form-alert';
+import { PasswordField } from '@/components/ui/password-field';
+import { TextField } from '@/components/ui/text-field';
+import { paths } from '@/config/paths';
+import { register } from '@/features/auth/api/register';
+import { PasswordStrengthMeter } from '@/features/auth/components/password-strength-meter';
+import { MIN_LENGTH, MIN_SCORE, usePasswordStrength } from '@/features/auth/hooks/use-password-strength';
+import type { RegisterInput, RegistrableRole } from '@/features/auth/types/auth';
+import { errorMessage } from '@/lib/api-client';
+import { useOnline } from '@/lib/network';
+import type { ApiErrorBody } from '@/types/api';
+
+type FieldErrors = Partial<Record<keyof RegisterInput, string>>;
+
+const EMPTY: RegisterInput = {
+  full_name: '',
+  email: '',
+  username: '',
+  facility: '',
+  role: 'clinician',
+  password: '',
+};
+
+function fieldErrorsOf(error: unknown): FieldErrors {
+  const body = (error as { response?: { data?: ApiErrorBody } })?.response?.data;
+  const errors: FieldErrors = {};
+  for (const field of body?.error?.fields ?? []) {
+    const name = field.loc[field.loc.length - 1] as keyof RegisterInput;
+    if (name in EMPTY) errors[name] ??= field.message;
+  }
+  if (body?.error?.code === 'weak_password') errors.password = body.error.message;
+  if (body?.error?.code === 'username_taken') errors.username = body.error.message;
+  return errors;
+}
+
 export function RegisterPage() {
-  return <h1>RegisterPage</h1>;
+  const online = useOnline();
+  const roleId = useId();
+  const [form, setForm] = useState<RegisterInput>(EMPTY);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
+  const [done, setDone] = useState<string | null>(null);
+  const userInputs = useMemo(
+    () => [form.username, form.email, form.full_name].filter(Boolean),
+    [form.username, form.email, form.full_name],
+  );
+  const strength = usePasswordStrength(form.password, userInputs);
+  const strongEnough = form.password.length >= MIN_LENGTH && (strength?.score ?? 0) >= MIN_SCORE;
+
+  function set<K extends keyof RegisterInput>(key: K, value: RegisterInput[K]) {
+    setForm((current) => ({ ...current, [key]: value }));
+    setFieldErrors((current) => ({ ...current, [key]: undefined }));
+  }
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const accepted = await register(form);
+      setDone(accepted.message);
+    } catch (caught) {
+      setFieldErrors(fieldErrorsOf(caught));
+      setError(errorMessage(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (done) {
+    return (
+      <section className="card narrow" aria-labelledby="register-done-title">
+        <h1 id="register-done-title">Check your email</h1>
+        <FormAlert kind="success">{done}</FormAlert>
+        <p>
+          Open the link we sent to <strong>{form.email}</strong> to activate your account, then{' '}
+          <Link to={paths.login}>sign in</Link>.
+        </p>
+      </section>
+    );
+  }
+
+  const complete = form.full_name && form.email && form.username && form.facility && strongEnough;
+  return (
+    <section className="card narrow" aria-labelledby="register-title">
+      <form onSubmit={onSubmit} noValidate aria-labelledby="register-title">
+        <h1 id="register-title">Create an account</h1>
+        {error && <FormAlert>{error}</FormAlert>}
+        <TextField
+          label="Full name"
+          name="full_name"
+          autoComplete="name"
+          required
+          value={form.full_name}
+          error={fieldErrors.full_name}
+          onChange={(event) => set('full_name', event.target.value)}
+        />
+        <TextField
+          label="Email"
+          name="email"
+          type="email"
+          autoComplete="email"
+          inputMode="email"
+          required
+          value={form.email}
+          error={fieldErrors.email}
+          onChange={(event) => set('email', event.target.value)}
+        />
+        <TextField
+          label="Username"
+          name="username"
+          autoComplete="username"
+          autoCapitalize="off"
+          required
+          hint="3–64 letters, digits, dots, dashes or underscores."
+          value={form.username}
+          error={fieldErrors.username}
+          onChange={(event) => set('username', event.target.value)}
+        />
+        <TextField
+          label="Facility"
+          name="facility"
+          autoComplete="organization"
+          required
+          value={form.facility}
+          error={fieldErrors.facility}
+          onChange={(event) => set('facility', event.target.value)}
+        />
+        <div className="field">
+          <label htmlFor={roleId}>Role</label>
+          <select
+            id={roleId}
+            name="role"
+            value={form.role}
+            onChange={(event) => set('role', event.target.value as RegistrableRole)}
+          >
+            <option value="clinician">Clinician</option>
+            <option value="radiographer">Radiographer</option>
+          </select>
+        </div>
+        <PasswordField
+          name="password"
+          autoComplete="new-password"
+          required
+          value={form.password}
+          error={fieldErrors.password}
+          hint={<PasswordStrengthMeter password={form.password} strength={strength} />}
+          onChange={(event) => set('password', event.target.value)}
+        />
+        <button type="submit" className="button button-block" disabled={busy || !online || !complete}>
+          {busy ? 'Creating account…' : 'Create account'}
+        </button>
+        {!online && <p className="field-hint">Registering needs a connection.</p>}
+        <p>
+          Already registered? <Link to={paths.login}>Sign in</Link>
+        </p>
+      </form>
+    </section>
+  );
 }
