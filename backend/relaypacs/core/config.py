@@ -227,6 +227,7 @@ class Settings(BaseSettings):
     report_sync_batch: Annotated[int, Field(ge=1, le=10_000)] = 200
     sse_ping_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
     sse_ticket_ttl_seconds: Annotated[int, Field(ge=5, le=600)] = 60
+    sse_session_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     stream_event_retention_days: Annotated[int, Field(ge=1, le=90)] = 7
     vapid_private_key: SecretStr = SecretStr("")
     vapid_public_key: str = ""

@@ -24,7 +24,8 @@ from relaypacs.notifications.hub import Hub
 
 log = get_logger("relaypacs.notifications.stream")
 
-# How often a long-lived stream re-checks that its sign-in session is still valid.
+# How often a long-lived stream re-checks that its sign-in session is still valid: the
+# default of settings.sse_session_check_seconds.
 SESSION_CHECK_SECONDS = 60.0
 RECONNECT_MS = 3000
 
@@ -101,7 +102,8 @@ async def events(
                 cursor = rows[-1].id
         yield ServerSentEvent(comment="connected", retry=RECONNECT_MS)
         loop = asyncio.get_running_loop()
-        next_check = loop.time() + SESSION_CHECK_SECONDS
+        check_every = settings.sse_session_check_seconds or SESSION_CHECK_SECONDS
+        next_check = loop.time() + check_every
         lost = asyncio.ensure_future(subscriber.lost.wait())
         try:
             while True:
@@ -123,7 +125,7 @@ async def events(
                         id=str(message.id), event=message.type, data=json.dumps(message.data)
                     )
                 if loop.time() >= next_check:
-                    next_check = loop.time() + SESSION_CHECK_SECONDS
+                    next_check = loop.time() + check_every
                     try:
                         await _principal(settings, database, session_id, user_id)
                     except InvalidStreamTicket:
