@@ -14,9 +14,12 @@ import jwt
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 
 from relaypacs.core.permissions import Role
+from relaypacs.notifications.models import Notification
 from tests.factories import DEFAULT_PASSWORD, UserFixture, bearer, create_user, login
+from tests.reports.factories import ReportFixture, make_report
 
 ROLES = ("anonymous", *(r.value for r in Role))
 NEW_PASSWORD = "quokka-lantern-basalt-88"
@@ -34,6 +37,12 @@ class Ctx:
     other: UserFixture
     other_session_id: str
     other_upload_id: str
+    # `other` is a clinician of the same facility as `me`; their STAT report
+    other_report: ReportFixture
+    # my own report (a radiologist uploads nothing: theirs is `other_report`)
+    my_report: ReportFixture
+    other_notification_id: int
+    my_notification_id: int
 
     @property
     def my_session_id(self) -> str:
@@ -73,6 +82,31 @@ def uploaders(status: int, others: int = 403) -> dict[str, int]:
         "radiographer": status,
         "admin": status,
         "radiologist": others,
+    }
+
+
+def report_readers(
+    status: int, clinician: int = 404, radiographer: int | None = None
+) -> dict[str, int]:
+    """Another clinician's report in my facility: clinicians cannot see it (404),
+    radiographers see their facility's, radiologists and admins everything."""
+    return {
+        "anonymous": 401,
+        "clinician": clinician,
+        "radiographer": status if radiographer is None else radiographer,
+        "radiologist": status,
+        "admin": status,
+    }
+
+
+def reporters(status: int, hidden: int = 403) -> dict[str, int]:
+    """Radiologists and admins only; clinicians/radiographers get `hidden`."""
+    return {
+        "anonymous": 401,
+        "clinician": hidden,
+        "radiographer": hidden,
+        "radiologist": status,
+        "admin": status,
     }
 
 
@@ -210,6 +244,153 @@ CASES = [
         body=lambda c: {"facility": "Moved"},
     ),
     Case("GET", "/api/audit", admin_only(200)),
+    # reports: my own first (owner: reading is fine, working on it is for radiologists)
+    Case("GET", "/api/reports", signed_in(200)),
+    Case(
+        "GET",
+        "/api/reports/{report_id}",
+        signed_in(200),
+        path=lambda c: f"/api/reports/{c.my_report.id}",
+    ),
+    Case(
+        "GET",
+        "/api/reports/upload/{upload_id}",
+        signed_in(200),
+        path=lambda c: f"/api/reports/upload/{c.my_report.upload_id}",
+    ),
+    Case(
+        "GET",
+        "/api/reports/{report_id}/download",
+        signed_in(409),  # not READY
+        path=lambda c: f"/api/reports/{c.my_report.id}/download",
+    ),
+    Case(
+        "PATCH",
+        "/api/reports/{report_id}",
+        reporters(200),
+        path=lambda c: f"/api/reports/{c.my_report.id}",
+        body=lambda c: {"findings": "No acute findings."},
+    ),
+    Case(
+        "POST",
+        "/api/reports/{report_id}/status",
+        reporters(200),
+        path=lambda c: f"/api/reports/{c.my_report.id}/status",
+        body=lambda c: {"status": "PENDING"},
+    ),
+    Case(
+        "POST",
+        "/api/reports/{report_id}/assign",
+        reporters(200),
+        path=lambda c: f"/api/reports/{c.my_report.id}/assign",
+        body=lambda c: {},
+    ),
+    Case(
+        "POST",
+        "/api/reports/{report_id}/notes",
+        signed_in(201),
+        path=lambda c: f"/api/reports/{c.my_report.id}/notes",
+        body=lambda c: {"body": "Prior imaging attached."},
+    ),
+    # reports: another clinician's, same facility
+    Case(
+        "GET",
+        "/api/reports/{report_id}",
+        report_readers(200),
+        path=lambda c: f"/api/reports/{c.other_report.id}",
+    ),
+    Case(
+        "GET",
+        "/api/reports/upload/{upload_id}",
+        report_readers(200),
+        path=lambda c: f"/api/reports/upload/{c.other_report.upload_id}",
+    ),
+    Case(
+        "GET",
+        "/api/reports/{report_id}/download",
+        report_readers(409),
+        path=lambda c: f"/api/reports/{c.other_report.id}/download",
+    ),
+    Case(
+        "PATCH",
+        "/api/reports/{report_id}",
+        report_readers(200, radiographer=403),
+        path=lambda c: f"/api/reports/{c.other_report.id}",
+        body=lambda c: {"impression": "Normal study."},
+    ),
+    Case(
+        "POST",
+        "/api/reports/{report_id}/status",
+        report_readers(200, radiographer=403),
+        path=lambda c: f"/api/reports/{c.other_report.id}/status",
+        body=lambda c: {"status": "ADDITIONAL_DATA_REQUIRED", "message": "Lateral view?"},
+    ),
+    Case(
+        "POST",
+        "/api/reports/{report_id}/assign",
+        report_readers(200, radiographer=403),
+        path=lambda c: f"/api/reports/{c.other_report.id}/assign",
+        body=lambda c: {},
+    ),
+    Case(
+        "POST",
+        "/api/reports/{report_id}/notes",
+        report_readers(201),
+        path=lambda c: f"/api/reports/{c.other_report.id}/notes",
+        body=lambda c: {"body": "A note."},
+    ),
+    # notifications: mine only; another user's is 404
+    Case("GET", "/api/notifications", signed_in(200)),
+    Case(
+        "POST",
+        "/api/notifications/{notification_id}/read",
+        signed_in(200),
+        path=lambda c: f"/api/notifications/{c.my_notification_id}/read",
+    ),
+    Case(
+        "POST",
+        "/api/notifications/{notification_id}/unread",
+        signed_in(200),
+        path=lambda c: f"/api/notifications/{c.my_notification_id}/unread",
+    ),
+    Case(
+        "POST",
+        "/api/notifications/{notification_id}/read",
+        signed_in(404),
+        path=lambda c: f"/api/notifications/{c.other_notification_id}/read",
+    ),
+    Case(
+        "POST",
+        "/api/notifications/{notification_id}/unread",
+        signed_in(404),
+        path=lambda c: f"/api/notifications/{c.other_notification_id}/unread",
+    ),
+    Case("POST", "/api/notifications/read-all", signed_in(200)),
+    Case("POST", "/api/notifications/stream-ticket", signed_in(201)),
+    # EventSource sends no Authorization header: only a ticket opens the stream
+    Case(
+        "GET",
+        "/api/notifications/stream",
+        public(401),
+        path=lambda c: "/api/notifications/stream?ticket=" + "z" * 32,
+    ),
+    Case("GET", "/api/notifications/push-config", signed_in(200)),
+    Case("GET", "/api/notifications/push-subscriptions", signed_in(200)),
+    Case(
+        "POST",
+        "/api/notifications/push-subscriptions",
+        signed_in(503),  # no VAPID keys in the test settings
+        body=lambda c: {
+            "endpoint": "https://push.example.org/send/abc",
+            "keys": {"p256dh": "B" * 87, "auth": "A" * 22},
+        },
+    ),
+    Case(
+        "DELETE",
+        "/api/notifications/push-subscriptions",
+        signed_in(404),
+        body=lambda c: {"endpoint": "https://push.example.org/send/not-mine"},
+    ),
     # these end the session, so they run last
     Case(
         "DELETE",
@@ -260,12 +441,41 @@ async def test_role_matrix(app: FastAPI, client: httpx.AsyncClient, role: str) -
     assert created.status_code == 201, created.text
     other_upload = created.json()["upload_id"]
     me = None if role == "anonymous" else await create_user(app, role=Role(role))
+    # STAT: radiologists (me, if I am one) are notified of it
+    other_report = await make_report(app, user=other, service_level="STAT")
+    my_report = (
+        await make_report(app, user=me)
+        if me is not None and me.role is not Role.radiologist
+        else other_report
+    )
+    async with app.state.database.sessionmaker() as session:
+        other_notification = await session.scalar(
+            select(Notification.id).where(Notification.user_id == other.id).limit(1)
+        )
+        my_notification = (
+            await session.scalar(
+                select(Notification.id).where(Notification.user_id == me.id).limit(1)
+            )
+            if me is not None
+            else other_notification
+        )
+    assert other_notification is not None and my_notification is not None
     tokens = None
     failures = []
     for case in CASES:
         if me is not None and (tokens is None or case.method != "GET"):
             tokens = await login(client, me)  # a fresh session: earlier cases may end one
-        ctx = Ctx(me, tokens, other, other_sid, other_upload)
+        ctx = Ctx(
+            me,
+            tokens,
+            other,
+            other_sid,
+            other_upload,
+            other_report,
+            my_report,
+            other_notification,
+            my_notification,
+        )
         path = case.path(ctx) if case.path else case.route
         headers = bearer(tokens) if tokens else {}
         kwargs: dict[str, Any] = {"headers": headers}
