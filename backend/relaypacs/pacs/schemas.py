@@ -59,3 +59,15 @@ class ForwardJobRead(BaseModel):
     instances_stored: int = 0
     instances_total: int = 0
     receipts: list[ReceiptRead] = []
+
+
+class DeliveryReceipt(BaseModel):
+    """The proof that a study reached its PACS, as printed on the report."""
+
+    receipt_id: uuid.UUID
+    destination: str
+    status: str
+    http_status: int | None
+    instances_referenced: int
+    instances_failed: int
+    received_at: datetime

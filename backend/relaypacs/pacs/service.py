@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,12 @@ from relaypacs.core.database import utcnow
 from relaypacs.pacs import outbox
 from relaypacs.pacs.errors import JobNotFound, JobNotRetryable
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ForwardReceipt, ItemState, JobState
-from relaypacs.pacs.schemas import DestinationRead, ForwardJobRead, ReceiptRead
+from relaypacs.pacs.schemas import (
+    DeliveryReceipt,
+    DestinationRead,
+    ForwardJobRead,
+    ReceiptRead,
+)
 from relaypacs.pacs.worker import Forwarder
 
 
@@ -129,3 +135,37 @@ async def forwarding_of(session: AsyncSession, *, upload_id: uuid.UUID) -> list[
         read.instances_total = int(sum(counts.values()))
         result.append(read)
     return result
+
+
+async def delivery_receipt(
+    session: AsyncSession, *, upload_id: uuid.UUID, destination: str | None = None
+) -> DeliveryReceipt | None:
+    """The latest successful delivery of an upload (optionally to one destination)."""
+    query = (
+        select(ForwardReceipt, ForwardJob.state)
+        .join(ForwardJob, ForwardJob.id == ForwardReceipt.job_id)
+        .where(ForwardReceipt.upload_id == upload_id, ForwardReceipt.delivered.is_(True))
+    )
+    if destination:
+        query = query.where(ForwardReceipt.destination == destination)
+    row = (await session.execute(query.order_by(ForwardReceipt.started_at.desc()).limit(1))).first()
+    if row is None:
+        return None
+    receipt, state = row
+    counts = {
+        item_state: int(count)
+        for item_state, count in await session.execute(
+            select(ForwardItem.state, func.count())
+            .where(ForwardItem.job_id == receipt.job_id)
+            .group_by(ForwardItem.state)
+        )
+    }
+    return DeliveryReceipt(
+        receipt_id=receipt.id,
+        destination=receipt.destination,
+        status=state.value,
+        http_status=receipt.http_status,
+        instances_referenced=counts.get(ItemState.stored, 0),
+        instances_failed=counts.get(ItemState.failed, 0),
+        received_at=receipt.started_at + timedelta(milliseconds=receipt.duration_ms),
+    )
