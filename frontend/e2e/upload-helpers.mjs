@@ -20,7 +20,7 @@ export async function apiLogin(user) {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ login: user.username, password: user.password }),
   });
-  assert(response.ok, `login answered ${response.status}: ${await response.text()}`);
+  if (!response.ok) throw new Error(`login answered ${response.status}: ${await response.text()}`);
   return (await response.json()).access_token;
 }
 
@@ -32,7 +32,7 @@ export async function setChunkSize(user, bytes) {
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
     body: JSON.stringify({ chunk_size: bytes }),
   });
-  assert(response.ok, `preferences answered ${response.status}: ${await response.text()}`);
+  if (!response.ok) throw new Error(`preferences answered ${response.status}: ${await response.text()}`);
 }
 
 /** Counts chunk PUTs (requests and 200 answers) across every page of the context. */
