@@ -1,0 +1,71 @@
+"""The web app in real Chromium against a real gateway and Orthanc: sign-up to PACS, PWA, layout."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from tests.dicom_factory import write_study
+from tests.e2e.harness import Browser
+from tests.pacs.conftest import orthanc_instances
+from tests.servers import OrthancServer
+
+pytestmark = pytest.mark.slow
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_register_verify_login_upload_reaches_forwarded_and_orthanc(
+    browser: Browser, pacs: OrthancServer, tmp_path: Path
+) -> None:
+    study = write_study(tmp_path / "study", count=6, pixel_bytes=96 * 1024)
+
+    result = browser.run_scenario(
+        "signup-upload-forwarded", E2E_STUDY_DIR=str(study.paths[0].parent)
+    )
+
+    assert result["state"] == "forwarded"
+    assert result["files"] == 6
+    held = orthanc_instances(pacs, study.study_uid)
+    expected = {p.name for p in study.paths}
+    assert len(held) == len(expected), f"Orthanc holds {len(held)} of {len(expected)} instances"
+    sop_uids = {row["00080018"]["Value"][0] for row in held}
+    import pydicom
+
+    assert sop_uids == {
+        pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID for p in study.paths
+    }
+
+
+def test_manifest_service_worker_and_offline_app_shell(browser: Browser) -> None:
+    result = browser.run_scenario("pwa-offline-shell")
+
+    assert result["manifestUrl"] == "/manifest.webmanifest"
+    assert result["display"] == "standalone"
+    assert result["startUrl"] == "/" and result["scope"] == "/"
+    assert result["serviceWorker"] == "/sw.js"
+    purposes = {(icon["sizes"], icon["purpose"]) for icon in result["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= purposes
+    assert result["offlineTitle"] == "RelayPACS Gateway"
+
+
+def test_upload_screen_screenshots_at_phone_and_desktop_viewports(browser: Browser) -> None:
+    result = browser.run_scenario("upload-screenshots")
+
+    widths = {}
+    for shot in result["shots"]:
+        path = Path(shot["file"])
+        assert path.stat().st_size > 1000, f"{path} is (nearly) empty"
+        width, height = png_size(path)
+        assert height > 0
+        widths[shot["label"]] = width
+    assert widths == {"phone": 390, "desktop": 1366}
