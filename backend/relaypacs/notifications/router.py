@@ -153,7 +153,9 @@ async def event_stream(
     database: DatabaseDep,
     cache: CacheDep,
     hub: HubDep,
-    ticket: Annotated[str, Query(min_length=16, max_length=128)],
+    # Optional and unconstrained here, so a missing or malformed ticket is the same 401
+    # as an expired one (never a 422 that echoes what was sent).
+    ticket: Annotated[str | None, Query(description="From POST /stream-ticket")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     # A client opening a new EventSource (fresh ticket) cannot set the header itself.
     after: Annotated[int | None, Query(ge=0, description="Same as Last-Event-ID")] = None,

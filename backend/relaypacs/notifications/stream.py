@@ -43,8 +43,10 @@ async def issue_ticket(cache: Cache, *, settings: Settings, principal: Principal
 
 
 async def redeem_ticket(
-    cache: Cache, *, settings: Settings, database: Database, ticket: str
+    cache: Cache, *, settings: Settings, database: Database, ticket: str | None
 ) -> Principal:
+    if not ticket or len(ticket) > 128:
+        raise InvalidStreamTicket()
     raw = await cache.pop(_ticket_key(ticket))
     if raw is None:
         raise InvalidStreamTicket()
