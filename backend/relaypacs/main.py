@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -25,6 +26,7 @@ from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.hub import Hub
 from relaypacs.notifications.service import Notifier
 from relaypacs.pacs.worker import Forwarder
+from relaypacs.reports import sync as report_sync
 from relaypacs.uploads import housekeeping
 from relaypacs.uploads.storage import StorageError, build_storage
 from relaypacs.web import install_web_app
@@ -77,6 +79,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     notifier = Notifier(settings=settings, database=database, hub=hub)
     app.state.hub = hub
     app.state.notifier = notifier
+    jobs.add_interval_job(
+        scheduler,
+        database,
+        name=report_sync.JOB_NAME,
+        interval=timedelta(minutes=settings.report_sync_interval_minutes),
+        func=lambda: report_sync.sync_once(settings=settings, database=database, notifier=notifier),
+    )
     events = EventBus()
     forwarder = Forwarder(
         settings=settings, database=database, storage=storage, events=events, notifier=notifier

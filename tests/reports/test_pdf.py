@@ -32,7 +32,7 @@ async def full_name(app: FastAPI, user_id: uuid.UUID) -> str:
     async with app.state.database.sessionmaker() as session:
         user = await session.get(User, user_id)
         assert user is not None
-        return user.full_name
+        return str(user.full_name)
 
 
 async def download(

@@ -11,6 +11,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -98,6 +99,53 @@ def add_cron_job(
     scheduler.add_job(
         guarded,
         CronTrigger.from_crontab(crontab, timezone="UTC"),
+        id=name,
+        name=name,
+        replace_existing=True,
+    )
+
+
+async def run_once_per_interval(
+    database: Database, name: str, func: Callable[[], Awaitable[Any]], hold_for: timedelta
+) -> Any | None:
+    """Run `func` if no process ran it within the last `hold_for`; None otherwise.
+
+    Unlike `run_exclusive`, a successful run keeps its lease until it expires, so
+    processes whose interval triggers are not aligned still run the job once per
+    interval. A failed run releases the lease so that the next trigger retries.
+    """
+    if not await try_lock(database, name, hold_for):
+        log.info("job_skipped_locked", job=name)
+        return None
+    try:
+        return await func()
+    except BaseException:
+        await unlock(database, name)
+        raise
+
+
+def add_interval_job(
+    scheduler: AsyncIOScheduler,
+    database: Database,
+    *,
+    name: str,
+    interval: timedelta,
+    func: Callable[[], Awaitable[Any]],
+) -> None:
+    """Every `interval`, in every process; the lease (the interval less a margin for
+    trigger jitter) makes it run once per interval across processes."""
+    margin = min(timedelta(seconds=10), interval / 10)
+    hold_for = interval - margin
+
+    async def guarded() -> None:
+        try:
+            await run_once_per_interval(database, name, func, hold_for)
+        except Exception:
+            log.exception("job_failed", job=name)
+
+    scheduler.add_job(
+        guarded,
+        IntervalTrigger(seconds=interval.total_seconds(), timezone="UTC"),
         id=name,
         name=name,
         replace_existing=True,

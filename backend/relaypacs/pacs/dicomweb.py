@@ -235,3 +235,58 @@ class DicomWeb:
         response.raise_for_status()
         result: list[dict[str, Any]] = response.json() or []
         return result
+
+    async def search_series(self, study_uid: str, **params: str) -> list[dict[str, Any]]:
+        """QIDO-RS: the series of a study (DICOM JSON); [] when the PACS has none."""
+        return await self._qido(f"/studies/{study_uid}/series", params)
+
+    async def search_instances(
+        self, study_uid: str, series_uid: str, **params: str
+    ) -> list[dict[str, Any]]:
+        """QIDO-RS: the instances of one series (DICOM JSON)."""
+        return await self._qido(f"/studies/{study_uid}/series/{series_uid}/instances", params)
+
+    async def _qido(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        response = await self.client.get(
+            path, params=params, headers={"Accept": "application/dicom+json"}
+        )
+        if response.status_code in (204, 404):
+            return []
+        response.raise_for_status()
+        result: list[dict[str, Any]] = response.json() if response.content else []
+        return result or []
+
+    async def retrieve_instance(self, study_uid: str, series_uid: str, sop_uid: str) -> bytes:
+        """WADO-RS: one instance as Part 10 bytes (the first part of the multipart reply)."""
+        response = await self.client.get(
+            f"/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}",
+            headers={"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'},
+        )
+        response.raise_for_status()
+        parts = multipart_parts(response.headers.get("content-type", ""), response.content)
+        if not parts:
+            raise httpx.DecodingError(
+                "WADO-RS reply without a DICOM part", request=response.request
+            )
+        return parts[0]
+
+
+def multipart_parts(content_type: str, body: bytes) -> list[bytes]:
+    """The payloads of a multipart/related body (headers dropped)."""
+    boundary = ""
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "boundary":
+            boundary = value.strip().strip('"')
+    if not boundary:
+        return []
+    delimiter = b"--" + boundary.encode()
+    parts = []
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        _headers, separator, payload = chunk.partition(b"\r\n\r\n")
+        if not separator:
+            continue
+        parts.append(payload[:-2] if payload.endswith(b"\r\n") else payload)
+    return parts
