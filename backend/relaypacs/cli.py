@@ -125,6 +125,25 @@ def uploads_cleanup() -> None:
     )
 
 
+reports_app = typer.Typer(help="Reports", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
+
+
+@reports_app.command("sync")
+def reports_sync() -> None:
+    """Check open reports against their PACS now (also runs every few minutes)."""
+    import asyncio
+
+    from relaypacs.reports import sync
+
+    summary = asyncio.run(sync.run_once(settings_or_exit()))
+    unreachable = ", ".join(sorted(summary.unreachable)) or "none"
+    typer.echo(
+        f"reports checked: {summary.checked}, made ready: {summary.ready}, "
+        f"unreachable PACS: {unreachable}"
+    )
+
+
 def main() -> None:
     try:
         app()
