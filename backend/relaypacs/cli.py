@@ -15,9 +15,11 @@ app = typer.Typer(help="RelayPACS Gateway", no_args_is_help=True, add_completion
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 uploads_app = typer.Typer(help="Uploads", no_args_is_help=True)
+push_app = typer.Typer(help="Web Push", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(uploads_app, name="uploads")
+app.add_typer(push_app, name="push")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -123,6 +125,16 @@ def uploads_cleanup() -> None:
         f"expired uploads: {report.expired_uploads}, orphaned uploads: "
         f"{report.orphaned_uploads}, bytes freed: {report.bytes_freed}"
     )
+
+
+@push_app.command("keys")
+def push_keys() -> None:
+    """Print a new VAPID key pair as .env lines (needs no configuration)."""
+    from relaypacs.notifications import push
+
+    private_key, public_key = push.generate_vapid_keys()
+    typer.echo(f"VAPID_PRIVATE_KEY={private_key}")
+    typer.echo(f"VAPID_PUBLIC_KEY={public_key}")
 
 
 reports_app = typer.Typer(help="Reports", no_args_is_help=True)

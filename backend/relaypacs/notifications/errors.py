@@ -23,3 +23,15 @@ class PushNotConfigured(AppError):
 class PushSubscriptionNotFound(NotFound):
     code = "push_subscription_not_found"
     message = "No such push subscription."
+
+
+class InvalidPushKey(AppError):
+    status_code = 422
+    code = "invalid_push_key"
+    message = "The subscription's keys are not a valid P-256 public key and 16-byte secret."
+
+
+class InvalidPushEndpoint(AppError):
+    status_code = 422
+    code = "invalid_push_endpoint"
+    message = "The subscription's endpoint is not an acceptable push service URL."
