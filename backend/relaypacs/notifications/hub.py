@@ -120,13 +120,19 @@ class Hub:
             for message in messages:
                 self._dispatch(message)
             return
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for message in messages:
-                    pipe.publish(CHANNEL, message.to_json())
-                await pipe.execute()
-        except Exception:
-            log.exception("stream_hub_publish_failed", count=len(messages))
+        # Twice: after a Redis restart the first command on a pooled connection fails (the
+        # pool then drops it). A lost publish is noticed by nobody, since the listeners,
+        # reconnected by then, have no reason to resync their streams.
+        for attempt in (1, 2):
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for message in messages:
+                        pipe.publish(CHANNEL, message.to_json())
+                    await pipe.execute()
+                return
+            except Exception:
+                if attempt == 2:
+                    log.exception("stream_hub_publish_failed", count=len(messages))
 
     @asynccontextmanager
     async def subscribe(self, *, user_id: uuid.UUID, role: str) -> AsyncIterator[Subscriber]:
