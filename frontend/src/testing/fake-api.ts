@@ -1,6 +1,7 @@
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 
 import { apiClient } from '@/lib/api-client';
+import type { Me, TokenPair } from '@/types/api';
 
 export interface FakeRequest {
   method: string;
@@ -47,7 +48,7 @@ export function fakeApi(handler: Handler): { requests: FakeRequest[]; restore: (
   return { requests, restore: () => (apiClient.defaults.adapter = original) };
 }
 
-export const ME = {
+export const ME: Me = {
   id: '7d1f0e4e-1111-4c4c-9999-000000000001',
   email: 'ana@example.org',
   username: 'ana.w',
@@ -59,7 +60,7 @@ export const ME = {
   session_id: '7d1f0e4e-1111-4c4c-9999-000000000002',
 };
 
-export function tokenPair(n = 1) {
+export function tokenPair(n = 1): TokenPair {
   return {
     access_token: `access-${n}`,
     refresh_token: `refresh-${n}`,
