@@ -36,9 +36,9 @@ async def full_name(app: FastAPI, user_id: uuid.UUID) -> str:
 
 
 async def download(
-    client: httpx.AsyncClient, headers: dict[str, str], report_id: uuid.UUID
+    client: httpx.AsyncClient, headers: dict[str, str], report_id: uuid.UUID, **params: str
 ) -> httpx.Response:
-    return await client.get(f"/api/reports/{report_id}/download", headers=headers)
+    return await client.get(f"/api/reports/{report_id}/download", headers=headers, params=params)
 
 
 async def test_the_pdf_shows_study_report_radiologist_timestamps_and_delivery_receipt(
@@ -129,6 +129,13 @@ async def test_a_report_made_ready_by_the_pacs_sync_names_the_pacs_and_its_pdf(
     assert "1.2.3.4.5" in text
     assert "Delivery receipt not recorded" in text
 
+    pacs_pdf = await download(client, headers, report.id, source="pacs")
+
+    assert pacs_pdf.status_code == 200, pacs_pdf.text
+    assert pacs_pdf.content == b"%PDF"
+    assert pacs_pdf.headers["content-type"] == "application/pdf"
+    assert f"-{report.id.hex[:8]}-pacs.pdf" in pacs_pdf.headers["content-disposition"]
+
 
 async def test_without_a_reporting_radiologist_the_assignee_is_named(
     app: FastAPI, client: httpx.AsyncClient
@@ -175,3 +182,16 @@ async def test_another_clinicians_report_pdf_is_404(
     response = await download(client, bearer(await login(client, other)), report.id)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "report_not_found"
+
+
+async def test_the_pacs_pdf_is_404_when_the_pacs_supplied_none(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    clinician = await create_user(app)
+    report = await make_report(
+        app, user=clinician, status=ReportStatus.ready, ready_at=READY, impression="Normal."
+    )
+    headers = bearer(await login(client, clinician))
+    response = await download(client, headers, report.id, source="pacs")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "pacs_pdf_not_found"

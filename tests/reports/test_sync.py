@@ -264,6 +264,11 @@ async def test_an_encapsulated_pdf_in_the_pacs_is_attached_to_the_report(
     assert len(ready) == 1
     download = await client.get(f"/api/reports/{report['id']}/download", headers=headers)
     assert "The PACS report is attached as a PDF" in pdf_text(download.content)
+    pacs_pdf = await client.get(
+        f"/api/reports/{report['id']}/download", params={"source": "pacs"}, headers=headers
+    )
+    assert pacs_pdf.status_code == 200
+    assert pacs_pdf.content == document
 
 
 async def test_the_studys_own_dose_sr_is_not_taken_for_a_report(

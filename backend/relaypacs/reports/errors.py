@@ -42,3 +42,8 @@ class ReportClosed(AppError):
     status_code = 409
     code = "report_closed"
     message = "The report is READY; it can no longer be changed."
+
+
+class PacsPdfNotFound(NotFound):
+    code = "pacs_pdf_not_found"
+    message = "The PACS supplied no PDF for this report."

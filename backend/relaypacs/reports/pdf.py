@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaypacs import __version__
 from relaypacs.pacs import service as pacs_service
 from relaypacs.reports import service
-from relaypacs.reports.errors import ReportNotReady
+from relaypacs.reports.errors import PacsPdfNotFound, ReportNotReady
 from relaypacs.reports.models import Report, ReportStatus
 from relaypacs.users import service as users_service
 
@@ -123,10 +123,10 @@ async def sheet_of(session: AsyncSession, *, report: Report) -> ReportSheet:
     )
 
 
-def filename_of(report: Report) -> str:
+def filename_of(report: Report, *, suffix: str = "") -> str:
     """No patient name in file names: date, modality and a short id only."""
     modality = "".join(c for c in report.modality if c.isalnum()) or "study"
-    return f"report-{report.study_date.isoformat()}-{modality}-{report.id.hex[:8]}.pdf"
+    return f"report-{report.study_date.isoformat()}-{modality}-{report.id.hex[:8]}{suffix}.pdf"
 
 
 def _text(value: str, style: ParagraphStyle) -> Paragraph:
@@ -225,3 +225,13 @@ async def render_for_download(session: AsyncSession, *, report: Report) -> tuple
     sheet = await sheet_of(session, report=report)
     content = await anyio.to_thread.run_sync(render, sheet)
     return content, filename_of(report)
+
+
+async def pacs_pdf_for_download(session: AsyncSession, *, report: Report) -> tuple[bytes, str]:
+    """(PDF bytes, file name) of the PDF the PACS sync found (encapsulated document)."""
+    if report.status is not ReportStatus.ready:
+        raise ReportNotReady()
+    attachment = await service.attachment_of(session, report_id=report.id)
+    if attachment is None:
+        raise PacsPdfNotFound()
+    return attachment.content, filename_of(report, suffix="-pacs")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -105,8 +105,18 @@ async def get_report(report: VisibleReport, session: SessionDep) -> ReportDetail
     },
     summary="The report as PDF (READY only)",
 )
-async def download_report(report: VisibleReport, session: SessionDep) -> Response:
-    content, filename = await pdf.render_for_download(session, report=report)
+async def download_report(
+    report: VisibleReport,
+    session: SessionDep,
+    source: Annotated[
+        Literal["report", "pacs"],
+        Query(description="`pacs`: the PDF the PACS supplied (404 when there is none)"),
+    ] = "report",
+) -> Response:
+    if source == "pacs":
+        content, filename = await pdf.pacs_pdf_for_download(session, report=report)
+    else:
+        content, filename = await pdf.render_for_download(session, report=report)
     return Response(
         content,
         media_type="application/pdf",
