@@ -50,7 +50,7 @@ async def _detail(session: SessionDep, report: Report) -> ReportDetail:
 async def list_reports(
     session: SessionDep,
     user: CurrentUser,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=50)] = 50,
     status: Annotated[list[ReportStatus] | None, Query()] = None,
     modality: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9]+$")] = None,
