@@ -84,5 +84,3 @@ async def create_report(
         session.add(report)
         await session.commit()
     return report.id
-
-

@@ -61,7 +61,10 @@ class SseParser:
             if not self._data and self._id is None and not self._event:
                 return None
             event = SseEvent(
-                id=self._id, event=self._event or "message", data="\n".join(self._data), received_at=now
+                id=self._id,
+                event=self._event or "message",
+                data="\n".join(self._data),
+                received_at=now,
             )
             self._event, self._data, self._id = "", [], None
             return event if event.data or event.id is not None else None
@@ -131,9 +134,7 @@ class SseStream:
     async def events(self, count: int, timeout: float = 10.0) -> list[SseEvent]:
         """Exactly the next `count` events (within `timeout` seconds overall)."""
         deadline = time.monotonic() + timeout
-        return [
-            await self.next_event(max(0.0, deadline - time.monotonic())) for _ in range(count)
-        ]
+        return [await self.next_event(max(0.0, deadline - time.monotonic())) for _ in range(count)]
 
     async def quiet_for(self, seconds: float) -> list[SseEvent]:
         """The events that arrive within `seconds` (a test that expects none asserts [])."""

@@ -10,6 +10,7 @@ session re-checked every 0.5 s. Each test makes its own users and reports.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -174,7 +175,9 @@ async def test_a_stream_ticket_requires_an_access_token(
 ) -> None:
     assert (await client.post("/api/notifications/stream-ticket")).status_code == 401
     forged = {"Authorization": "Bearer not-a-token"}
-    assert (await client.post("/api/notifications/stream-ticket", headers=forged)).status_code == 401
+    assert (
+        await client.post("/api/notifications/stream-ticket", headers=forged)
+    ).status_code == 401
     _, auth = await signed_in(database, client)
     assert (await client.post("/api/auth/logout", headers=auth)).status_code == 204
     assert (await client.post("/api/notifications/stream-ticket", headers=auth)).status_code == 401
@@ -195,8 +198,12 @@ async def test_the_ticket_never_appears_in_the_server_log(
     log = server.log_path.read_text(errors="replace")
     stream_lines = [line for line in log.splitlines() if STREAM_PATH in line]
     # The middleware logs the stream requests (200s and the 401), by path only.
-    assert any("status=200" in line or '"status": 200' in line for line in stream_lines), log[-3000:]
-    assert any("status=401" in line or '"status": 401' in line for line in stream_lines), log[-3000:]
+    assert any("status=200" in line or '"status": 200' in line for line in stream_lines), log[
+        -3000:
+    ]
+    assert any("status=401" in line or '"status": 401' in line for line in stream_lines), log[
+        -3000:
+    ]
     assert used not in log and refused not in log
     assert "ticket=" not in log
 
@@ -236,7 +243,8 @@ async def test_a_status_change_reaches_the_uploader_and_radiologists_not_other_c
             assert data["status"] == "PENDING" and data["previous_status"] == "ASSIGNED"
 
         response = await client.patch(
-            f"/api/reports/{report_id}", json={"impression": "No acute findings."},
+            f"/api/reports/{report_id}",
+            json={"impression": "No acute findings."},
             headers=radiologist_auth,
         )
         assert response.status_code == 200, response.text
@@ -329,7 +337,7 @@ async def test_an_idle_stream_gets_keep_alive_pings(
         assert await stream.quiet_for(PING * 5) == []
         pings = [c for c in stream.comments if c.text.startswith("ping")]
         assert len(pings) >= 3, stream.comments
-        gaps = [b.received_at - a.received_at for a, b in zip(pings, pings[1:], strict=False)]
+        gaps = [b.received_at - a.received_at for a, b in itertools.pairwise(pings)]
         assert all(gap < PING * 3 for gap in gaps), gaps
         assert not stream.ended.is_set()
 
