@@ -393,7 +393,7 @@ async def test_a_delivered_study_has_one_assigned_report_even_if_delivered_twice
 
     done = await upload_study(client, headers, study.paths, service_level="EMERGENCY")
     upload_id = uuid.UUID(done["upload_id"])
-    detail = await wait_for_state(client, headers, upload_id, {"forwarded", "failed"})
+    detail = await wait_for_state(client, headers, str(upload_id), {"forwarded", "failed"})
     assert detail["state"] == "forwarded", detail["forwarding"]
 
     response = await client.get(f"/api/reports/upload/{upload_id}", headers=headers)

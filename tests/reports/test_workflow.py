@@ -41,7 +41,7 @@ EXPECTED_LEGAL = {
     (D, R),
 }
 TABLE_LEGAL = {(a, b) for a, targets in workflow.ALLOWED.items() for b in targets}
-ALL_PAIRS = set(itertools.product(ReportStatus, repeat=2))
+ALL_PAIRS = {(a, b) for a, b in itertools.product(ReportStatus, ReportStatus)}
 
 # Any disagreement between the table and the list lands a pair in both sets: one fails.
 LEGAL = sorted(EXPECTED_LEGAL | TABLE_LEGAL)

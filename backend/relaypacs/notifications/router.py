@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from sse_starlette import EventSourceResponse
 
 from relaypacs.auth.dependencies import CacheDep, CurrentUser, PrincipalDep
@@ -25,6 +25,9 @@ router = APIRouter()
 # from POST /stream-ticket authenticates it instead (see api.py).
 stream_router = APIRouter()
 
+# A BIGINT: anything larger would reach the database and fail there (a 500).
+NotificationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
 _404: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such notification (or not yours)"}
 }
@@ -34,7 +37,7 @@ _404: dict[int | str, dict[str, Any]] = {
 async def list_notifications(
     session: SessionDep,
     user: CurrentUser,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     unread_only: bool = False,
 ) -> NotificationPage:
@@ -125,7 +128,7 @@ async def delete_push_subscription(
     "/{notification_id}/read", response_model=NotificationRead, status_code=200, responses=_404
 )
 async def mark_read(
-    notification_id: int, session: SessionDep, user: CurrentUser
+    notification_id: NotificationId, session: SessionDep, user: CurrentUser
 ) -> NotificationRead:
     row = await service.set_read(session, user=user, notification_id=notification_id, read=True)
     return service.to_read(row)
@@ -135,7 +138,7 @@ async def mark_read(
     "/{notification_id}/unread", response_model=NotificationRead, status_code=200, responses=_404
 )
 async def mark_unread(
-    notification_id: int, session: SessionDep, user: CurrentUser
+    notification_id: NotificationId, session: SessionDep, user: CurrentUser
 ) -> NotificationRead:
     row = await service.set_read(session, user=user, notification_id=notification_id, read=False)
     return service.to_read(row)
