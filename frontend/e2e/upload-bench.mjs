@@ -13,7 +13,11 @@ const CHUNK_PATH = /\/api\/upload\/[^/]+\/chunk\?/;
 
 await scenario(async (t) => {
   // A persistent profile: queued files are kept in IndexedDB on disk, as in a real browser.
-  const { context } = await t.launch({ profileDir: newProfileDir('bench') });
+  const { context } = await t.launch({
+    profileDir: newProfileDir('bench'),
+    // BENCH_BLOCK_SW=1: measure without the service worker in the request path.
+    ...(process.env.BENCH_BLOCK_SW ? { serviceWorkers: 'block' } : {}),
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   await loginViaUi(page, USER);
 

@@ -83,7 +83,7 @@ export class TransferApi {
   async putChunk(
     file: number,
     index: number,
-    body: ArrayBuffer | Uint8Array,
+    body: Blob | ArrayBuffer | Uint8Array,
     md5: string,
     signal?: AbortSignal,
   ): Promise<void> {

@@ -95,7 +95,8 @@ export class FakeUploadServer {
       const key = `${file}:${index}`;
       const attempt = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, attempt);
-      const body = new Uint8Array(init.body as ArrayBuffer);
+      const raw = init.body as Blob | ArrayBuffer;
+      const body = new Uint8Array(raw instanceof ArrayBuffer ? raw : await raw.arrayBuffer());
       const md5 = headers.get('Content-MD5');
       this.chunkRequests.push({ file, index, md5, bytes: body.byteLength });
       this.inFlight += 1;
