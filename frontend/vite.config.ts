@@ -19,6 +19,9 @@ export default defineConfig({
       includeAssets: ['favicon.svg', 'icons/*.png', 'offline.html'],
       injectManifest: {
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
+        // The password-strength word lists (~1.6 MB) only serve registration, which needs the
+        // network anyway: not precached, so a phone's first visit stays light.
+        globIgnores: ['**/assets/zxcvbn-*.js'],
       },
       manifest: {
         id: '/',
@@ -47,6 +50,16 @@ export default defineConfig({
   ],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
+  },
+  build: {
+    rollupOptions: {
+      output: {
+        chunkFileNames: (chunk) =>
+          chunk.moduleIds.some((id) => id.includes('@zxcvbn-ts'))
+            ? 'assets/zxcvbn-[hash].js'
+            : 'assets/[name]-[hash].js',
+      },
+    },
   },
   server: {
     proxy: {

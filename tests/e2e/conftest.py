@@ -25,8 +25,8 @@ from tests.servers import OrthancServer, free_port
 
 
 @pytest.fixture(scope="session")
-def frontend_dist() -> Path:
-    return build_frontend()
+def frontend_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_frontend(tmp_path_factory.mktemp("frontend") / "dist")
 
 
 @pytest.fixture(scope="session")

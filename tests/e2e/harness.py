@@ -7,10 +7,13 @@ Scenarios are JavaScript (frontend/e2e/<name>.mjs); pytest starts the servers, p
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -159,17 +162,24 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-def build_frontend() -> Path:
-    """`make frontend`: npm ci when the lock changed, a build when sources changed."""
+def build_frontend(snapshot: Path) -> Path:
+    """`make frontend` (npm ci when the lock changed, a build when sources changed), then a copy
+    of frontend/dist in `snapshot`, so that a concurrent rebuild (another pytest run) cannot change
+    the files under a running test. A lock file serialises builds and copies across processes."""
     require(
         shutil.which("node") is not None and shutil.which("npm") is not None, "node/npm missing"
     )
-    result = subprocess.run(
-        ["make", "-s", "frontend"], cwd=REPO, capture_output=True, text=True, timeout=900
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"building the frontend failed:\n{_tail(result.stdout)}\n{_tail(result.stderr)}"
+    digest = hashlib.sha256(str(REPO).encode()).hexdigest()[:12]
+    lock_path = Path(tempfile.gettempdir()) / f"relaypacs-frontend-build-{digest}.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(
+            ["make", "-s", "frontend"], cwd=REPO, capture_output=True, text=True, timeout=900
         )
-    assert (DIST / "index.html").is_file()
-    return DIST
+        if result.returncode != 0:
+            pytest.fail(
+                f"building the frontend failed:\n{_tail(result.stdout)}\n{_tail(result.stderr)}"
+            )
+        assert (DIST / "index.html").is_file()
+        shutil.copytree(DIST, snapshot, dirs_exist_ok=True)
+    return snapshot
