@@ -69,3 +69,11 @@ def test_upload_screen_screenshots_at_phone_and_desktop_viewports(browser: Brows
         assert height > 0
         widths[shot["label"]] = width
     assert widths == {"phone": 390, "desktop": 1366}
+
+
+def test_forms_are_labelled_keyboard_operable_and_show_focus(browser: Browser) -> None:
+    result = browser.run_scenario("a11y-keyboard")
+
+    assert result["checked"] == {"/login": "named", "/register": "named", "/upload": "named"}
+    assert "login" in result["tabOrder"]
+    assert result["focusAfterNavigation"] == "main"

@@ -1,4 +1,5 @@
-import { NavLink, Outlet, useNavigate } from 'react-router-dom';
+import { useEffect, useRef } from 'react';
+import { NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
 
 import { InstallPrompt } from '@/components/ui/install-prompt';
 import { NetworkBanner } from '@/components/ui/network-banner';
@@ -9,6 +10,18 @@ export function AppLayout() {
   const { status, user, signOut } = useAuth();
   const navigate = useNavigate();
   const signedIn = status === 'signed-in';
+  const location = useLocation();
+  const main = useRef<HTMLElement>(null);
+  const firstRender = useRef(true);
+
+  // After a client-side navigation, move focus to the new page (as a full page load would).
+  useEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    main.current?.focus();
+  }, [location.pathname]);
 
   async function onSignOut() {
     await signOut();
@@ -58,7 +71,7 @@ export function AppLayout() {
         </div>
       </header>
       <NetworkBanner />
-      <main id="main" className="app-main" tabIndex={-1}>
+      <main id="main" ref={main} className="app-main" tabIndex={-1}>
         <Outlet />
       </main>
       <InstallPrompt />
