@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from pathlib import Path
 
+import pydicom
 import pytest
 
 from tests.dicom_factory import write_study
 from tests.e2e.harness import Browser
-from tests.pacs.conftest import orthanc_instances
+from tests.pacs.conftest import orthanc_instances, wado_instance_sha256
 from tests.servers import OrthancServer
 
 pytestmark = pytest.mark.slow
@@ -36,14 +38,18 @@ def test_register_verify_login_upload_reaches_forwarded_and_orthanc(
     assert result["state"] == "forwarded"
     assert result["files"] == 6
     held = orthanc_instances(pacs, study.study_uid)
-    expected = {p.name for p in study.paths}
-    assert len(held) == len(expected), f"Orthanc holds {len(held)} of {len(expected)} instances"
-    sop_uids = {row["00080018"]["Value"][0] for row in held}
-    import pydicom
-
-    assert sop_uids == {
-        pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID for p in study.paths
-    }
+    assert len(held) == len(study.paths), f"Orthanc holds {len(held)} of {len(study.paths)}"
+    source = {}
+    for path in study.paths:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        source[ds.SOPInstanceUID] = (
+            ds.SeriesInstanceUID,
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+        )
+    stored = {row["00080018"]["Value"][0] for row in held}
+    assert stored == set(source)
+    for sop, (series, sha256) in source.items():
+        assert wado_instance_sha256(pacs, study.study_uid, series, sop) == sha256, sop
 
 
 def test_manifest_service_worker_and_offline_app_shell(browser: Browser) -> None:
