@@ -83,3 +83,9 @@ def test_forms_are_labelled_keyboard_operable_and_show_focus(browser: Browser) -
     assert result["checked"] == {"/login": "named", "/register": "named", "/upload": "named"}
     assert "login" in result["tabOrder"]
     assert result["focusAfterNavigation"] == "main"
+
+
+def test_signed_in_across_a_browser_restart_until_signing_out(browser: Browser) -> None:
+    result = browser.run_scenario("session-restart")
+
+    assert result == {"afterRestart": "/history", "afterSignOut": "/login", "tokenInUrl": False}

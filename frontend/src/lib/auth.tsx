@@ -94,7 +94,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const signOut = useCallback(async () => {
     try {
-      await apiClient.post('/api/auth/logout', undefined, { skipAuthRefresh: true });
+      // An expired access token is refreshed first, so the server really ends the session.
+      await apiClient.post('/api/auth/logout');
     } catch {
       // Offline or already revoked: forgetting the tokens locally is what matters.
     }
