@@ -4,6 +4,7 @@ assignment, and who is notified."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from typing import Any
@@ -489,3 +490,70 @@ async def test_a_new_urgent_study_notifies_the_radiologists(
     # the uploader, plus the two active radiologists (not the disabled one) when urgent
     assert stored == (3 if radiologists_told else 1)
     assert reports == 1
+
+
+# --- concurrent changes -----------------------------------------------------------------
+
+
+async def test_concurrent_status_changes_apply_one_after_the_other(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    clinician = await create_user(app, role=Role.clinician)
+    _, first = await signed_in(app, client, Role.radiologist)
+    _, second = await signed_in(app, client, Role.radiologist)
+    _, admin = await signed_in(app, client, Role.admin)
+
+    for _ in range(3):
+        report = await make_report(app, user=clinician, impression="Normal.")
+        ready, more = await asyncio.gather(
+            client.post(
+                f"/api/reports/{report.id}/status", json={"status": "READY"}, headers=first
+            ),
+            client.post(
+                f"/api/reports/{report.id}/status",
+                json={"status": D.value, "message": "Which side?"},
+                headers=second,
+            ),
+        )
+
+        # READY first: the request for more data is too late. More data first: READY is
+        # still allowed from ADDITIONAL_DATA_REQUIRED, so both apply, in that order.
+        final = (await client.get(f"/api/reports/{report.id}", headers=first)).json()
+        events = await _audit(client, admin, report.id, "report_status_changed")
+        steps = [(e["details"]["from"], e["details"]["to"]) for e in events]
+        if more.status_code == 409:
+            assert ready.status_code == 200 and final["status"] == R.value
+            assert steps == [(A.value, R.value)]
+        else:
+            assert (ready.status_code, more.status_code) == (200, 200), (ready.text, more.text)
+            assert steps == [(A.value, D.value), (D.value, R.value)]
+            assert final["status"] == R.value
+        assert final["ready_at"] is not None
+
+
+async def test_a_ready_report_cannot_be_edited_by_a_concurrent_request(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    clinician = await create_user(app, role=Role.clinician)
+    _, first = await signed_in(app, client, Role.radiologist)
+    _, second = await signed_in(app, client, Role.radiologist)
+    _, admin = await signed_in(app, client, Role.admin)
+
+    for _ in range(3):
+        report = await make_report(app, user=clinician, status=P, impression="Normal.")
+        ready, edit = await asyncio.gather(
+            client.post(
+                f"/api/reports/{report.id}/status", json={"status": "READY"}, headers=first
+            ),
+            client.patch(f"/api/reports/{report.id}", json={"findings": "Late."}, headers=second),
+        )
+
+        assert ready.status_code == 200, ready.text
+        [made_ready] = await _audit(client, admin, report.id, "report_status_changed")
+        edits = await _audit(client, admin, report.id, "report_edited")
+        if edit.status_code == 409:
+            assert edit.json()["error"]["code"] == "report_closed" and edits == []
+        else:
+            assert edit.status_code == 200, edit.text
+            [edited] = edits
+            assert edited["id"] < made_ready["id"]  # edited while still open

@@ -18,5 +18,11 @@ async def visible_report(report_id: uuid.UUID, session: SessionDep, user: Curren
     return await service.get_visible_or_raise(session, user=user, report_id=report_id)
 
 
+async def locked_report(report_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Report:
+    """The visible report, locked for the request's transaction: for the routes that change it."""
+    return await service.get_visible_or_raise(session, user=user, report_id=report_id, lock=True)
+
+
 VisibleReport = Annotated[Report, Depends(visible_report)]
+LockedReport = Annotated[Report, Depends(locked_report)]
 Reporter = Annotated[User, Depends(require(Permission.report_update))]

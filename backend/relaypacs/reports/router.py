@@ -11,7 +11,7 @@ from relaypacs.auth.dependencies import ClientDep, CurrentUser
 from relaypacs.core.dependencies import SessionDep
 from relaypacs.notifications.dependencies import NotifierDep
 from relaypacs.reports import pdf, service
-from relaypacs.reports.dependencies import Reporter, VisibleReport
+from relaypacs.reports.dependencies import LockedReport, Reporter, VisibleReport
 from relaypacs.reports.models import Report, ReportStatus
 from relaypacs.reports.schemas import (
     Assignment,
@@ -134,7 +134,7 @@ async def download_report(
     responses={**_404, **_409, **_403},
 )
 async def update_report(
-    report: VisibleReport,
+    report: LockedReport,
     changes: ReportUpdate,
     actor: Reporter,
     session: SessionDep,
@@ -155,7 +155,7 @@ async def update_report(
     responses={**_404, **_409, **_403},
 )
 async def change_report_status(
-    report: VisibleReport,
+    report: LockedReport,
     change: StatusChange,
     actor: Reporter,
     session: SessionDep,
@@ -181,7 +181,7 @@ async def change_report_status(
     responses={**_404, **_409, **_403},
 )
 async def assign_report(
-    report: VisibleReport,
+    report: LockedReport,
     assignment: Assignment,
     actor: Reporter,
     session: SessionDep,
@@ -202,7 +202,7 @@ async def assign_report(
     responses={**_404, **_409},
 )
 async def add_report_note(
-    report: VisibleReport,
+    report: LockedReport,
     note: NoteCreate,
     actor: CurrentUser,
     session: SessionDep,

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
@@ -185,9 +186,22 @@ async def list(
 
 
 async def get_visible_or_raise(
-    session: AsyncSession, *, user: User, report_id: uuid.UUID
+    session: AsyncSession, *, user: User, report_id: uuid.UUID, lock: bool = False
 ) -> Report:
-    """The report, if `user` may see it; 404 otherwise (never reveal others' reports)."""
+    """The report, if `user` may see it; 404 otherwise (never reveal others' reports).
+
+    With `lock`, the row is write-locked first (until the caller's commit) and read after:
+    concurrent changes then run one after the other, each checked against the state the
+    previous one left (else two requests that both read ASSIGNED could both pass the
+    workflow check, and a READY report be changed again). A no-op UPDATE rather than
+    SELECT … FOR UPDATE, which SQLite ignores: there it takes the database's write lock."""
+    if lock:
+        await session.execute(
+            sql_update(Report)
+            .where(Report.id == report_id)
+            .values(updated_at=Report.updated_at)
+            .execution_options(synchronize_session=False)
+        )
     report: Report | None = await session.scalar(
         _scoped(select(Report).where(Report.id == report_id), user)
     )
