@@ -4,6 +4,7 @@
  * already initialised on the server are sent here (they carry their X-Upload-Token);
  * initialising needs the user's access token and is done by the page.
  */
+import { backgroundSession, initEntry } from '@/lib/upload/background-init';
 import { ChunkTransfer, type TransferOptions, type TransferOutcome } from '@/lib/upload/chunk-transfer';
 import { publishQueueEvent } from '@/lib/upload/queue-events';
 import type { QueueRecord } from '@/lib/upload/queue-types';
@@ -149,6 +150,30 @@ export async function notifyCompleted(entry: QueueRecord): Promise<void> {
 export interface DrainOptions extends SendEntryOptions {
   /** Origin for fetch (the SW passes its own; the page uses same-origin paths). */
   baseUrl?: string;
+  /** Initialise uploads queued offline too (needs the stored session); default true. */
+  initialise?: boolean;
+}
+
+/** Initialises the signed-in user's pending uploads; returns how many must wait. */
+async function initialisePending(
+  pending: QueueRecord[],
+  baseUrl: string,
+  fetchImpl?: typeof fetch,
+): Promise<number> {
+  const session = await backgroundSession(baseUrl, fetchImpl);
+  if (!session) return pending.length;
+  let waiting = 0;
+  for (const entry of pending) {
+    // Only the signed-in user's uploads, and only one initialiser per entry (under its lock).
+    if (entry.ownerId && session.userId && entry.ownerId !== session.userId) continue;
+    const locked = await withUploadLock(entry.id, async () => {
+      const current = await getEntry(entry.id);
+      if (current?.state !== 'pending') return null;
+      return initEntry(current, session, baseUrl, fetchImpl);
+    });
+    if (!locked.acquired || locked.value === 'retry-later') waiting += 1;
+  }
+  return waiting;
 }
 
 /**
@@ -160,6 +185,10 @@ export async function drainQueue(options: DrainOptions = {}): Promise<void> {
     options.baseUrl ??
     (typeof location !== 'undefined' && typeof window === 'undefined' ? location.origin : '');
   let unfinished = 0;
+  const pending = (await listEntries()).filter((e) => e.state === 'pending');
+  if (pending.length > 0 && options.initialise !== false) {
+    unfinished += await initialisePending(pending, baseUrl, options.fetchImpl);
+  }
   for (const entry of await listEntries()) {
     if (entry.state !== 'uploading' || !entry.server) continue;
     const result = await sendEntry(entry.id, { ...options, baseUrl });

@@ -140,20 +140,22 @@ describe('offline queue (IndexedDB)', () => {
     expect(server.chunkRequests).toHaveLength(2);
   });
 
-  it('drainQueue sends initialised uploads, skips paused and uninitialised ones, and throws when some must wait', async () => {
+  it('drainQueue sends initialised uploads, skips paused ones, and throws when some must wait', async () => {
     const server = new FakeUploadServer({ sizes: [1000], chunkSize: 1000 });
     const ready = await initialised([1000], server);
     const paused = await initialised([1000], server);
     await updateEntry(paused.id, { state: 'paused' });
     const pending = await enqueue({ metadata: META, files: await files([1000]), ownerId: null });
-    await drainQueue({ fetchImpl: server.fetch as typeof fetch, isOnline: () => true });
+    await drainQueue({ fetchImpl: server.fetch as typeof fetch, isOnline: () => true, initialise: false });
     expect((await getEntry(ready.id))!.state).toBe('completed');
     expect((await getEntry(paused.id))!.state).toBe('paused');
     expect((await getEntry(pending.id))!.state).toBe('pending');
 
     const offline = new FakeUploadServer({ sizes: [1000], chunkSize: 1000, intercept: () => new TypeError('x') });
     await initialised([1000], offline);
-    await expect(drainQueue({ fetchImpl: offline.fetch as typeof fetch, isOnline: () => false })).rejects.toThrow(
+    await expect(
+      drainQueue({ fetchImpl: offline.fetch as typeof fetch, isOnline: () => false, initialise: false }),
+    ).rejects.toThrow(
       /will retry/,
     );
   });

@@ -7,6 +7,7 @@ import { errorCode, errorMessage, errorStatus } from '@/lib/api-client';
 import { sendEntry, UPLOAD_SYNC_TAG } from '@/lib/upload/background';
 import type { ChunkTransfer, TransferProgress } from '@/lib/upload/chunk-transfer';
 import { subscribeQueueEvents } from '@/lib/upload/queue-events';
+import { withUploadLock } from '@/lib/upload/upload-lock';
 import type { QueueRecord } from '@/lib/upload/queue-types';
 import {
   deleteEntry,
@@ -244,7 +245,18 @@ export class UploadRunner {
           (e.state === 'pending' || e.state === 'uploading') && this.mine(e) && !this.deferred.has(e.id),
       );
       if (!next) return;
-      if (next.state === 'pending' && !(await this.initialise(next))) continue;
+      if (next.state === 'pending') {
+        // Under the upload's lock: the service worker may be initialising it right now.
+        const locked = await withUploadLock(next.id, async () => {
+          const current = await getEntry(next.id);
+          return current?.state === 'pending' ? this.initialise(current) : current?.state === 'uploading';
+        });
+        if (!locked.acquired) {
+          this.defer(next.id);
+          continue;
+        }
+        if (!locked.value) continue;
+      }
       await this.send(next.id);
     }
   }
