@@ -57,6 +57,10 @@ await scenario(async (t) => {
   log('sign in, then reload offline');
   const user = await registerViaApi(newUser('pwa'));
   await loginViaUi(page, user);
+  await page.goto('/history');
+  await page.getByText('No uploads yet.').waitFor();
+  await page.goto('/upload');
+  await page.getByRole('button', { name: 'Upload now' }).waitFor();
   await context.setOffline(true);
   await page.reload({ waitUntil: 'domcontentloaded' });
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'History' }).waitFor();
@@ -64,11 +68,19 @@ await scenario(async (t) => {
   assert(new URL(page.url()).pathname === '/upload', `offline reload landed on ${page.url()}`);
   const offlineTitle = await page.title();
 
-  log('a client route never visited before also opens offline');
+  log('offline, the history shows what it last saw, flagged as cached');
   await page.goto('/history');
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
-  await page.getByRole('heading', { name: /You are offline|Upload history/ }).waitFor();
+  await page.getByRole('heading', { name: 'Upload history' }).waitFor();
+  await page.getByText('Viewing cached data').waitFor();
+  const cachedListShown = await page.getByText('No uploads yet.').isVisible();
+
+  log('back online: live data, no badge');
   await context.setOffline(false);
+  await page.reload();
+  await page.getByText('No uploads yet.').waitFor();
+  await page.waitForTimeout(500);
+  const badgeOnline = await page.getByText('Viewing cached data').count();
+  assert(badgeOnline === 0, 'the cached-data badge stays online');
 
   return {
     manifestUrl: manifestUrl.pathname,
@@ -80,5 +92,6 @@ await scenario(async (t) => {
     icons,
     serviceWorker: new URL(scriptURL).pathname,
     offlineTitle,
+    cachedListShown,
   };
 });

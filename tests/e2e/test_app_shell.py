@@ -62,6 +62,7 @@ def test_manifest_service_worker_and_offline_app_shell(browser: Browser) -> None
     purposes = {(icon["sizes"], icon["purpose"]) for icon in result["icons"]}
     assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= purposes
     assert result["offlineTitle"] == "RelayPACS Gateway"
+    assert result["cachedListShown"] is True
 
 
 def test_upload_screen_screenshots_at_phone_and_desktop_viewports(browser: Browser) -> None:
