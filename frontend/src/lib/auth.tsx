@@ -83,6 +83,24 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     };
   }, [becomeSignedOut]);
 
+  // Started offline on the cached profile: confirm the session once the network is back.
+  useEffect(() => {
+    if (!userFromCache) return;
+    const confirm = () => {
+      void (async () => {
+        try {
+          await refreshAccessToken();
+          setUser(await fetchMe());
+          setUserFromCache(false);
+        } catch {
+          // Still unreachable; a refused refresh already signed us out via onSessionExpired.
+        }
+      })();
+    };
+    window.addEventListener('online', confirm);
+    return () => window.removeEventListener('online', confirm);
+  }, [userFromCache]);
+
   const signIn = useCallback(async (pair: TokenPair) => {
     await setSession(pair);
     const me = await fetchMe();
