@@ -131,3 +131,18 @@ def test_study_queued_offline_is_sent_after_the_browser_is_reopened_online(
     assert detail["state"] == "forwarded", detail
     assert [f["name"] for f in detail["files"]] == [p.name for p in study.paths]
     assert_in_pacs_intact(pacs, study)
+
+
+def test_background_sync_in_the_service_worker_sends_a_study_queued_offline_without_the_page(
+    browser: Browser, gateway: LiveServer, pacs: OrthancServer, tmp_path: Path
+) -> None:
+    study = make_study(tmp_path / "study", count=4, pixel_bytes=300 * 1024)
+    result = browser.run_scenario(
+        "upload-background-sync", E2E_STUDY_DIR=str(study.paths[0].parent)
+    )
+    assert result["syncRegistered"] is True, result
+    assert result["uploadId"], result
+    assert result["counts"]["requests"] >= len(study.paths)
+    detail = wait_forwarded(gateway, result["user"], result["uploadId"])
+    assert detail["state"] == "forwarded", detail
+    assert_in_pacs_intact(pacs, study)

@@ -239,7 +239,8 @@ export class UploadRunner {
 
   private async drain(): Promise<void> {
     for (;;) {
-      if (!online()) return;
+      // Offline, or no upload page open any more (the service worker takes over then).
+      if (!online() || this.users === 0) return;
       const next = (await listEntries()).find(
         (e) =>
           (e.state === 'pending' || e.state === 'uploading') && this.mine(e) && !this.deferred.has(e.id),
