@@ -271,3 +271,63 @@ def test_a_job_held_by_a_dead_process_of_this_host_is_recognised() -> None:
     assert _holder_is_dead(f"{host}:4026531999:{dead_pid}:abcd1234", me) is False
     assert _holder_is_dead(f"{host}:4026531999:{pid}:abcd1234", me) is False
     assert _holder_is_dead(f"other-host:{namespace}:{dead_pid}:abcd1234", me) is False
+
+
+async def test_two_jobs_finishing_at_once_leave_the_upload_forwarded(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path, database_url: str
+) -> None:
+    """ACTIVE_PACS=both: the two destinations' jobs finish in overlapping transactions.
+    Without a lock on the upload, each transaction saw the other job still sending and the
+    upload stayed `forwarding` for ever (and never got its report)."""
+    import asyncio
+
+    from sqlalchemy import update
+
+    from relaypacs.pacs.models import JobRole, JobState
+    from relaypacs.uploads.models import UploadState
+
+    pacs = ScriptedPacs([])
+    upload_id, _, _ = await _queued(app, client, tmp_path, pacs)
+    database = app.state.database
+    async with database.sessionmaker() as session:
+        first = await _job(app)
+        second = await outbox.create_job(
+            session,
+            upload_id=first.upload_id,
+            destination="dcm4chee",
+            role=JobRole.primary,
+            instance_ids=[],
+        )
+        await session.execute(update(ForwardJob).values(state=JobState.sending))
+        await session.commit()
+        second_id = second.id
+
+    async def finish(job_id: uuid.UUID, hold: asyncio.Event | None) -> UploadState:
+        async with database.sessionmaker() as session:
+            await session.execute(
+                update(ForwardJob).where(ForwardJob.id == job_id).values(state=JobState.delivered)
+            )
+            state = await outbox.refresh_upload_state(session, upload_id=first.upload_id)
+            if hold is not None:
+                await hold.wait()
+            await session.commit()
+            return state
+
+    if database_url.startswith("sqlite"):
+        # SQLite serialises writers (one forwarding worker there): run them one by one.
+        await finish(first.id, None)
+        assert await finish(second_id, None) is UploadState.forwarded
+    else:
+        release = asyncio.Event()
+        a = asyncio.create_task(finish(first.id, release))
+        await asyncio.sleep(0.3)  # a holds its transaction open after deriving the state
+        b = asyncio.create_task(finish(second_id, None))
+        await asyncio.sleep(0.3)
+        release.set()
+        states = await asyncio.gather(a, b)
+        assert states[1] is UploadState.forwarded
+    async with database.sessionmaker() as session:
+        from relaypacs.uploads.models import Upload
+
+        upload = await session.get(Upload, uuid.UUID(upload_id))
+        assert upload is not None and upload.state is UploadState.forwarded

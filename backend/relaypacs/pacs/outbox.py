@@ -190,6 +190,11 @@ def backoff(settings: Settings, attempts: int, retry_after: float | None = None)
 
 async def refresh_upload_state(session: AsyncSession, *, upload_id: uuid.UUID) -> UploadState:
     """Derive the upload's forwarding state from its jobs (superseded ones don't count)."""
+    # Lock the upload first: two workers finishing the two jobs of an `ACTIVE_PACS=both`
+    # upload at once would otherwise each see the other's job still sending, and the
+    # upload would stay `forwarding` (and never get its report). The second now waits for
+    # the first's commit and then reads both jobs delivered.
+    await session.execute(select(Upload.id).where(Upload.id == upload_id).with_for_update())
     states = (
         await session.scalars(
             select(ForwardJob.state).where(
