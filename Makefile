@@ -39,11 +39,12 @@ clean:
 
 # --- frontend (frontend/): `npm ci` when the lock changes, a build when sources change ---
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
-	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/tsconfig.app.json \
+	frontend/package.json
 FRONTEND_DEPS := frontend/node_modules/.ci-stamp
 FRONTEND_BUILD := frontend/dist/index.html
 
-$(FRONTEND_DEPS): frontend/package.json frontend/package-lock.json
+$(FRONTEND_DEPS): frontend/package-lock.json
 	@scripts/system-packages.sh frontend
 	cd frontend && npm ci --no-audit --no-fund
 	touch $@
@@ -56,7 +57,7 @@ $(FRONTEND_BUILD): $(FRONTEND_DEPS) $(FRONTEND_SOURCES)
 frontend: $(FRONTEND_BUILD)
 
 frontend-test: $(FRONTEND_DEPS)
-	cd frontend && npm test
+	cd frontend && npm run typecheck && npm test
 
 # Extra prerequisites: the web app is built before serving, unit-tested and built before pytest
 # (whose tests/e2e drive it in Chromium).
