@@ -102,6 +102,11 @@ class Client:
     # report id → the events of that report, in arrival order
     got: dict[str, list[SseEvent]] = field(default_factory=lambda: defaultdict(list))
     count: int = 0
+    highest_id: int = 0
+    # Events whose id is below one this client already had: with concurrent transactions,
+    # ids are not handed out in commit order. A client that disconnected right after the
+    # higher one would not get the lower one back from a Last-Event-ID replay.
+    out_of_order: int = 0
 
 
 @dataclass
@@ -167,6 +172,10 @@ async def collect(client: Client) -> None:
         if isinstance(item, SseEvent) and item.event == EVENT:
             client.got[item.json()["report_id"]].append(item)
             client.count += 1
+            event_id = int(item.id or 0)
+            if event_id < client.highest_id:
+                client.out_of_order += 1
+            client.highest_id = max(client.highest_id, event_id)
 
 
 async def trigger(
@@ -237,6 +246,7 @@ class Results:
     received: int
     expected: int
     mismatched: int
+    out_of_order: int
     duration: float
     cpu: CpuUsage | None
 
@@ -267,6 +277,7 @@ async def measure(
             for client in clients:
                 client.got.clear()
                 client.count = 0
+                client.out_of_order = 0
 
             monitor = CpuMonitor(os.getpid(), *pids)
             monitor.start()
@@ -311,6 +322,7 @@ async def measure(
         received=sum(c.count for c in clients),
         expected=len(clients) * len(changes),
         mismatched=mismatched,
+        out_of_order=sum(c.out_of_order for c in clients),
         duration=duration,
         cpu=cpu,
     )
@@ -344,6 +356,7 @@ def report(results: Results, args: argparse.Namespace) -> None:
         f"events received {results.received} / expected {results.expected}"
         f" (unmatched {results.mismatched})"
     )
+    print(f"events that came after a higher id: {results.out_of_order}")
     if results.from_sent_ms and results.api_ms:
         ratio = percentile(results.from_sent_ms, 99) / percentile(results.api_ms, 99)
         print(f"ratio (request sent → event) p99 / API call p99: {ratio:.2f} (< 1: every client")
