@@ -90,3 +90,11 @@ def test_signed_in_across_a_browser_restart_until_signing_out(browser: Browser) 
     result = browser.run_scenario("session-restart")
 
     assert result == {"afterRestart": "/history", "afterSignOut": "/login", "tokenInUrl": False}
+
+
+def test_two_step_sign_in_with_totp_then_a_single_use_backup_code(browser: Browser) -> None:
+    result = browser.run_scenario("login-2fa")
+
+    assert result["totp"] == result["backup"] == "accepted"
+    assert result["reuse"]["path"] == "/login"
+    assert result["reuse"]["refusal"]
