@@ -72,7 +72,10 @@ async function transferEntry(
         const now = Date.now();
         if (now - savedAt >= PROGRESS_SAVE_MS) {
           savedAt = now;
-          void updateEntry(entry.id, { doneBytes: progress.doneBytes });
+          // Other contexts (a page while the service worker sends) show it from the row.
+          void updateEntry(entry.id, { doneBytes: progress.doneBytes }).then(() =>
+            publishQueueEvent({ type: 'progress', id: entry.id }),
+          );
         }
       },
     },

@@ -8,7 +8,8 @@ export type QueueEvent =
   | { type: 'started'; id: string }
   | { type: 'completed'; id: string }
   | { type: 'failed'; id: string }
-  | { type: 'changed'; id: string };
+  | { type: 'changed'; id: string }
+  | { type: 'progress'; id: string };
 
 let channel: BroadcastChannel | null | undefined;
 

@@ -19,6 +19,7 @@ function stateLabel(view: EntryView, online: boolean): string {
       return online ? 'Waiting to start' : 'Queued — will send when online';
     case 'uploading':
       if (view.sending) return view.progress?.phase === 'completing' ? 'Finishing' : 'Uploading';
+      if (view.elsewhere) return 'Sending in the background';
       return online ? 'Waiting to resume' : 'Queued — will resume when online';
     case 'paused':
       return 'Paused';

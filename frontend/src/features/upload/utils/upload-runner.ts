@@ -7,7 +7,7 @@ import { errorCode, errorMessage, errorStatus } from '@/lib/api-client';
 import { sendEntry, UPLOAD_SYNC_TAG } from '@/lib/upload/background';
 import type { ChunkTransfer, TransferProgress } from '@/lib/upload/chunk-transfer';
 import { subscribeQueueEvents } from '@/lib/upload/queue-events';
-import { withUploadLock } from '@/lib/upload/upload-lock';
+import { isUploadLocked, withUploadLock } from '@/lib/upload/upload-lock';
 import type { QueueRecord } from '@/lib/upload/queue-types';
 import {
   deleteEntry,
@@ -32,6 +32,8 @@ export interface EntryView {
   progress: TransferProgress | null;
   /** This page is sending it now. */
   sending: boolean;
+  /** Another context (the service worker, another tab) is sending it now. */
+  elsewhere: boolean;
 }
 
 export interface OverallProgress {
@@ -75,6 +77,7 @@ export class UploadRunner {
   private readonly progress = new Map<string, TransferProgress>();
   private readonly active = new Map<string, ChunkTransfer>();
   private readonly deferred = new Set<string>();
+  private readonly elsewhere = new Set<string>();
   private toasts: Toast[] = [];
   private toastSeq = 0;
   private readonly listeners = new Set<() => void>();
@@ -114,6 +117,7 @@ export class UploadRunner {
       };
       window.addEventListener('online', onOnline);
       const unsubscribe = subscribeQueueEvents((event) => {
+        if (event.type === 'progress' && this.active.has(event.id)) return; // ours: already shown
         void this.refresh();
         if (event.type === 'completed' && !this.active.has(event.id)) {
           this.toast('success', 'A queued upload finished in the background.');
@@ -297,10 +301,16 @@ export class UploadRunner {
   }
 
   private async send(id: string): Promise<void> {
+    // Sent elsewhere right now: wait for its lock (then nothing may be left to do).
+    if (await isUploadLocked(id)) {
+      this.elsewhere.add(id);
+      this.emit();
+    }
     const result = await sendEntry(id, {
       waitForLock: true,
       concurrency: this.concurrency,
       onStart: (transfer) => {
+        this.elsewhere.delete(id);
         this.active.set(id, transfer);
         this.emit();
       },
@@ -310,6 +320,7 @@ export class UploadRunner {
       },
     });
     this.active.delete(id);
+    this.elsewhere.delete(id);
     switch (result.kind) {
       case 'completed':
         this.progress.delete(id);
@@ -367,6 +378,7 @@ export class UploadRunner {
       entry,
       progress: this.progress.get(entry.id) ?? null,
       sending: this.active.has(entry.id),
+      elsewhere: this.elsewhere.has(entry.id),
     }));
     const unfinished = entries.filter((v) => v.entry.state !== 'completed' && v.entry.state !== 'failed');
     const totalBytes = unfinished.reduce((s, v) => s + v.entry.totalBytes, 0);
