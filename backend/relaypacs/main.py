@@ -23,7 +23,6 @@ from relaypacs.core.logging import configure_logging, get_logger
 from relaypacs.core.middleware import RequestContextMiddleware
 from relaypacs.core.security import PasswordHasher
 from relaypacs.notifications import service as notifications_service
-from relaypacs.notifications.hub import Hub
 from relaypacs.notifications.service import Notifier
 from relaypacs.pacs.worker import Forwarder
 from relaypacs.reports import sync as report_sync
@@ -74,7 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         func=lambda: notifications_service.prune_stream_events(database, settings=settings),
     )
     scheduler.start()
-    hub = Hub(settings.redis_url)
+    hub = notifications_service.build_hub(settings, database)
     await hub.start()
     notifier = Notifier(settings=settings, database=database, hub=hub)
     app.state.hub = hub

@@ -229,6 +229,7 @@ class Settings(BaseSettings):
     sse_ticket_ttl_seconds: Annotated[int, Field(ge=5, le=600)] = 60
     sse_session_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     stream_event_retention_days: Annotated[int, Field(ge=1, le=90)] = 7
+    stream_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
     vapid_private_key: SecretStr = SecretStr("")
     vapid_public_key: str = ""
     vapid_subject: str = "mailto:admin@relaypacs.local"

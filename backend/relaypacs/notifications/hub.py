@@ -1,21 +1,26 @@
 """Fan-out of stream events to the SSE connections of this process.
 
-With `REDIS_URL` every process publishes to one Redis channel and each process's listener
-hands the events to its own connections, so a change made through one replica reaches a
-client connected to another. Without Redis, publishing dispatches in-process.
+The `stream_event` table is the source of truth and its ids are handed out in commit
+order (see `service.serialize_event_ids`), so "every event with an id above N" is always
+a gap-free answer. Each process has one reader that follows the table with a cursor and
+hands new events, in id order, to its own connections. It reads when woken:
 
-Live delivery is best effort by design: events are first written to `stream_event`, so a
-client that missed something (slow consumer, Redis hiccup, reconnect) replays it from the
-database with `Last-Event-ID`. A connection that falls behind, or that was attached while
-the Redis listener was reconnecting, is closed so that the client does exactly that.
+- without Redis, by `publish` in this process;
+- with `REDIS_URL`, by a message on one Redis channel, which every process publishes to
+  after its commits, so a change made through one replica reaches clients on another;
+- and in any case every `poll_seconds`, so a lost wake-up (Redis restarting, a process
+  dying between commit and publish) delays an event but never loses it.
+
+A client therefore sees events in id order, and its Last-Event-ID is an exact resume
+point. A connection that falls too far behind is closed; the client reconnects with its
+Last-Event-ID and replays from the table.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +31,7 @@ log = get_logger("relaypacs.notifications.hub")
 
 CHANNEL = "relaypacs:stream-events"
 QUEUE_SIZE = 1000
+READ_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -36,28 +42,11 @@ class StreamMessage:
     user_id: uuid.UUID | None = None
     role: str | None = None
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "id": self.id,
-                "type": self.type,
-                "data": self.data,
-                "user_id": str(self.user_id) if self.user_id else None,
-                "role": self.role,
-            },
-            separators=(",", ":"),
-        )
 
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> StreamMessage:
-        value = json.loads(raw)
-        return cls(
-            id=int(value["id"]),
-            type=str(value["type"]),
-            data=dict(value["data"]),
-            user_id=uuid.UUID(value["user_id"]) if value.get("user_id") else None,
-            role=value.get("role"),
-        )
+# Reads committed events with an id above the argument, oldest first, at most READ_BATCH.
+EventReader = Callable[[int], Awaitable[Sequence[StreamMessage]]]
+# The highest committed event id (0 when none).
+LatestId = Callable[[], Awaitable[int]]
 
 
 @dataclass(eq=False)
@@ -67,8 +56,7 @@ class Subscriber:
     queue: asyncio.Queue[StreamMessage] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_SIZE)
     )
-    # Set when live events may have been missed; the stream then ends and the client
-    # reconnects with Last-Event-ID.
+    # Set when this connection fell behind; the stream ends and the client replays.
     lost: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wants(self, message: StreamMessage) -> bool:
@@ -78,84 +66,110 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, redis_url: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        read_after: EventReader,
+        latest_id: LatestId,
+        redis_url: str = "",
+        poll_seconds: float = 2.0,
+    ) -> None:
         self.redis_url = redis_url
+        self.poll_seconds = poll_seconds
+        self._read_after = read_after
+        self._latest_id = latest_id
         self._subscribers: set[Subscriber] = set()
         self._redis: Any = None
-        self._listener: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._cursor = 0
 
     @property
     def connections(self) -> int:
         return len(self._subscribers)
 
-    async def start(self) -> None:
-        if not self.redis_url:
-            self._connected.set()
-            return
-        import redis.asyncio as redis  # only deployments with REDIS_URL load it
+    @property
+    def cursor(self) -> int:
+        """The id of the last event handed to this process's connections."""
+        return self._cursor
 
-        self._redis = redis.from_url(self.redis_url)
-        self._listener = asyncio.create_task(self._listen(), name="stream-hub-listener")
-        try:  # normally subscribed within milliseconds; don't hold start-up for a dead Redis
-            await asyncio.wait_for(self._connected.wait(), timeout=5)
-        except TimeoutError:
-            log.warning("stream_hub_redis_unavailable")
+    async def start(self) -> None:
+        self._cursor = await self._latest_id()
+        self._tasks.append(asyncio.create_task(self._follow(), name="stream-hub-reader"))
+        if self.redis_url:
+            import redis.asyncio as redis  # only deployments with REDIS_URL load it
+
+            self._redis = redis.from_url(self.redis_url)
+            self._tasks.append(asyncio.create_task(self._listen(), name="stream-hub-redis"))
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with suppress(asyncio.CancelledError):
-                await self._listener
+                await task
+        self._tasks.clear()
         if self._redis is not None:
             await self._redis.aclose()
         for subscriber in self._subscribers:
             subscriber.lost.set()
 
-    async def publish(self, messages: list[StreamMessage]) -> None:
-        """Deliver committed events; a failure is logged (clients replay from the database)."""
+    async def publish(self, messages: Sequence[StreamMessage]) -> None:
+        """Wake the readers after events were committed (here, and via Redis elsewhere)."""
         if not messages:
             return
+        self._wake.set()
         if self._redis is None:
-            for message in messages:
-                self._dispatch(message)
             return
         # Twice: after a Redis restart the first command on a pooled connection fails (the
-        # pool then drops it). A lost publish is noticed by nobody, since the listeners,
-        # reconnected by then, have no reason to resync their streams.
+        # pool then drops it). If both fail, the other processes' poll picks it up.
         for attempt in (1, 2):
             try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for message in messages:
-                        pipe.publish(CHANNEL, message.to_json())
-                    await pipe.execute()
+                await self._redis.publish(CHANNEL, str(max(m.id for m in messages)))
                 return
-            except Exception:
+            except Exception:  # noqa: BLE001 - any Redis failure: retry, then rely on polls
                 if attempt == 2:
-                    log.exception("stream_hub_publish_failed", count=len(messages))
+                    log.warning("stream_hub_publish_failed", count=len(messages))
 
     @asynccontextmanager
     async def subscribe(self, *, user_id: uuid.UUID, role: str) -> AsyncIterator[Subscriber]:
         subscriber = Subscriber(user_id=user_id, role=role)
-        if not self._connected.is_set():
-            subscriber.lost.set()
         self._subscribers.add(subscriber)
         try:
             yield subscriber
         finally:
             self._subscribers.discard(subscriber)
 
+    async def catch_up(self) -> None:
+        """Read and dispatch everything committed so far (start-up, tests)."""
+        while True:
+            messages = await self._read_after(self._cursor)
+            for message in messages:
+                self._dispatch(message)
+                self._cursor = max(self._cursor, message.id)
+            if len(messages) < READ_BATCH:
+                return
+
     def _dispatch(self, message: StreamMessage) -> None:
         for subscriber in self._subscribers:
-            if subscriber.wants(message):
+            if subscriber.wants(message) and not subscriber.lost.is_set():
                 try:
                     subscriber.queue.put_nowait(message)
                 except asyncio.QueueFull:
                     subscriber.lost.set()
 
-    def _drop_all(self) -> None:
-        for subscriber in self._subscribers:
-            subscriber.lost.set()
+    async def _follow(self) -> None:
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            self._wake.clear()
+            try:
+                await self.catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - database hiccup: try again next round
+                log.warning("stream_hub_read_failed", error=type(exc).__name__)
+                await asyncio.sleep(self.poll_seconds)
 
     async def _listen(self) -> None:
         delay = 0.5
@@ -163,24 +177,16 @@ class Hub:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(CHANNEL)
-                self._connected.set()
                 delay = 0.5
+                self._wake.set()  # whatever was published while we were away
                 async for raw in pubsub.listen():
-                    if raw.get("type") != "message":
-                        continue
-                    try:
-                        self._dispatch(StreamMessage.from_json(raw["data"]))
-                    except (ValueError, KeyError, TypeError):
-                        log.warning("stream_hub_bad_message")
+                    if raw.get("type") == "message":
+                        self._wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any Redis failure: reconnect
                 log.warning("stream_hub_redis_lost", error=type(exc).__name__, retry_in=delay)
             finally:
-                was_connected = self._connected.is_set()
-                self._connected.clear()
-                if was_connected:
-                    self._drop_all()  # they may have missed events while we reconnect
                 with suppress(Exception):
                     await pubsub.aclose()
             await asyncio.sleep(delay)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core import mail
@@ -26,7 +27,7 @@ from relaypacs.core.logging import get_logger
 from relaypacs.core.permissions import Role
 from relaypacs.notifications import push
 from relaypacs.notifications.errors import NotificationNotFound
-from relaypacs.notifications.hub import Hub, StreamMessage
+from relaypacs.notifications.hub import READ_BATCH, Hub, StreamMessage
 from relaypacs.notifications.models import Notification, StreamEvent
 from relaypacs.notifications.schemas import NotificationRead
 from relaypacs.users import export
@@ -105,6 +106,7 @@ async def notify(
         if wanted.email:
             dispatch.emails.append((user_id, title, body))
     if created:
+        await serialize_event_ids(session)
         await session.flush()
         for notification in created:
             event = StreamEvent(
@@ -130,6 +132,7 @@ async def broadcast(
     """A live-only event (e.g. `report_updated`) for some users and/or everyone with a role;
     it is replayable but not a stored notification."""
     dispatch = Dispatch()
+    await serialize_event_ids(session)
     now = utcnow()
     for user_id in dict.fromkeys(user_ids):
         dispatch.events.append(StreamEvent(user_id=user_id, type=type, data=data, created_at=now))
@@ -138,6 +141,21 @@ async def broadcast(
     session.add_all(dispatch.events)
     await session.flush()
     return dispatch
+
+
+# Any constant: the advisory lock that orders stream event ids by commit (PostgreSQL).
+_EVENT_ID_LOCK = 0x5245_4C41_5950  # "RELAYP"
+
+
+async def serialize_event_ids(session: AsyncSession) -> None:
+    """Make stream event ids commit-ordered: an event with a higher id is never visible
+    before one with a lower id, so "everything above my Last-Event-ID" misses nothing.
+
+    PostgreSQL hands out sequence values at INSERT time, so two transactions could commit
+    ids 11 then 10; a transaction-scoped advisory lock, taken before the first event is
+    inserted and held until commit, orders them. SQLite already has a single writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_ID_LOCK})
 
 
 def _message(event: StreamEvent) -> StreamMessage:
@@ -270,6 +288,33 @@ async def replay(
             .limit(limit)
         )
     ).all()
+
+
+async def read_after(database: Database, after_id: int) -> builtins.list[StreamMessage]:
+    """Committed stream events above `after_id`, oldest first (the hub's reader)."""
+    async with database.sessionmaker() as session:
+        rows = await session.scalars(
+            select(StreamEvent)
+            .where(StreamEvent.id > after_id)
+            .order_by(StreamEvent.id)
+            .limit(READ_BATCH)
+        )
+        return [_message(row) for row in rows]
+
+
+async def latest_event_id(database: Database) -> int:
+    async with database.sessionmaker() as session:
+        return int(await session.scalar(select(func.max(StreamEvent.id))) or 0)
+
+
+def build_hub(settings: Settings, database: Database) -> Hub:
+    """The process's stream hub, following `stream_event` in `database`."""
+    return Hub(
+        read_after=functools.partial(read_after, database),
+        latest_id=functools.partial(latest_event_id, database),
+        redis_url=settings.redis_url,
+        poll_seconds=settings.stream_poll_seconds,
+    )
 
 
 async def prune_stream_events(database: Database, *, settings: Settings) -> int:

@@ -83,12 +83,14 @@ async def events(
     last_event_id: int | None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Replay what came after `last_event_id`, then follow live events until the client
-    leaves, the session ends, or live delivery may have missed something (the client then
+    leaves, the session ends, or the connection fell too far behind (the client then
     reconnects with its Last-Event-ID and replays)."""
     user_id, role = principal.user.id, principal.user.role.value
     session_id = principal.session.id
     async with hub.subscribe(user_id=user_id, role=role) as subscriber:
-        replayed: set[int] = set()
+        # Events reach us in id order (hub.py), so the last id sent is an exact resume point
+        # and anything at or below it came through the replay already.
+        last_sent = last_event_id if last_event_id is not None else hub.cursor
         if last_event_id is not None:
             cursor = last_event_id
             while True:
@@ -97,7 +99,7 @@ async def events(
                         session, user_id=user_id, role=role, after_id=cursor
                     )
                 for row in rows:
-                    replayed.add(row.id)
+                    last_sent = max(last_sent, row.id)
                     yield ServerSentEvent(id=str(row.id), event=row.type, data=json.dumps(row.data))
                 if len(rows) < 1000:
                     break
@@ -121,8 +123,9 @@ async def events(
                     return
                 if getter in done:
                     message = getter.result()
-                    if message.id in replayed:
+                    if message.id <= last_sent:
                         continue
+                    last_sent = message.id
                     yield ServerSentEvent(
                         id=str(message.id), event=message.type, data=json.dumps(message.data)
                     )

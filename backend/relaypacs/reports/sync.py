@@ -30,7 +30,7 @@ from relaypacs.core.config import Settings
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.errors import AppError
 from relaypacs.core.logging import get_logger
-from relaypacs.notifications.hub import Hub
+from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.service import Notifier
 from relaypacs.pacs import service as pacs_service
 from relaypacs.pacs.dicomweb import DicomWeb
@@ -319,7 +319,7 @@ async def run_once(settings: Settings) -> SyncSummary:
     """The CLI's pass: its own database and notification hub (Redis when configured, so
     connected clients of the running servers hear about reports made READY)."""
     database = Database(settings)
-    hub = Hub(settings.redis_url)
+    hub = notifications_service.build_hub(settings, database)
     await hub.start()
     notifier = Notifier(settings=settings, database=database, hub=hub)
     try:
