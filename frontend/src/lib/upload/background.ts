@@ -155,6 +155,35 @@ export interface DrainOptions extends SendEntryOptions {
   baseUrl?: string;
   /** Initialise uploads queued offline too (needs the stored session); default true. */
   initialise?: boolean;
+  /** How long to wait for the network when called offline (default 2 min; 0: do not wait). */
+  offlineWaitMs?: number;
+}
+
+/** Less than the time Chromium gives a sync event (3 min) before it counts it as failed. */
+const OFFLINE_WAIT_MS = 2 * 60_000;
+
+function reportsOffline(): boolean {
+  return typeof navigator !== 'undefined' && navigator.onLine === false;
+}
+
+/** Resolves when navigator.onLine is true again (or after maxMs). */
+async function untilOnline(maxMs: number): Promise<void> {
+  if (!reportsOffline() || maxMs <= 0) return;
+  await new Promise<void>((resolve) => {
+    const scope = globalThis as unknown as EventTarget;
+    const done = () => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      scope.removeEventListener('online', done);
+      resolve();
+    };
+    // The `online` event where the context has one; a poll where it does not.
+    const poll = setInterval(() => {
+      if (!reportsOffline()) done();
+    }, 1000);
+    const timer = setTimeout(done, maxMs);
+    scope.addEventListener('online', done);
+  });
 }
 
 /** Initialises the signed-in user's pending uploads; returns how many must wait. */
@@ -184,6 +213,9 @@ async function initialisePending(
  * could not be finished for transient reasons, so Background Sync tries again later.
  */
 export async function drainQueue(options: DrainOptions = {}): Promise<void> {
+  // Fired while the device is (still) offline: hold the event open until the network is back,
+  // rather than fail and wait for the browser's next retry (minutes away in Chromium).
+  await untilOnline(options.offlineWaitMs ?? OFFLINE_WAIT_MS);
   const baseUrl =
     options.baseUrl ??
     (typeof location !== 'undefined' && typeof window === 'undefined' ? location.origin : '');
