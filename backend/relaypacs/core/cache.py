@@ -7,7 +7,11 @@ scaled-out deployment (login rate limits, single-use tokens).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
+
+from relaypacs.core.errors import AppError
 
 if TYPE_CHECKING:
     import redis.asyncio as redis
@@ -96,36 +100,73 @@ class RedisCache:
     def __init__(self, url: str, prefix: str = "relaypacs:") -> None:
         import redis.asyncio as redis  # only deployments with REDIS_URL load it
 
-        self.client: redis.Redis = redis.from_url(url, decode_responses=True)
+        self.client: redis.Redis = redis.from_url(url, decode_responses=True, **redis_options())
         self.prefix = prefix
 
     async def incr(self, key: str, ttl_seconds: int) -> int:
         full = self.prefix + key
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.incr(full)
-            pipe.expire(full, ttl_seconds, nx=True)
-            value, _ = await pipe.execute()
+        with _unavailable():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.incr(full)
+                pipe.expire(full, ttl_seconds, nx=True)
+                value, _ = await pipe.execute()
         return int(value)
 
     async def add(self, key: str, value: str, ttl_seconds: int) -> bool:
-        return bool(await self.client.set(self.prefix + key, value, ex=ttl_seconds, nx=True))
+        with _unavailable():
+            return bool(await self.client.set(self.prefix + key, value, ex=ttl_seconds, nx=True))
 
     async def get(self, key: str) -> str | None:
-        value = await self.client.get(self.prefix + key)
+        with _unavailable():
+            value = await self.client.get(self.prefix + key)
         return None if value is None else str(value)
 
     async def pop(self, key: str) -> str | None:
-        value = await self.client.getdel(self.prefix + key)
+        with _unavailable():
+            value = await self.client.getdel(self.prefix + key)
         return None if value is None else str(value)
 
     async def ttl(self, key: str) -> int:
-        return max(0, int(await self.client.ttl(self.prefix + key)))
+        with _unavailable():
+            return max(0, int(await self.client.ttl(self.prefix + key)))
 
     async def ping(self) -> None:
         await self.client.ping()
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+class CacheUnavailable(AppError):
+    status_code = 503
+    code = "cache_unavailable"
+    message = "A shared service (Redis) is unreachable; try again shortly."
+
+
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """Redis down is a 503 with a clear code, not an unexpected 500."""
+    from redis.exceptions import RedisError
+
+    try:
+        yield
+    except RedisError as exc:
+        raise CacheUnavailable() from exc
+
+
+def redis_options() -> dict[str, object]:
+    """Retry a command once or twice on a fresh connection: after a Redis restart the
+    pooled connections are stale and the first command on each would fail."""
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.retry import Retry
+
+    return {
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "health_check_interval": 30,
+    }
 
 
 def create_cache(redis_url: str) -> Cache:

@@ -99,7 +99,9 @@ class Hub:
         if self.redis_url:
             import redis.asyncio as redis  # only deployments with REDIS_URL load it
 
-            self._redis = redis.from_url(self.redis_url)
+            from relaypacs.core.cache import redis_options
+
+            self._redis = redis.from_url(self.redis_url, **redis_options())
             self._tasks.append(asyncio.create_task(self._listen(), name="stream-hub-redis"))
 
     async def stop(self) -> None:
