@@ -1,7 +1,12 @@
 import type { ReactNode } from 'react';
 
 import { AuthProvider } from '@/lib/auth';
+import { NotificationsProvider } from '@/lib/notifications/notifications-context';
 
 export function AppProvider({ children }: { children: ReactNode }) {
-  return <AuthProvider>{children}</AuthProvider>;
+  return (
+    <AuthProvider>
+      <NotificationsProvider>{children}</NotificationsProvider>
+    </AuthProvider>
+  );
 }

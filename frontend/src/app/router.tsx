@@ -9,6 +9,10 @@ import { LoginPage } from '@/features/auth/components/login-page';
 import { RegisterPage } from '@/features/auth/components/register-page';
 import { VerifyEmailPage } from '@/features/auth/components/verify-email-page';
 import { HistoryPage } from '@/features/history/components/history-page';
+import { UploadDetailPage } from '@/features/history/components/upload-page-detail';
+import { NotificationsPage } from '@/features/notifications/components/notifications-page';
+import { ReportDetailPage } from '@/features/reports/components/report-detail-page';
+import { ReportsPage } from '@/features/reports/components/reports-page';
 import { UploadPage } from '@/features/upload/components/upload-page';
 
 export function createAppRouter() {
@@ -26,6 +30,10 @@ export function createAppRouter() {
           children: [
             { path: paths.upload, element: <UploadPage /> },
             { path: paths.history, element: <HistoryPage /> },
+            { path: paths.historyUpload, element: <UploadDetailPage /> },
+            { path: paths.notifications, element: <NotificationsPage /> },
+            { path: paths.reports, element: <ReportsPage /> },
+            { path: paths.report, element: <ReportDetailPage /> },
           ],
         },
         { path: '*', element: <NotFoundPage /> },

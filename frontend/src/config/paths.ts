@@ -5,4 +5,11 @@ export const paths = {
   verifyEmail: '/verify-email',
   upload: '/upload',
   history: '/history',
+  historyUpload: '/history/:uploadId',
+  notifications: '/notifications',
+  reports: '/reports',
+  report: '/reports/:reportId',
 } as const;
+
+export const reportPath = (reportId: string) => `/reports/${encodeURIComponent(reportId)}`;
+export const uploadPath = (uploadId: string) => `/history/${encodeURIComponent(uploadId)}`;

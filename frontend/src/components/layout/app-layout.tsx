@@ -4,6 +4,7 @@ import { NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { InstallPrompt } from '@/components/ui/install-prompt';
 import { NetworkBanner } from '@/components/ui/network-banner';
 import { paths } from '@/config/paths';
+import { NotificationBell } from '@/features/notifications/components/notification-bell';
 import { useAuth } from '@/lib/auth';
 
 export function AppLayout() {
@@ -47,7 +48,15 @@ export function AppLayout() {
                     <NavLink to={paths.upload}>Upload</NavLink>
                   </li>
                   <li>
-                    <NavLink to={paths.history}>History</NavLink>
+                    <NavLink to={paths.history} end>
+                      History
+                    </NavLink>
+                  </li>
+                  <li>
+                    <NavLink to={paths.reports}>Reports</NavLink>
+                  </li>
+                  <li>
+                    <NotificationBell />
                   </li>
                   <li>
                     <button type="button" className="link-button" onClick={() => void onSignOut()}>

@@ -1,0 +1,86 @@
+import type { ReportDetail, ReportNote, ReportPage, ReportStatus } from '@/features/reports/types/reports';
+import { apiClient } from '@/lib/api-client';
+
+export const REPORTS_PAGE_SIZE = 20;
+
+export async function getReports(params: { page?: number; status?: ReportStatus | '' } = {}): Promise<ReportPage> {
+  const { data } = await apiClient.get<ReportPage>('/api/reports', {
+    params: {
+      page: params.page ?? 1,
+      page_size: REPORTS_PAGE_SIZE,
+      ...(params.status ? { status: params.status } : {}),
+    },
+  });
+  return data;
+}
+
+export async function getReport(reportId: string): Promise<ReportDetail> {
+  const { data } = await apiClient.get<ReportDetail>(`/api/reports/${encodeURIComponent(reportId)}`);
+  return data;
+}
+
+export async function getReportOfUpload(uploadId: string): Promise<ReportDetail> {
+  const { data } = await apiClient.get<ReportDetail>(`/api/reports/upload/${encodeURIComponent(uploadId)}`);
+  return data;
+}
+
+export async function addReportNote(reportId: string, body: string): Promise<ReportNote> {
+  const { data } = await apiClient.post<ReportNote>(`/api/reports/${encodeURIComponent(reportId)}/notes`, { body });
+  return data;
+}
+
+export async function changeReportStatus(
+  reportId: string,
+  status: ReportStatus,
+  message?: string,
+): Promise<ReportDetail> {
+  const { data } = await apiClient.post<ReportDetail>(`/api/reports/${encodeURIComponent(reportId)}/status`, {
+    status,
+    ...(message ? { message } : {}),
+  });
+  return data;
+}
+
+export async function assignReportToMe(reportId: string): Promise<ReportDetail> {
+  const { data } = await apiClient.post<ReportDetail>(`/api/reports/${encodeURIComponent(reportId)}/assign`, {});
+  return data;
+}
+
+export async function updateReportText(
+  reportId: string,
+  changes: { findings?: string; impression?: string },
+): Promise<ReportDetail> {
+  const { data } = await apiClient.patch<ReportDetail>(`/api/reports/${encodeURIComponent(reportId)}`, changes);
+  return data;
+}
+
+function filenameOf(disposition: string | undefined, fallback: string): string {
+  const match = disposition && /filename="?([^";]+)"?/i.exec(disposition);
+  return match ? match[1] : fallback;
+}
+
+/**
+ * The report PDF through apiClient (the access token goes in the Authorization header, never in a
+ * URL), saved with a temporary object URL.
+ */
+export async function downloadReportPdf(reportId: string): Promise<string> {
+  const response = await apiClient.get<Blob>(`/api/reports/${encodeURIComponent(reportId)}/download`, {
+    responseType: 'blob',
+    headers: { Accept: 'application/pdf' },
+  });
+  const filename = filenameOf(response.headers['content-disposition'] as string | undefined, `report-${reportId}.pdf`);
+  const blob = response.data instanceof Blob ? response.data : new Blob([response.data], { type: 'application/pdf' });
+  const url = URL.createObjectURL(blob);
+  try {
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = filename;
+    link.rel = 'noopener';
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  } finally {
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+  return filename;
+}

@@ -1,0 +1,148 @@
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type ReactNode,
+} from 'react';
+
+import { apiClient } from '@/lib/api-client';
+import { useAuth } from '@/lib/auth';
+import { EventStream, type StreamEvent, type StreamState } from '@/lib/notifications/event-stream';
+
+/** The fields of a stored notification the shell needs (the `notification` event's data). */
+export interface LiveNotification {
+  id: number;
+  type: string;
+  title: string;
+  body: string;
+  upload_id: string | null;
+  report_id: string | null;
+  read: boolean;
+}
+
+type Listener = (event: StreamEvent) => void;
+
+interface NotificationsContextValue {
+  /** Unread notifications of the signed-in user (null until known). */
+  unreadCount: number | null;
+  /** Re-read the count from the server (after marking read/unread). */
+  refreshUnread: () => void;
+  setUnreadCount: (count: number) => void;
+  /** The newest notification received live (for announcements). */
+  latest: LiveNotification | null;
+  streamState: StreamState;
+  /** Listen to every stream event (`notification`, `report_updated`); returns unsubscribe. */
+  subscribe: (listener: Listener) => () => void;
+}
+
+const NotificationsContext = createContext<NotificationsContextValue | null>(null);
+
+export interface NotificationsProviderProps {
+  children: ReactNode;
+  /** For tests: build the stream (defaults to a real EventStream). */
+  createStream?: (options: ConstructorParameters<typeof EventStream>[0]) => Pick<EventStream, 'start' | 'stop'>;
+}
+
+async function fetchUnreadCount(): Promise<number> {
+  const { data } = await apiClient.get<{ unread_count: number }>('/api/notifications', {
+    params: { page: 1, page_size: 1 },
+  });
+  return data.unread_count;
+}
+
+/** Opens the notifications stream while signed in and shares its events and the unread count. */
+export function NotificationsProvider({ children, createStream }: NotificationsProviderProps) {
+  const { status, user } = useAuth();
+  const userId = status === 'signed-in' ? (user?.id ?? null) : null;
+  const [unreadCount, setUnreadCount] = useState<number | null>(null);
+  const [latest, setLatest] = useState<LiveNotification | null>(null);
+  const [streamState, setStreamState] = useState<StreamState>('idle');
+  const listeners = useRef(new Set<Listener>());
+  const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const userRef = useRef(userId);
+  userRef.current = userId;
+
+  const refreshUnread = useCallback(() => {
+    const forUser = userRef.current;
+    if (!forUser) return;
+    fetchUnreadCount().then(
+      (count) => {
+        if (userRef.current === forUser) setUnreadCount(count);
+      },
+      () => {
+        // Offline or a hiccup: keep the last known count.
+      },
+    );
+  }, []);
+
+  useEffect(() => {
+    setUnreadCount(null);
+    setLatest(null);
+    if (!userId) {
+      setStreamState('idle');
+      return;
+    }
+    refreshUnread();
+    const options = {
+      onEvent: (event: StreamEvent) => {
+        if (event.type === 'notification') {
+          const item = event.data as LiveNotification;
+          setLatest(item);
+          if (!item.read) setUnreadCount((count) => (count ?? 0) + 1);
+          // Reconcile with the server shortly after (several events may arrive at once).
+          if (refreshTimer.current) clearTimeout(refreshTimer.current);
+          refreshTimer.current = setTimeout(refreshUnread, 1000);
+        }
+        listeners.current.forEach((listener) => listener(event));
+      },
+      onStateChange: (state: StreamState) => {
+        setStreamState(state);
+        if (state === 'open') refreshUnread();
+      },
+    };
+    const stream = createStream ? createStream(options) : new EventStream(options);
+    stream.start();
+    return () => {
+      stream.stop();
+      if (refreshTimer.current) clearTimeout(refreshTimer.current);
+    };
+  }, [userId, createStream, refreshUnread]);
+
+  const subscribe = useCallback((listener: Listener) => {
+    listeners.current.add(listener);
+    return () => {
+      listeners.current.delete(listener);
+    };
+  }, []);
+
+  const value = useMemo(
+    () => ({ unreadCount, refreshUnread, setUnreadCount, latest, streamState, subscribe }),
+    [unreadCount, refreshUnread, latest, streamState, subscribe],
+  );
+  return <NotificationsContext.Provider value={value}>{children}</NotificationsContext.Provider>;
+}
+
+export function useNotifications(): NotificationsContextValue {
+  const value = useContext(NotificationsContext);
+  if (!value) throw new Error('useNotifications must be used inside <NotificationsProvider>');
+  return value;
+}
+
+/** Run `listener` for each stream event of the given types while mounted. */
+export function useStreamEvents(types: readonly string[], listener: (event: StreamEvent) => void): void {
+  const { subscribe } = useNotifications();
+  const ref = useRef(listener);
+  ref.current = listener;
+  const key = types.join(',');
+  useEffect(
+    () =>
+      subscribe((event) => {
+        if (key.split(',').includes(event.type)) ref.current(event);
+      }),
+    [subscribe, key],
+  );
+}
