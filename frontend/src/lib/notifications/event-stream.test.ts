@@ -189,3 +189,43 @@ describe('EventStream', () => {
     stream.stop();
   });
 });
+
+describe('EventStream without a resume point', () => {
+  beforeEach(() => {
+    FakeSource.all = [];
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('asks for a resync when it reconnects before any event arrived (nothing to replay after)', async () => {
+    const onResync = vi.fn();
+    const stream = new EventStream({
+      onEvent: () => {},
+      onResync,
+      getTicket: async () => ({ ticket: 't', expires_in: 30, stream_url: '/s?ticket=t' }),
+      createEventSource: (url) => new FakeSource(url) as unknown as EventSource,
+      random: () => 0,
+      target: new EventTarget(),
+      isOnline: () => true,
+    });
+    stream.start();
+    await vi.advanceTimersByTimeAsync(0);
+    last().open();
+    expect(onResync).not.toHaveBeenCalled();
+    last().fail();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(last().url).toBe('/s?ticket=t');
+    last().open();
+    expect(onResync).toHaveBeenCalledTimes(1);
+    // With an id, the next reconnect replays instead.
+    last().emit('report_updated', '9', {});
+    last().fail();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(last().url).toBe('/s?ticket=t&after=9');
+    last().open();
+    expect(onResync).toHaveBeenCalledTimes(1);
+    stream.stop();
+  });
+});

@@ -23,6 +23,11 @@ type EventSourceFactory = (url: string) => EventSource;
 export interface EventStreamOptions {
   onEvent: (event: StreamEvent) => void;
   onStateChange?: (state: StreamState) => void;
+  /**
+   * A reconnection opened that could not replay (no event had been received yet, so there is no
+   * id to resume after): whatever happened in between must be re-read.
+   */
+  onResync?: () => void;
   /** Defaults to POST /api/notifications/stream-ticket through apiClient. */
   getTicket?: () => Promise<StreamTicket>;
   createEventSource?: EventSourceFactory;
@@ -61,6 +66,7 @@ export class EventStream {
   private attempt = 0;
   private generation = 0;
   private running = false;
+  private connectedBefore = false;
   private currentState: StreamState = 'idle';
   lastEventId: string | null = null;
 
@@ -159,11 +165,15 @@ export class EventStream {
     }
     if (!this.running || generation !== this.generation) return;
     const create = this.options.createEventSource ?? ((url: string) => new EventSource(url));
+    const resumable = this.lastEventId !== null;
     const source = create(withAfter(ticket.stream_url, this.lastEventId));
     this.source = source;
     source.onopen = () => {
       if (this.source !== source) return;
       this.attempt = 0;
+      const again = this.connectedBefore;
+      this.connectedBefore = true;
+      if (again && !resumable) this.options.onResync?.();
       this.setState('open');
     };
     source.onerror = () => {

@@ -26,11 +26,14 @@ export interface LiveNotification {
 
 type Listener = (event: StreamEvent) => void;
 
+/** A synthetic event: the stream reconnected without replay; listeners should re-read. */
+export const RESYNC = 'resync';
+
 interface NotificationsContextValue {
   /** Unread notifications of the signed-in user (null until known). */
   unreadCount: number | null;
   /** Re-read the count from the server (after marking read/unread). */
-  refreshUnread: () => void;
+  refreshUnread: (announceIncrease?: boolean) => void;
   setUnreadCount: (count: number) => void;
   /** The newest notification received live (for announcements). */
   latest: LiveNotification | null;
@@ -63,15 +66,32 @@ export function NotificationsProvider({ children, createStream }: NotificationsP
   const [streamState, setStreamState] = useState<StreamState>('idle');
   const listeners = useRef(new Set<Listener>());
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const resyncing = useRef(false);
+  const countRef = useRef<number | null>(null);
+  countRef.current = unreadCount;
   const userRef = useRef(userId);
   userRef.current = userId;
 
-  const refreshUnread = useCallback(() => {
+  const refreshUnread = useCallback((announceIncrease = false) => {
     const forUser = userRef.current;
     if (!forUser) return;
     fetchUnreadCount().then(
       (count) => {
-        if (userRef.current === forUser) setUnreadCount(count);
+        if (userRef.current !== forUser) return;
+        const previous = countRef.current;
+        setUnreadCount(count);
+        if (announceIncrease && previous !== null && count > previous) {
+          const more = count - previous;
+          setLatest({
+            id: -Date.now(),
+            type: RESYNC,
+            title: more === 1 ? '1 new notification' : `${more} new notifications`,
+            body: 'Received while the connection was down.',
+            upload_id: null,
+            report_id: null,
+            read: false,
+          });
+        }
       },
       () => {
         // Offline or a hiccup: keep the last known count.
@@ -101,7 +121,17 @@ export function NotificationsProvider({ children, createStream }: NotificationsP
       },
       onStateChange: (state: StreamState) => {
         setStreamState(state);
-        if (state === 'open') refreshUnread();
+        if (state === 'open') {
+          if (resyncing.current) resyncing.current = false;
+          else refreshUnread();
+        }
+      },
+      // Reconnected without a resume point: re-read everything instead of replaying.
+      onResync: () => {
+        resyncing.current = true;
+        refreshUnread(true);
+        const event: StreamEvent = { type: RESYNC, id: '', data: null };
+        listeners.current.forEach((listener) => listener(event));
       },
     };
     const stream = createStream ? createStream(options) : new EventStream(options);
@@ -132,7 +162,7 @@ export function useNotifications(): NotificationsContextValue {
   return value;
 }
 
-/** Run `listener` for each stream event of the given types while mounted. */
+/** Run `listener` for each stream event of the given types (and every `resync`) while mounted. */
 export function useStreamEvents(types: readonly string[], listener: (event: StreamEvent) => void): void {
   const { subscribe } = useNotifications();
   const ref = useRef(listener);
@@ -141,7 +171,7 @@ export function useStreamEvents(types: readonly string[], listener: (event: Stre
   useEffect(
     () =>
       subscribe((event) => {
-        if (key.split(',').includes(event.type)) ref.current(event);
+        if (event.type === RESYNC || key.split(',').includes(event.type)) ref.current(event);
       }),
     [subscribe, key],
   );

@@ -6,7 +6,7 @@ import { useNotifications } from '@/lib/notifications/notifications-context';
 
 /** The nav link to the notifications page with the unread count, and a polite live region. */
 export function NotificationBell() {
-  const { unreadCount, latest } = useNotifications();
+  const { unreadCount, latest, streamState } = useNotifications();
   const [announcement, setAnnouncement] = useState('');
 
   useEffect(() => {
@@ -20,6 +20,7 @@ export function NotificationBell() {
         to={paths.notifications}
         className="notification-bell"
         data-unread={count}
+        data-stream={streamState}
         aria-label={count > 0 ? `Notifications, ${count} unread` : 'Notifications'}
       >
         <svg aria-hidden="true" width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2">

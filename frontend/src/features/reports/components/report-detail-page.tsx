@@ -19,7 +19,7 @@ import type { ReportUpdatedEvent } from '@/features/notifications/types/notifica
 import { errorMessage } from '@/lib/api-client';
 import { useAuth } from '@/lib/auth';
 import { useOnline } from '@/lib/network';
-import { useStreamEvents } from '@/lib/notifications/notifications-context';
+import { RESYNC, useStreamEvents } from '@/lib/notifications/notifications-context';
 
 const READERS = new Set(['radiologist', 'admin']);
 
@@ -37,6 +37,10 @@ export function ReportDetailPage() {
   const [live, setLive] = useState('');
 
   useStreamEvents(['report_updated'], (event) => {
+    if (event.type === RESYNC) {
+      reload();
+      return;
+    }
     const data = event.data as ReportUpdatedEvent;
     if (data.report_id === reportId) {
       reload();
