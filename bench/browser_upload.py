@@ -4,14 +4,19 @@ browser's JS heap for a small and a large study.
 One real `relaypacs serve` (SQLite, local storage, serving the built web app from
 frontend/dist) takes, in this order and with the same settings (1 MiB chunks, 4 in flight):
 
-1. the Python client of bench/upload_throughput.py (httpx, 4 files in flight, Content-MD5,
+1. the web app in Chromium with the small study (below);
+2. the Python client of bench/upload_throughput.py (httpx, 4 files in flight, Content-MD5,
    X-Upload-Token) with the large study: MB/s over its chunk phase;
-2. the web app in Chromium (frontend/e2e/upload-bench.mjs, playwright-core driving
-   /usr/bin/chromium): sign in, choose the study's files with the file picker, "Upload now",
-   wait until the upload shows as sent; first a small study, then the large one. MB/s over
-   the chunk phase (first chunk PUT to last chunk answer) — comparable with the Python figure —
-   and, for reference, from the click to "sent" (which also includes saving the files in
-   IndexedDB, init, and complete).
+3. the web app with the large study;
+4. the Python client again. Its figure is the mean of runs 2 and 4, which bracket run 3: the
+   machine's other load drifts, and with 2 cores it moves the figures a lot.
+
+The web app in Chromium (frontend/e2e/upload-bench.mjs, playwright-core driving
+/usr/bin/chromium, a fresh persistent profile each time): sign in, choose the study's files
+with the file picker, "Upload now", wait until the upload shows as sent. MB/s over the chunk
+phase (first chunk PUT to last chunk answer) — comparable with the Python figure — and, for
+reference, from the click to "sent" (which also includes saving the files in IndexedDB, init,
+and complete).
 
 The studies are the synthetic CT studies of bench/upload_throughput.py (default 1,024 × 512 KiB
 ≈ 512 MiB, and 64 × 512 KiB for the small one), generated once and cached in
@@ -178,9 +183,16 @@ def run_browser(base_url: str, server_pid: int, data: Study, run_dir: Path) -> B
 
 @dataclass
 class Results:
-    python: GatewayResult
+    python_before: GatewayResult
+    python_after: GatewayResult
     small: BrowserResult
     large: BrowserResult
+
+    @property
+    def python_mb_per_s(self) -> float:
+        """Mean of the Python runs just before and just after the browser's: the machine's
+        load drifts (other jobs share its CPUs), and this brackets the browser run."""
+        return (self.python_before.transfer.mb_per_s + self.python_after.transfer.mb_per_s) / 2
 
 
 def run(args: argparse.Namespace, large: Study, small: Study, run_dir: Path) -> Results:
@@ -199,20 +211,27 @@ def run(args: argparse.Namespace, large: Study, small: Study, run_dir: Path) -> 
     os.sync()
     with serve(env, cwd=directory) as server:
         prepare_user(server.base_url, chunk_size)
-        python = asyncio.run(
-            run_gateway(server.base_url, server.process.pid, large, chunk_size, args.in_flight)
-        )
-        server.check_alive()
-        os.sync()
+
+        def python_run() -> GatewayResult:
+            result = asyncio.run(
+                run_gateway(server.base_url, server.process.pid, large, chunk_size, args.in_flight)
+            )
+            server.check_alive()
+            os.sync()
+            return result
+
         small_run = run_browser(server.base_url, server.process.pid, small, run_dir)
         os.sync()
+        before = python_run()
         large_run = run_browser(server.base_url, server.process.pid, large, run_dir)
         server.check_alive()
-    return Results(python, small_run, large_run)
+        os.sync()
+        after = python_run()
+    return Results(before, after, small_run, large_run)
 
 
 def report(args: argparse.Namespace, large: Study, small: Study, r: Results) -> list[str]:
-    python_mbps = r.python.transfer.mb_per_s
+    python_mbps = r.python_mb_per_s
     browser_mbps = r.large.chunk_phase_mb_per_s
     ratio = browser_mbps / python_mbps
     heap_growth = r.large.peak_heap_mb / r.small.peak_heap_mb
@@ -230,7 +249,7 @@ def report(args: argparse.Namespace, large: Study, small: Study, r: Results) -> 
         f"{args.in_flight} in flight; MB = 10^6 bytes; Chromium {CHROMIUM}"
     )
     rows = [
-        ("Python client transfer (MB/s)", f"{python_mbps:.1f}", "", ""),
+        ("Python client transfer, mean (MB/s)", f"{python_mbps:.1f}", "", ""),
         ("browser transfer, chunk phase (MB/s)", f"{browser_mbps:.1f}", "", ""),
         (
             "ratio browser / Python client",
@@ -252,12 +271,14 @@ def report(args: argparse.Namespace, large: Study, small: Study, r: Results) -> 
     for label, value, goal, outcome in rows:
         print(f"{label:<40}{value:>10}  {goal:<7} {outcome}".rstrip())
     print("details:")
-    t = r.python.transfer
-    print(
-        f"  python   {t.mb_per_s:6.1f} MB/s, chunk phase {t.seconds:.2f} s, {len(t.latencies)} "
-        f"requests, latency p50 {t.latency_ms(50):.1f} ms / p99 {t.latency_ms(99):.1f} ms; "
-        f"CPU s: server {t.server_cpu:.2f}, client {t.client_cpu:.2f}, others {t.others_cpu:.2f}"
-    )
+    for name, run in (("before", r.python_before), ("after", r.python_after)):
+        t = run.transfer
+        print(
+            f"  python {name:<6} the browser's large run: {t.mb_per_s:6.1f} MB/s, chunk phase "
+            f"{t.seconds:.2f} s, {len(t.latencies)} requests, latency p50 "
+            f"{t.latency_ms(50):.1f} ms / p99 {t.latency_ms(99):.1f} ms; CPU s: server "
+            f"{t.server_cpu:.2f}, client {t.client_cpu:.2f}, other processes {t.others_cpu:.2f}"
+        )
     for name, b in (("small", r.small), ("large", r.large)):
         raw = b.raw
         print(
