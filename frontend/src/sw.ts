@@ -8,6 +8,7 @@ import {
 } from 'workbox-precaching';
 import { NavigationRoute, registerRoute, setCatchHandler } from 'workbox-routing';
 
+import { notificationFor, openFromNotification, parsePushData } from '@/lib/notifications/sw-push';
 import { drainQueue } from '@/lib/upload/background';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -46,69 +47,15 @@ self.addEventListener('sync', (event: Event) => {
   }
 });
 
-// --- Web Push (backend/relaypacs/notifications/push.py) ---
-
-interface PushMessage {
-  type?: string;
-  title?: string;
-  body?: string;
-  url?: string;
-  report_id?: string | null;
-  upload_id?: string | null;
-}
-
-/** Only same-origin app paths are opened from a push message. */
-function safeAppUrl(url: unknown): string {
-  if (typeof url !== 'string' || !url.startsWith('/') || url.startsWith('//')) return '/';
-  return url;
-}
+// --- Web Push (backend/relaypacs/notifications/push.py; logic in lib/notifications/sw-push.ts) ---
 
 self.addEventListener('push', (event: PushEvent) => {
-  let message: PushMessage = {};
-  try {
-    message = (event.data?.json() as PushMessage | undefined) ?? {};
-  } catch {
-    message = { body: event.data?.text() };
-  }
-  const url = safeAppUrl(message.url);
-  // One notification per report (or upload): a newer status replaces the older one.
-  const tag = message.report_id
-    ? `report-${message.report_id}`
-    : message.upload_id
-      ? `upload-${message.upload_id}`
-      : 'relaypacs';
-  event.waitUntil(
-    self.registration.showNotification(message.title || 'RelayPACS', {
-      body: message.body ?? '',
-      icon: '/icons/icon-192.png',
-      badge: '/icons/icon-192.png',
-      tag,
-      data: { url },
-    }),
-  );
+  const { title, options } = notificationFor(parsePushData(event.data));
+  event.waitUntil(self.registration.showNotification(title, options));
 });
 
 self.addEventListener('notificationclick', (event: NotificationEvent) => {
   event.notification.close();
-  const url = safeAppUrl((event.notification.data as { url?: unknown } | null)?.url);
-  event.waitUntil(
-    (async () => {
-      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-      const target = new URL(url, self.location.origin).href;
-      for (const client of windows) {
-        if (new URL(client.url).origin !== self.location.origin) continue;
-        const focused = await client.focus();
-        if (client.url !== target) {
-          try {
-            await focused.navigate(target);
-          } catch {
-            // An uncontrolled client cannot be navigated: open a window instead.
-            await self.clients.openWindow(target);
-          }
-        }
-        return;
-      }
-      await self.clients.openWindow(target);
-    })(),
-  );
+  const path = (event.notification.data as { url?: unknown } | null)?.url;
+  event.waitUntil(openFromNotification(self.clients, self.location.origin, path));
 });

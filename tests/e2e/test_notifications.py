@@ -53,3 +53,18 @@ def test_report_changes_reach_the_page_live_and_after_offline(
     assert result["pdfMagic"] == "%PDF-"
     assert result["pdfBytes"] > 1000
     assert result["filename"].startswith("report-") and result["filename"].endswith(".pdf")
+
+
+def test_a_push_message_shows_a_notification_tagged_per_report(browser: Browser) -> None:
+    result = browser.run_scenario("notifications-push")
+    assert result["first"] == {
+        "title": "Radiology needs more information",
+        "body": "Please send the lateral view.",
+        "tag": "report-r-1",
+        "data": {"url": "/reports/r-1"},
+    }
+    # Same report: the newer message replaces the older notification.
+    assert result["replaced"]["title"] == "Report ready"
+    assert result["replaced"]["tag"] == "report-r-1"
+    failed = next(item for item in result["both"] if item["tag"] == "upload-u-2")
+    assert failed["data"] == {"url": "/"}  # another origin is never opened
