@@ -83,6 +83,7 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._cursor = 0
+        self._ready = False
 
     @property
     def connections(self) -> int:
@@ -94,7 +95,11 @@ class Hub:
         return self._cursor
 
     async def start(self) -> None:
-        self._cursor = await self._latest_id()
+        try:
+            self._cursor = await self._latest_id()
+            self._ready = True
+        except Exception as exc:  # noqa: BLE001 - the database may come up later (readyz says so)
+            log.warning("stream_hub_start_deferred", error=type(exc).__name__)
         self._tasks.append(asyncio.create_task(self._follow(), name="stream-hub-reader"))
         if self.redis_url:
             import redis.asyncio as redis  # only deployments with REDIS_URL load it
@@ -144,6 +149,10 @@ class Hub:
 
     async def catch_up(self) -> None:
         """Read and dispatch everything committed so far (start-up, tests)."""
+        if not self._ready:  # start-up could not read the database: begin from now
+            self._cursor = await self._latest_id()
+            self._ready = True
+            return
         while True:
             messages = await self._read_after(self._cursor)
             for message in messages:
