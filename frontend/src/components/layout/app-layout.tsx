@@ -48,9 +48,7 @@ export function AppLayout() {
                     <NavLink to={paths.upload}>Upload</NavLink>
                   </li>
                   <li>
-                    <NavLink to={paths.history} end>
-                      History
-                    </NavLink>
+                    <NavLink to={paths.history}>History</NavLink>
                   </li>
                   <li>
                     <NavLink to={paths.reports}>Reports</NavLink>

@@ -47,6 +47,7 @@ describe('ReportDetailPage', () => {
   let current: ReportDetail;
   let requests: FakeRequest[];
   let streams: EventStreamOptions[];
+  let role = 'clinician';
   const createStream = (options: EventStreamOptions) => {
     streams.push(options);
     return { start: () => {}, stop: () => {} };
@@ -54,19 +55,32 @@ describe('ReportDetailPage', () => {
 
   beforeEach(async () => {
     streams = [];
+    role = 'clinician';
     await db.cache.clear();
     await setSession(tokenPair(1));
     const api = fakeApi((request) => {
       if (request.url === '/api/auth/refresh') return { status: 200, body: tokenPair(2) };
-      if (request.url === '/api/auth/me') return { status: 200, body: { ...ME, role: 'clinician' } };
+      if (request.url === '/api/auth/me') return { status: 200, body: { ...ME, role } };
       if (request.url === '/api/notifications')
         return { status: 200, body: { items: [], total: 0, unread_count: 0, page: 1, page_size: 1 } };
-      if (request.url === '/api/reports/r1') return { status: 200, body: current };
+      if (request.url === '/api/reports/r1' && request.method === 'GET') return { status: 200, body: current };
       if (request.url === '/api/reports/r1/download')
         return { status: 200, body: new Blob(['%PDF-1.7 test'], { type: 'application/pdf' }) };
       if (request.url === '/api/reports/r1/notes' && request.method === 'POST') {
         current = { ...current, status: 'PENDING', notes: [{ id: 'n1', author_id: ME.id, body: (request.body as { body: string }).body, upload_id: null, created_at: '2026-11-28T09:00:00Z' }] };
         return { status: 201, body: current.notes[0] };
+      }
+      if (request.url === '/api/reports/r1/assign') {
+        current = { ...current, assignee_id: ME.id };
+        return { status: 200, body: current };
+      }
+      if (request.url === '/api/reports/r1' && request.method === 'PATCH') {
+        current = { ...current, ...(request.body as object) };
+        return { status: 200, body: current };
+      }
+      if (request.url === '/api/reports/r1/status') {
+        current = { ...current, status: (request.body as { status: ReportDetail['status'] }).status };
+        return { status: 200, body: current };
       }
       return { status: 404, body: {} };
     });
@@ -138,5 +152,25 @@ describe('ReportDetailPage', () => {
     });
     expect(await screen.findByRole('button', { name: 'Download PDF' })).toBeInTheDocument();
     expect(screen.getByText('Normal study.')).toBeInTheDocument();
+  });
+
+  it('radiologists assign to themselves, write the impression and make it READY', async () => {
+    role = 'radiologist';
+    current = report({ status: 'PENDING' });
+    renderPage();
+    await userEvent.click(await screen.findByRole('button', { name: 'Assign to me' }));
+    expect(await screen.findByText('Assigned to you.')).toBeInTheDocument();
+    expect(requests.find((request) => request.url === '/api/reports/r1/assign')?.body).toEqual({});
+    await vi.waitFor(() => expect(screen.queryByRole('button', { name: 'Assign to me' })).not.toBeInTheDocument());
+
+    await userEvent.type(screen.getByLabelText('Impression'), 'Normal study.');
+    await userEvent.selectOptions(screen.getByLabelText('New status'), 'READY');
+    await userEvent.click(screen.getByRole('button', { name: 'Change status' }));
+    expect(await screen.findByRole('button', { name: 'Download PDF' })).toBeInTheDocument();
+    const patch = requests.find((request) => request.method === 'PATCH');
+    expect(patch?.body).toEqual({ impression: 'Normal study.' });
+    const status = requests.find((request) => request.url === '/api/reports/r1/status');
+    expect(status?.body).toEqual({ status: 'READY' });
+    expect(requests.indexOf(patch!)).toBeLessThan(requests.indexOf(status!));
   });
 });

@@ -238,6 +238,12 @@ function ReaderActions({ report, onChanged }: { report: ReportDetail; onChanged:
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
 
+  // Only what was edited (an untouched empty field is not sent as "").
+  const changes: { findings?: string; impression?: string } = {};
+  if (findings !== (report.findings ?? '')) changes.findings = findings;
+  if (impression !== (report.impression ?? '')) changes.impression = impression;
+  const edited = Object.keys(changes).length > 0;
+
   async function run(action: () => Promise<unknown>, done: string) {
     setBusy(true);
     setResult(null);
@@ -269,7 +275,8 @@ function ReaderActions({ report, onChanged }: { report: ReportDetail; onChanged:
       <form
         onSubmit={(event) => {
           event.preventDefault();
-          void run(() => updateReportText(report.id, { findings, impression }), 'Report text saved.');
+          if (!edited) return;
+          void run(() => updateReportText(report.id, changes), 'Report text saved.');
         }}
       >
         <div className="field">
@@ -280,7 +287,7 @@ function ReaderActions({ report, onChanged }: { report: ReportDetail; onChanged:
           <label htmlFor="report-impression">Impression</label>
           <textarea id="report-impression" rows={3} value={impression} onChange={(e) => setImpression(e.target.value)} />
         </div>
-        <button type="submit" className="button button-secondary" disabled={busy}>
+        <button type="submit" className="button button-secondary" disabled={busy || !edited}>
           Save text
         </button>
       </form>
@@ -289,9 +296,7 @@ function ReaderActions({ report, onChanged }: { report: ReportDetail; onChanged:
           event.preventDefault();
           if (!target) return;
           void run(async () => {
-            if (target === 'READY' && (findings !== (report.findings ?? '') || impression !== (report.impression ?? ''))) {
-              await updateReportText(report.id, { findings, impression });
-            }
+            if (target === 'READY' && edited) await updateReportText(report.id, changes);
             await changeReportStatus(report.id, target, target === 'ADDITIONAL_DATA_REQUIRED' ? message : undefined);
           }, `Status changed to ${STATUS_LABELS[target]}.`);
         }}
