@@ -8,6 +8,8 @@ export interface FakeRequest {
   url: string;
   body: unknown;
   authorization: string | undefined;
+  /** Axios `params` (the query string). */
+  params: Record<string, unknown> | undefined;
 }
 
 type Handler = (request: FakeRequest) => { status: number; body?: unknown } | 'network-error';
@@ -22,6 +24,7 @@ export function fakeApi(handler: Handler): { requests: FakeRequest[]; restore: (
       url: config.url ?? '',
       body: typeof config.data === 'string' ? JSON.parse(config.data) : config.data,
       authorization: config.headers?.Authorization as string | undefined,
+      params: config.params as Record<string, unknown> | undefined,
     };
     requests.push(request);
     const answer = handler(request);

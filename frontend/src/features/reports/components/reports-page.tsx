@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 
 import { OfflinePage } from '@/components/layout/offline-page';
@@ -27,11 +27,23 @@ export function ReportsPage() {
   const [live, setLive] = useState('');
   const { reload } = query;
 
-  // A report changed (status, assignment): refresh the list in place.
+  // A report changed (status, assignment): refresh the list in place, once per burst (a
+  // radiologist's list hears about every report).
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   useStreamEvents(['report_updated'], () => {
-    reload();
-    setLive('Reports updated.');
+    if (pending.current) return;
+    pending.current = setTimeout(() => {
+      pending.current = null;
+      reload();
+      setLive('Reports updated.');
+    }, 300);
   });
+  useEffect(
+    () => () => {
+      if (pending.current) clearTimeout(pending.current);
+    },
+    [],
+  );
   useEffect(() => {
     if (!live) return;
     const timer = setTimeout(() => setLive(''), 3000);
