@@ -22,7 +22,9 @@ class _DatabaseOnly:
         self.state = type("State", (), {"database": database})()
 
 
-async def _seed(server: LiveServer, data_dir: Path) -> tuple[UserFixture, UserFixture, ReportFixture]:
+async def _seed(
+    server: LiveServer, data_dir: Path
+) -> tuple[UserFixture, UserFixture, ReportFixture]:
     database = Database(make_settings(server.env["DATABASE_URL"], data_dir))
     try:
         app = _DatabaseOnly(database)
