@@ -106,11 +106,11 @@ await scenario(async (t) => {
     .getByRole('link', { name: 'Radiology needs more information' })
     .click();
   await page.waitForURL((url) => url.pathname === `/reports/${reportId}`);
-  await page.getByText('Please send the lateral view.').waitFor();
+  await page.getByText('Please send the lateral view.', { exact: true }).waitFor();
   await page.getByLabel('Your reply').fill('Lateral view sent as a new upload.');
   await page.getByRole('button', { name: 'Send reply' }).click();
   await page.locator('[data-status="PENDING"]').first().waitFor({ timeout: 15_000 });
-  await page.getByText('Lateral view sent as a new upload.').waitFor();
+  await page.getByText('Lateral view sent as a new upload.', { exact: true }).waitFor();
 
   // 4. Live: the radiologist makes it READY while the clinician watches the notifications page.
   await bell(page).click();
@@ -136,7 +136,7 @@ await scenario(async (t) => {
   await ready.getByRole('link', { name: 'Report ready' }).click();
   await page.waitForURL((url) => url.pathname === `/reports/${reportId}`);
   await page.locator('[data-status="READY"]').first().waitFor();
-  await page.getByText('Normal study.').waitFor();
+  await page.getByText('Normal study.', { exact: true }).waitFor();
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Download PDF' }).click(),

@@ -10,7 +10,11 @@ export function NotificationBell() {
   const [announcement, setAnnouncement] = useState('');
 
   useEffect(() => {
-    if (latest) setAnnouncement(`New notification: ${latest.title}. ${latest.body}`);
+    if (!latest) return;
+    setAnnouncement(`New notification: ${latest.title}. ${latest.body}`);
+    // Cleared after a while, so an old announcement does not linger in the page.
+    const timer = setTimeout(() => setAnnouncement(''), 15_000);
+    return () => clearTimeout(timer);
   }, [latest]);
 
   const count = unreadCount ?? 0;
