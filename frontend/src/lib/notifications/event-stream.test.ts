@@ -229,3 +229,51 @@ describe('EventStream without a resume point', () => {
     stream.stop();
   });
 });
+
+describe('EventStream back from the background', () => {
+  beforeEach(() => {
+    FakeSource.all = [];
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reconnects (after=<last id>) when shown again after a long time hidden, not after a short one', async () => {
+    const visibility = Object.assign(new EventTarget(), { visibilityState: 'visible' as DocumentVisibilityState });
+    const setVisible = (state: DocumentVisibilityState) => {
+      visibility.visibilityState = state;
+      visibility.dispatchEvent(new Event('visibilitychange'));
+    };
+    let n = 0;
+    const stream = new EventStream({
+      onEvent: () => {},
+      getTicket: async () => {
+        n += 1;
+        return { ticket: `t${n}`, expires_in: 30, stream_url: `/s?ticket=t${n}` };
+      },
+      createEventSource: (url) => new FakeSource(url) as unknown as EventSource,
+      target: new EventTarget(),
+      isOnline: () => true,
+      visibility: visibility as unknown as Document,
+      staleAfterHiddenMs: 60_000,
+    });
+    stream.start();
+    await vi.advanceTimersByTimeAsync(0);
+    last().open();
+    last().emit('notification', '3', {});
+    setVisible('hidden');
+    await vi.advanceTimersByTimeAsync(5_000);
+    setVisible('visible');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeSource.all).toHaveLength(1);
+    setVisible('hidden');
+    await vi.advanceTimersByTimeAsync(120_000);
+    setVisible('visible');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeSource.all[0]!.closed).toBe(true);
+    expect(FakeSource.all).toHaveLength(2);
+    expect(last().url).toBe('/s?ticket=t2&after=3');
+    stream.stop();
+  });
+});

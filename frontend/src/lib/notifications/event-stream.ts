@@ -39,6 +39,13 @@ export interface EventStreamOptions {
   /** Where `online`/`offline` events come from (window). */
   target?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
   isOnline?: () => boolean;
+  /**
+   * Back in the foreground after this long hidden (a phone asleep, a laptop lid closed), the
+   * connection may be half-open without any error: reconnect (lossless, with after=).
+   */
+  staleAfterHiddenMs?: number;
+  /** Where `visibilitychange` comes from and its `visibilityState` (document). */
+  visibility?: Pick<Document, 'addEventListener' | 'removeEventListener' | 'visibilityState'>;
 }
 
 export async function requestStreamTicket(): Promise<StreamTicket> {
@@ -67,6 +74,7 @@ export class EventStream {
   private generation = 0;
   private running = false;
   private connectedBefore = false;
+  private hiddenSince: number | null = null;
   private currentState: StreamState = 'idle';
   lastEventId: string | null = null;
 
@@ -84,6 +92,7 @@ export class EventStream {
     const target = this.target();
     target?.addEventListener('online', this.handleOnline);
     target?.addEventListener('offline', this.handleOffline);
+    this.visibility()?.addEventListener('visibilitychange', this.handleVisibility);
     if (this.online()) void this.connect();
     else this.setState('offline');
   }
@@ -94,6 +103,7 @@ export class EventStream {
     const target = this.target();
     target?.removeEventListener('online', this.handleOnline);
     target?.removeEventListener('offline', this.handleOffline);
+    this.visibility()?.removeEventListener('visibilitychange', this.handleVisibility);
     this.closeSource();
     this.clearTimer();
     this.setState('stopped');
@@ -122,6 +132,23 @@ export class EventStream {
     this.clearTimer();
     this.setState('offline');
   };
+
+  private readonly handleVisibility = (): void => {
+    const visibility = this.visibility();
+    if (!visibility || !this.running) return;
+    if (visibility.visibilityState === 'hidden') {
+      this.hiddenSince = Date.now();
+      return;
+    }
+    const hiddenFor = this.hiddenSince === null ? 0 : Date.now() - this.hiddenSince;
+    this.hiddenSince = null;
+    if (hiddenFor >= (this.options.staleAfterHiddenMs ?? 60_000) && this.source) this.reconnectNow();
+  };
+
+  private visibility() {
+    if (this.options.visibility) return this.options.visibility;
+    return typeof document !== 'undefined' ? document : undefined;
+  }
 
   private target() {
     if (this.options.target) return this.options.target;
