@@ -103,9 +103,10 @@ class Client:
     got: dict[str, list[SseEvent]] = field(default_factory=lambda: defaultdict(list))
     count: int = 0
     highest_id: int = 0
-    # Events whose id is below one this client already had: with concurrent transactions,
-    # ids are not handed out in commit order. A client that disconnected right after the
-    # higher one would not get the lower one back from a Last-Event-ID replay.
+    # Events whose id is below one this client already had. Must stay 0: ids are handed out
+    # in commit order and each process delivers in id order, so that a client's
+    # Last-Event-ID is an exact resume point (a lower id arriving late would be lost to a
+    # client that reconnected right after the higher one).
     out_of_order: int = 0
 
 

@@ -108,14 +108,19 @@ async def set_status(
     return body
 
 
-async def connected(stream: SseStream) -> None:
-    """The stream is open and subscribed once the server's `connected` comment arrives."""
+async def connected(stream: SseStream) -> SseEvent | None:
+    """The stream is open and subscribed once the server's `connected` comment arrives;
+    returns the `ready` event (the resume point) a fresh stream gets before it."""
     assert stream.response.status_code == 200, stream.response.text
     assert stream.response.headers["content-type"].startswith("text/event-stream")
+    ready: SseEvent | None = None
     while True:
         item = await stream.next(10)
         if isinstance(item, SseComment) and item.text == "connected":
-            return
+            return ready
+        if isinstance(item, SseEvent) and item.event == "ready" and ready is None:
+            ready = item
+            continue
         assert isinstance(item, SseComment), f"an event before `connected`: {item}"
 
 
@@ -322,6 +327,34 @@ async def test_a_reconnect_replays_exactly_the_missed_events_in_order(
         assert ids[0] > int(last_id or 0)
     assert [e.id for e in by_header] == [e.id for e in by_query]
     assert int(live.id or 0) > int(by_header[-1].id or 0)
+
+
+async def test_a_fresh_stream_starts_with_a_resume_point_so_an_early_drop_loses_nothing(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Without it, a client that drops before its first real event has no id to resume
+    after, and whatever happened meanwhile could only be re-read, not replayed."""
+    uploader, uploader_auth = await signed_in(database, client)
+    _, radiologist_auth = await signed_in(database, client, Role.radiologist)
+    report_id = await create_report(database, uploader=uploader)
+    await set_status(client, radiologist_auth, report_id, "PENDING")  # history before us
+
+    ticket = await stream_ticket(client, uploader_auth)
+    async with open_stream(client, STREAM_PATH, params={"ticket": ticket}) as stream:
+        ready = await connected(stream)
+        assert ready is not None and ready.id is not None
+        assert ready.json() == {"last_event_id": int(ready.id)}
+        assert await stream.quiet_for(0.5) == []  # the past is not replayed to a new stream
+
+    await set_status(client, radiologist_auth, report_id, "ASSIGNED")  # while disconnected
+    ticket = await stream_ticket(client, uploader_auth)
+    async with open_stream(
+        client, STREAM_PATH, params={"ticket": ticket, "after": ready.id}
+    ) as stream:
+        missed = await stream.next_event()
+        assert missed.event == "report_updated" and missed.json()["status"] == "ASSIGNED"
+        assert int(missed.id or 0) > int(ready.id)
+        assert await stream.quiet_for(0.5) == []
 
 
 # --- keep-alive and the end of a stream ---------------------------------------------------

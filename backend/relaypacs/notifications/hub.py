@@ -90,6 +90,11 @@ class Hub:
         return len(self._subscribers)
 
     @property
+    def ready(self) -> bool:
+        """True once the reader knows where the event table stands."""
+        return self._ready
+
+    @property
     def cursor(self) -> int:
         """The id of the last event handed to this process's connections."""
         return self._cursor

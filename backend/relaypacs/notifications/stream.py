@@ -104,6 +104,13 @@ async def events(
                 if len(rows) < 1000:
                     break
                 cursor = rows[-1].id
+        if last_event_id is None and hub.ready:
+            # A resume point from the start: a client that drops before any real event
+            # reconnects with this id and misses nothing (no data event is fired for it
+            # in pages that don't listen to `ready`).
+            yield ServerSentEvent(
+                id=str(last_sent), event="ready", data=json.dumps({"last_event_id": last_sent})
+            )
         yield ServerSentEvent(comment="connected", retry=RECONNECT_MS)
         loop = asyncio.get_running_loop()
         check_every = settings.sse_session_check_seconds or SESSION_CHECK_SECONDS

@@ -96,6 +96,20 @@ describe('EventStream', () => {
     stream.stop();
   });
 
+  it("takes the server's `ready` resume point, so a drop before any event still replays (after=)", async () => {
+    const { stream, events } = setup();
+    stream.start();
+    await vi.runOnlyPendingTimersAsync();
+    last().open();
+    last().emit('ready', '17', { last_event_id: 17 });
+    expect(events).toEqual([]); // not an application event
+    expect(stream.lastEventId).toBe('17');
+    last().fail();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(last().url).toBe('/api/notifications/stream?ticket=t2&after=17');
+    stream.stop();
+  });
+
   it('on error closes the source and reconnects with a NEW ticket and after=<last id>, with backoff', async () => {
     const { stream, getTicket } = setup();
     stream.start();

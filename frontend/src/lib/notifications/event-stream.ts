@@ -209,6 +209,13 @@ export class EventStream {
       this.closeSource();
       this.scheduleReconnect();
     };
+    // A fresh stream's first event: where the stream stands, so a drop before any real
+    // event still resumes (after=) without losing anything. Not handed to onEvent.
+    source.addEventListener('ready', (event: Event) => {
+      if (this.source !== source) return;
+      const message = event as MessageEvent<string>;
+      if (message.lastEventId) this.lastEventId = message.lastEventId;
+    });
     for (const type of this.options.eventTypes ?? STREAM_EVENT_TYPES) {
       source.addEventListener(type, (event: Event) => {
         if (this.source !== source) return;
