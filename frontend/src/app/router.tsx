@@ -1,5 +1,6 @@
 import { createBrowserRouter, Navigate } from 'react-router-dom';
 
+import { UploadQueueRunner } from '@/app/upload-queue-runner';
 import { AppLayout } from '@/components/layout/app-layout';
 import { RequireAuth } from '@/components/layout/require-auth';
 import { NotFoundPage } from '@/components/layout/not-found-page';
@@ -28,12 +29,17 @@ export function createAppRouter() {
         {
           element: <RequireAuth />,
           children: [
-            { path: paths.upload, element: <UploadPage /> },
-            { path: paths.history, element: <HistoryPage /> },
-            { path: paths.historyUpload, element: <UploadDetailPage /> },
-            { path: paths.notifications, element: <NotificationsPage /> },
-            { path: paths.reports, element: <ReportsPage /> },
-            { path: paths.report, element: <ReportDetailPage /> },
+            {
+              element: <UploadQueueRunner />,
+              children: [
+                { path: paths.upload, element: <UploadPage /> },
+                { path: paths.history, element: <HistoryPage /> },
+                { path: paths.historyUpload, element: <UploadDetailPage /> },
+                { path: paths.notifications, element: <NotificationsPage /> },
+                { path: paths.reports, element: <ReportsPage /> },
+                { path: paths.report, element: <ReportDetailPage /> },
+              ],
+            },
           ],
         },
         { path: '*', element: <NotFoundPage /> },
