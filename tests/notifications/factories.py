@@ -40,6 +40,21 @@ async def create_report(
 ) -> uuid.UUID:
     """A forwarded upload of `uploader` and its report (no stream events: nothing is
     announced, so a test sees only the events its own changes make). Returns the report id."""
+    _, report_id = await create_delivered(
+        database, uploader=uploader, modality=modality, service_level=service_level, status=status
+    )
+    return report_id
+
+
+async def create_delivered(
+    database: Database,
+    *,
+    uploader: UserFixture,
+    modality: str = "CT",
+    service_level: str = "ROUTINE",
+    status: ReportStatus = ReportStatus.assigned,
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """Like `create_report`; returns (upload id, report id)."""
     n = next(_counter)
     now = utcnow()
     study_uid = f"1.2.826.0.1.3680043.10.999.{uuid.uuid4().int % 10**12}.{n}"
@@ -83,4 +98,4 @@ async def create_report(
         await session.flush()
         session.add(report)
         await session.commit()
-    return report.id
+    return upload.id, report.id

@@ -6,14 +6,12 @@ the VAPID token (RFC 8292) as a push service would."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 import http_ece  # type: ignore[import-untyped]
@@ -28,16 +26,15 @@ from typer.testing import CliRunner
 
 from relaypacs.cli import app as cli_app
 from relaypacs.core.config import Environment, Settings
-from relaypacs.core.database import utcnow
 from relaypacs.notifications import push
 from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.errors import InvalidPushEndpoint
 from relaypacs.notifications.models import PushSubscription
 from relaypacs.notifications.schemas import PushSubscriptionCreate
-from relaypacs.reports.models import Report, ReportStatus
-from relaypacs.uploads.models import Upload, UploadState
+from relaypacs.reports.models import ReportStatus
 from relaypacs.users.models import User
 from tests.factories import UserFixture, bearer, create_user, login
+from tests.notifications.factories import create_delivered
 from tests.notifications.push_service import PushService, running_push_service
 
 SUBSCRIPTIONS = "/api/notifications/push-subscriptions"
@@ -129,50 +126,10 @@ async def subscribe(
 
 
 async def create_report(app: FastAPI, uploader: UserFixture) -> tuple[uuid.UUID, uuid.UUID]:
-    """A forwarded upload and its report, written straight to the database."""
-    now = utcnow()
-    study_uid = f"1.2.826.0.1.3680043.10.999.{uuid.uuid4().int % 10**12}"
-    upload = Upload(
-        id=uuid.uuid4(),
-        user_id=uploader.id,
-        facility=uploader.facility,
-        patient_name="Doe^Jane",
-        study_date=date(2026, 11, 1),
-        modality="CT",
-        service_level="STAT",
-        chunk_size=1024 * 1024,
-        file_count=1,
-        total_bytes=1024,
-        state=UploadState.forwarded,
-        duplicate_key=hashlib.sha256(study_uid.encode()).hexdigest(),
-        upload_token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
-        expires_at=now + timedelta(days=1),
-        created_at=now,
-        completed_at=now,
-        study_instance_uid=study_uid,
+    """A forwarded STAT upload and its READY report, written straight to the database."""
+    return await create_delivered(
+        app.state.database, uploader=uploader, service_level="STAT", status=ReportStatus.ready
     )
-    report = Report(
-        id=uuid.uuid4(),
-        upload_id=upload.id,
-        uploader_id=uploader.id,
-        facility=uploader.facility,
-        study_instance_uid=study_uid,
-        patient_name=upload.patient_name,
-        study_date=upload.study_date,
-        modality="CT",
-        service_level="STAT",
-        priority=0,
-        destination="orthanc",
-        status=ReportStatus.ready,
-        created_at=now,
-        updated_at=now,
-    )
-    async with app.state.database.sessionmaker() as session:
-        session.add(upload)
-        await session.flush()
-        session.add(report)
-        await session.commit()
-    return upload.id, report.id
 
 
 async def notify(
