@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 from relaypacs.audit import service
 from relaypacs.audit.schemas import AuditEventPage, AuditEventRead
 from relaypacs.auth.dependencies import require
-from relaypacs.core.dependencies import SessionDep
+from relaypacs.core.dependencies import PageNumber, SessionDep
 from relaypacs.core.permissions import Permission
 
 router = APIRouter(dependencies=[Depends(require(Permission.audit_read))])
@@ -18,7 +18,7 @@ router = APIRouter(dependencies=[Depends(require(Permission.audit_read))])
 @router.get("", response_model=AuditEventPage, status_code=200, summary="Audit trail (admin)")
 async def list_audit_events(
     session: SessionDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     actor_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=64)] = None,

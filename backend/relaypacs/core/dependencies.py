@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core.config import Settings
@@ -30,3 +30,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+# Any list's page number: bounded, so a huge value is a 422 rather than an offset that
+# overflows the database's integer (a 500).
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from sse_starlette import EventSourceResponse
 
 from relaypacs.auth.dependencies import CacheDep, CurrentUser, PrincipalDep
-from relaypacs.core.dependencies import DatabaseDep, SessionDep, SettingsDep
+from relaypacs.core.dependencies import DatabaseDep, PageNumber, SessionDep, SettingsDep
 from relaypacs.notifications import push, service, stream
 from relaypacs.notifications.dependencies import HubDep
 from relaypacs.notifications.schemas import (
@@ -37,7 +37,7 @@ _404: dict[int | str, dict[str, Any]] = {
 async def list_notifications(
     session: SessionDep,
     user: CurrentUser,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     unread_only: bool = False,
 ) -> NotificationPage:

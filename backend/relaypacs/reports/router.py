@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from relaypacs.auth.dependencies import ClientDep, CurrentUser
-from relaypacs.core.dependencies import SessionDep
+from relaypacs.core.dependencies import PageNumber, SessionDep
 from relaypacs.notifications.dependencies import NotifierDep
 from relaypacs.reports import pdf, service
 from relaypacs.reports.dependencies import LockedReport, Reporter, VisibleReport
@@ -50,7 +50,7 @@ async def _detail(session: SessionDep, report: Report) -> ReportDetail:
 async def list_reports(
     session: SessionDep,
     user: CurrentUser,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1, le=50)] = 50,
     status: Annotated[list[ReportStatus] | None, Query()] = None,
     modality: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9]+$")] = None,

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from relaypacs.auth.dependencies import ClientDep, CurrentUser, require
-from relaypacs.core.dependencies import SessionDep, SettingsDep
+from relaypacs.core.dependencies import PageNumber, SessionDep, SettingsDep
 from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import chunks, completion, service
 from relaypacs.uploads.dependencies import (
@@ -146,7 +146,7 @@ async def get_upload(
 async def list_uploads(
     session: SessionDep,
     user: Annotated[User, Depends(require(Permission.upload_read_own))],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     state: UploadState | None = None,
 ) -> UploadPage:

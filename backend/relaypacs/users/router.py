@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from relaypacs.auth.dependencies import ClientDep, CurrentUser, HasherDep, require
-from relaypacs.core.dependencies import SessionDep, SettingsDep
+from relaypacs.core.dependencies import PageNumber, SessionDep, SettingsDep
 from relaypacs.core.permissions import Permission, Role
 from relaypacs.users import service
 from relaypacs.users.schemas import (
@@ -32,7 +32,7 @@ me_router = APIRouter()
 @admin_router.get("", response_model=UserPage, status_code=200)
 async def list_users(
     session: SessionDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     role: Role | None = None,
     facility: Annotated[str | None, Query(max_length=200)] = None,
