@@ -11,6 +11,9 @@ RUN npm run build
 FROM python:3.11-slim-bookworm AS app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
+# A Unicode font for the report PDFs (non-Latin patient names).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 COPY backend/pyproject.toml backend/requirements.lock backend/
 COPY backend/relaypacs backend/relaypacs
 RUN pip install --disable-pip-version-check -c backend/requirements.lock ./backend \

@@ -195,3 +195,26 @@ async def test_the_pacs_pdf_is_404_when_the_pacs_supplied_none(
     response = await download(client, headers, report.id, source="pacs")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "pacs_pdf_not_found"
+
+
+async def test_non_latin_names_and_text_are_drawn_not_boxes(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Helvetica only has Latin-1: the PDF embeds a Unicode font (DejaVu Sans), so a Greek
+    or Cyrillic patient name and report text come out as written."""
+    clinician = await create_user(app)
+    report = await make_report(
+        app,
+        user=clinician,
+        patient_name="Παπαδοπούλου^Σοφία",
+        status=ReportStatus.ready,
+        findings="Без патологических изменений.",
+        impression="Норма.",
+        ready_at=READY,
+    )
+    response = await download(client, bearer(await login(client, clinician)), report.id)
+    assert response.status_code == 200, response.text
+    text = pdf_text(response.content)
+    for value in ("Παπαδοπούλου^Σοφία", "Без патологических изменений.", "Норма."):
+        assert value in text, f"{value!r} not in {text!r}"
+    assert b"DejaVuSans" in response.content  # the font is embedded, not just named

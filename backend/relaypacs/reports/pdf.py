@@ -6,9 +6,11 @@ the layout then runs in a worker thread (it is CPU work) and touches no ORM obje
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import anyio.to_thread
@@ -27,6 +29,14 @@ from relaypacs.reports.errors import PacsPdfNotFound, ReportNotReady
 from relaypacs.reports.models import Report, ReportStatus
 from relaypacs.users import service as users_service
 
+# A Unicode TrueType font (Debian's fonts-dejavu-core, installed by `make` and the image):
+# ReportLab's built-in Helvetica only draws Latin-1, so a Greek or Cyrillic patient name
+# would come out as black boxes on a clinical document.
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/share/fonts/TTF"),
+)
 REPORTED_IN_PACS = "reported in PACS"
 NOT_RECORDED = "not recorded"
 
@@ -151,18 +161,37 @@ def _fields(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> T
     return table
 
 
+@functools.cache
+def fonts() -> tuple[str, str]:
+    """(regular, bold) font names: DejaVu Sans when installed, else Helvetica (Latin-1)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for folder in FONT_DIRS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            pdfmetrics.registerFont(TTFont("ReportSans", str(regular)))
+            pdfmetrics.registerFont(TTFont("ReportSans-Bold", str(bold)))
+            pdfmetrics.registerFontFamily("ReportSans", normal="ReportSans", bold="ReportSans-Bold")
+            return "ReportSans", "ReportSans-Bold"
+    return "Helvetica", "Helvetica-Bold"
+
+
 def render(sheet: ReportSheet) -> bytes:
     """The PDF bytes for `sheet` (blocking: run it in a worker thread)."""
+    regular, bold = fonts()
     base = getSampleStyleSheet()
+
+    def styled(name: str, parent: str, font: str, **extra: object) -> ParagraphStyle:
+        return ParagraphStyle(name, parent=base[parent], fontName=font, **extra)
+
     styles = {
-        "title": base["Title"],
-        "heading": base["Heading2"],
-        "body": base["BodyText"],
-        "label": ParagraphStyle("label", parent=base["BodyText"], fontName="Helvetica-Bold"),
-        "value": base["BodyText"],
-        "small": ParagraphStyle(
-            "small", parent=base["BodyText"], fontSize=8, textColor=colors.grey
-        ),
+        "title": styled("title", "Title", bold),
+        "heading": styled("heading", "Heading2", bold),
+        "body": styled("body", "BodyText", regular),
+        "label": styled("label", "BodyText", bold),
+        "value": styled("value", "BodyText", regular),
+        "small": styled("small", "BodyText", regular, fontSize=8, textColor=colors.grey),
     }
     story: list[Flowable] = [
         _text("Radiology report", styles["title"]),
