@@ -212,6 +212,12 @@ CASES = [
         signed_in(404),
         path=lambda c: f"/api/upload/{c.other_upload_id}/complete",
     ),
+    Case(
+        "DELETE",
+        "/api/upload/{upload_id}",
+        signed_in(404),
+        path=lambda c: f"/api/upload/{c.other_upload_id}",
+    ),
     # PACS administration
     Case("GET", "/api/pacs/destinations", admin_only(200)),
     Case(

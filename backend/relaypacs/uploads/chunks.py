@@ -21,6 +21,7 @@ from relaypacs.uploads.errors import (
     ChunkConflict,
     ChunkOutOfRange,
     MissingContentMd5,
+    UploadCancelled,
     UploadCompleted,
     UploadExpired,
     WrongChunkSize,
@@ -52,6 +53,8 @@ def ensure_accepts_chunks(upload: Upload) -> None:
         upload.state is UploadState.uploading and upload.expires_at <= utcnow()
     ):
         raise UploadExpired()
+    if upload.state is UploadState.cancelled:
+        raise UploadCancelled()
     if upload.state is not UploadState.uploading:
         raise UploadCompleted(state=upload.state.value)
 

@@ -14,6 +14,12 @@ class UploadExpired(AppError):
     message = "This upload expired; start a new one."
 
 
+class UploadCancelled(AppError):
+    status_code = 410
+    code = "upload_cancelled"
+    message = "This upload was cancelled and its data deleted; start a new one."
+
+
 class UploadCompleted(AppError):
     status_code = 409
     code = "upload_completed"

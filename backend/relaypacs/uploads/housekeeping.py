@@ -27,7 +27,7 @@ async def _is_orphan(database: Database, stored_id: str) -> bool:
         return True
     async with database.sessionmaker() as session:
         state = await session.scalar(select(Upload.state).where(Upload.id == upload_id))
-    return state is None or state is UploadState.expired
+    return state is None or state in (UploadState.expired, UploadState.cancelled)
 
 
 async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
@@ -62,7 +62,11 @@ async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
         known = {
             row.hex
             for row in (
-                await session.scalars(select(Upload.id).where(Upload.state != UploadState.expired))
+                await session.scalars(
+                    select(Upload.id).where(
+                        Upload.state.not_in([UploadState.expired, UploadState.cancelled])
+                    )
+                )
             ).all()
         }
     orphans = 0

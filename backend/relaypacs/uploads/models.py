@@ -19,6 +19,7 @@ class UploadState(StrEnum):
     forwarded = "forwarded"
     failed = "failed"
     expired = "expired"
+    cancelled = "cancelled"  # by its sender before completion; its data is deleted
 
 
 class ChunkState(StrEnum):

@@ -103,6 +103,26 @@ async def upload_status(transfer: TransferDep, session: SessionDep) -> UploadSta
     return await service.status(session, upload=transfer.upload)
 
 
+@transfer_router.delete(
+    "/upload/{upload_id}",
+    status_code=204,
+    summary="Cancel an upload in progress (its data is deleted now)",
+    responses={
+        404: {"description": "No such upload of yours"},
+        409: {"description": "upload_completed: only an upload in progress can be cancelled"},
+    },
+)
+async def cancel_upload(
+    transfer: TransferDep, session: SessionDep, storage: StorageDep, request: Request
+) -> None:
+    await service.cancel(
+        session,
+        storage=storage,
+        upload=transfer.upload,
+        ip=request.client.host if request.client else None,
+    )
+
+
 @transfer_router.post(
     "/upload/{upload_id}/complete",
     response_model=CompleteAccepted,

@@ -10,16 +10,16 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
 from relaypacs.core import security
 from relaypacs.core.config import Settings
-from relaypacs.core.database import utcnow
+from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.errors import AppError
 from relaypacs.pacs import service as pacs_service
-from relaypacs.uploads.errors import DuplicateStudy, TooManyFiles, UploadTooLarge
+from relaypacs.uploads.errors import DuplicateStudy, TooManyFiles, UploadCompleted, UploadTooLarge
 from relaypacs.uploads.models import (
     ChunkState,
     FileStatus,
@@ -39,6 +39,7 @@ from relaypacs.uploads.schemas import (
     UploadRead,
     UploadStatus,
 )
+from relaypacs.uploads.storage import Storage
 from relaypacs.users import export
 from relaypacs.users import service as users_service
 from relaypacs.users.models import User
@@ -292,3 +293,30 @@ async def _export_uploads(session: AsyncSession, user: User) -> object:
         select(Upload).where(Upload.user_id == user.id).order_by(Upload.created_at)
     )
     return [read(u).model_dump(mode="json") for u in rows]
+
+
+async def cancel(
+    session: AsyncSession, *, storage: Storage, upload: Upload, ip: str | None
+) -> None:
+    """The sender gives up on an upload before completing it: its chunks and stored data
+    are deleted now (not in 24 h) and it is marked cancelled. A completed one is 409."""
+    claimed = await execute_dml(
+        session,
+        update(Upload)
+        .where(Upload.id == upload.id, Upload.state == UploadState.uploading)
+        .values(state=UploadState.cancelled, updated_at=utcnow())
+        .execution_options(synchronize_session=False),
+    )
+    if claimed != 1:
+        raise UploadCompleted("Only an upload still in progress can be cancelled.")
+    await session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload.id))
+    audit.record(
+        session,
+        action="upload_cancelled",
+        actor_id=upload.user_id,
+        target_type="upload",
+        target_id=upload.id,
+        ip=ip,
+    )
+    await session.commit()
+    await storage.delete_upload(upload.id.hex)

@@ -102,6 +102,11 @@ export class TransferApi {
     return (await response.json()) as UploadStatus;
   }
 
+  /** Cancel an upload in progress: the server deletes what it holds now. */
+  async cancel(signal?: AbortSignal): Promise<void> {
+    await this.request('', { method: 'DELETE', signal });
+  }
+
   async complete(signal?: AbortSignal): Promise<CompleteAccepted> {
     const response = await this.request('/complete', { method: 'POST', signal });
     return (await response.json()) as CompleteAccepted;

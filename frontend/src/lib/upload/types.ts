@@ -40,7 +40,8 @@ export type ServerUploadState =
   | 'forwarding'
   | 'forwarded'
   | 'failed'
-  | 'expired';
+  | 'expired'
+  | 'cancelled';
 
 export interface FileProgress {
   index: number;

@@ -8,6 +8,7 @@ const LABELS: Record<UploadState, string> = {
   forwarded: 'Forwarded',
   failed: 'Failed',
   expired: 'Expired',
+  cancelled: 'Cancelled',
 };
 
 export function UploadStateBadge({ state }: { state: UploadState }) {

@@ -6,7 +6,8 @@ export type UploadState =
   | 'forwarding'
   | 'forwarded'
   | 'failed'
-  | 'expired';
+  | 'expired'
+  | 'cancelled';
 
 export interface UploadSummary {
   id: string;

@@ -7,6 +7,7 @@ import { errorCode, errorMessage, errorStatus } from '@/lib/api-client';
 import { sendEntry, UPLOAD_SYNC_TAG } from '@/lib/upload/background';
 import type { ChunkTransfer, TransferProgress } from '@/lib/upload/chunk-transfer';
 import { subscribeQueueEvents } from '@/lib/upload/queue-events';
+import { TransferApi } from '@/lib/upload/transfer-api';
 import { isUploadLocked, withUploadLock } from '@/lib/upload/upload-lock';
 import type { QueueRecord } from '@/lib/upload/queue-types';
 import {
@@ -169,11 +170,23 @@ export class UploadRunner {
     this.kick();
   }
 
-  /** Stops the transfer and forgets the upload on this device (the server lets it expire). */
+  /**
+   * Stops the transfer, asks the server to delete what it holds (best effort: offline, or
+   * if the server refuses, its copy expires by itself) and forgets the upload here.
+   */
   async cancel(id: string): Promise<void> {
     this.active.get(id)?.cancel();
     this.active.delete(id);
     this.progress.delete(id);
+    const entry = await getEntry(id);
+    if (entry?.server && entry.state !== 'completed') {
+      const api = new TransferApi({
+        baseUrl: '',
+        uploadId: entry.server.uploadId,
+        uploadToken: entry.server.uploadToken,
+      });
+      await api.cancel().catch(() => undefined);
+    }
     await deleteEntry(id);
     await this.refresh();
   }
