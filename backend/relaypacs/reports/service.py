@@ -16,9 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaypacs.audit import service as audit
 from relaypacs.core.database import utcnow
 from relaypacs.core.permissions import Permission, Role, has_permission
-from relaypacs.notifications import service as notifications
 from relaypacs.notifications.service import Dispatch
-from relaypacs.reports import workflow
+from relaypacs.reports import notices, workflow
 from relaypacs.reports.errors import (
     IllegalTransition,
     InvalidAssignee,
@@ -29,16 +28,13 @@ from relaypacs.reports.errors import (
 )
 from relaypacs.reports.models import Report, ReportAttachment, ReportNote, ReportStatus
 from relaypacs.reports.schemas import ReportSort, ReportUpdate
+from relaypacs.reports.workflow import READERS
 from relaypacs.uploads import service as uploads_service
 from relaypacs.uploads.errors import UploadNotFound
 from relaypacs.users import export
-from relaypacs.users import service as users_service
 from relaypacs.users.models import User
 
 PRIORITY = {"STAT": 0, "EMERGENCY": 1, "ROUTINE": 2}
-URGENT = frozenset({"STAT", "EMERGENCY"})
-READERS = (Role.radiologist, Role.admin)
-UPDATED_EVENT = "report_updated"
 
 
 def _scoped(query: Select[Any], user: User) -> Select[Any]:
@@ -49,39 +45,15 @@ def _scoped(query: Select[Any], user: User) -> Select[Any]:
     return query.where(Report.uploader_id == user.id)
 
 
-def _summary(report: Report) -> dict[str, Any]:
-    return {
-        "report_id": str(report.id),
-        "upload_id": str(report.upload_id),
-        "status": report.status.value,
-        "service_level": report.service_level,
-        "modality": report.modality,
-        "assignee_id": str(report.assignee_id) if report.assignee_id else None,
-        "updated_at": (report.updated_at or utcnow()).isoformat(),
-    }
-
-
-async def _announce(session: AsyncSession, report: Report, **extra: Any) -> Dispatch:
-    """Tell the uploader's and the radiologists' screens that the report changed."""
-    return await notifications.broadcast(
-        session,
-        type=UPDATED_EVENT,
-        data=_summary(report) | extra,
-        user_ids=[report.uploader_id],
-        roles=READERS,
-    )
-
-
 async def create_for_upload(
     session: AsyncSession, *, upload_id: uuid.UUID, destination: str | None
 ) -> Dispatch:
     """The study was delivered: open its report (once) and notify. Runs inside the caller's
     transaction, so the report exists exactly when the delivery is recorded."""
-    dispatch = Dispatch()
     existing = await session.scalar(select(Report.id).where(Report.upload_id == upload_id))
     upload = await uploads_service.get(session, upload_id=upload_id)
     if existing is not None or upload is None:
-        return dispatch
+        return Dispatch()
     report = Report(
         upload_id=upload.id,
         uploader_id=upload.user_id,
@@ -105,34 +77,7 @@ async def create_for_upload(
         target_id=report.id,
         details={"upload_id": str(upload.id), "status": report.status.value},
     )
-    dispatch.extend(
-        await notifications.notify(
-            session,
-            user_ids=[upload.user_id],
-            type="upload_complete",
-            title="Study delivered to PACS",
-            body=f"Your {upload.modality} study ({upload.service_level}) reached the PACS "
-            "and is in the reporting queue.",
-            upload_id=upload.id,
-            report_id=report.id,
-        )
-    )
-    if upload.service_level in URGENT:
-        radiologists = await users_service.active_user_ids(session, role=Role.radiologist)
-        dispatch.extend(
-            await notifications.notify(
-                session,
-                user_ids=radiologists,
-                type="upload_complete",
-                title=f"New {upload.service_level} study",
-                body=f"A {upload.service_level} {upload.modality} study from "
-                f"{upload.facility} is waiting to be reported.",
-                upload_id=upload.id,
-                report_id=report.id,
-            )
-        )
-    dispatch.extend(await _announce(session, report, created=True))
-    return dispatch
+    return await notices.opened(session, report)
 
 
 async def list(
@@ -280,7 +225,7 @@ async def update(
             ip=ip,
             fields=sorted(changed),
         )
-        dispatch = await _announce(session, report)
+        dispatch = await notices.announce(session, report)
     await session.commit()
     return report, dispatch
 
@@ -330,32 +275,7 @@ async def change_status(
         ip=ip,
         **{"from": current.value, "to": target.value},
     )
-    dispatch = await _announce(session, report, previous_status=current.value)
-    if target is ReportStatus.ready:
-        dispatch.extend(
-            await notifications.notify(
-                session,
-                user_ids=[report.uploader_id],
-                type="report_ready",
-                title="Report ready",
-                body=f"The report for your {report.modality} study of "
-                f"{report.study_date.isoformat()} is ready.",
-                upload_id=report.upload_id,
-                report_id=report.id,
-            )
-        )
-    elif target is ReportStatus.additional_data_required:
-        dispatch.extend(
-            await notifications.notify(
-                session,
-                user_ids=[report.uploader_id],
-                type="additional_data_required",
-                title="Radiology needs more information",
-                body=report.additional_data_message or "",
-                upload_id=report.upload_id,
-                report_id=report.id,
-            )
-        )
+    dispatch = await notices.status_changed(session, report, current)
     if commit:
         await session.commit()
     return report, dispatch
@@ -390,20 +310,7 @@ async def assign(
         ip=ip,
         **{"from": str(previous) if previous else None, "to": str(assignee.id)},
     )
-    dispatch = await _announce(session, report)
-    recipients = [report.uploader_id] + ([assignee.id] if assignee.id != actor.id else [])
-    dispatch.extend(
-        await notifications.notify(
-            session,
-            user_ids=recipients,
-            type="report_assigned",
-            title="Report assigned",
-            body=f"The {report.modality} study of {report.study_date.isoformat()} was assigned "
-            f"to {assignee.full_name} for reporting.",
-            upload_id=report.upload_id,
-            report_id=report.id,
-        )
-    )
+    dispatch = await notices.assigned(session, report, assignee, actor)
     await session.commit()
     return report, dispatch
 
@@ -448,16 +355,9 @@ async def add_note(
         )
     else:
         report.updated_at = utcnow()
-        dispatch = await _announce(session, report, note=True)
-    if responder and report.assignee_id is not None:
-        dispatch.extend(
-            await notifications.broadcast(
-                session,
-                type="report_note",
-                data=_summary(report) | {"note_id": str(note.id)},
-                user_ids=[report.assignee_id],
-            )
-        )
+        dispatch = await notices.announce(session, report, note=True)
+    if responder:
+        dispatch.extend(await notices.note_for_assignee(session, report, note))
     await session.commit()
     return note, dispatch
 

@@ -13,6 +13,7 @@ final; the PACS sync may make any open report READY.
 
 from __future__ import annotations
 
+from relaypacs.core.permissions import Role
 from relaypacs.reports.models import ReportStatus
 
 S = ReportStatus
@@ -23,6 +24,9 @@ ALLOWED: dict[ReportStatus, frozenset[ReportStatus]] = {
     S.additional_data_required: frozenset({S.pending, S.assigned, S.ready}),
     S.ready: frozenset(),
 }
+
+# Who reads and reports: may take a report (assign to self, start it).
+READERS = (Role.radiologist, Role.admin)
 
 OPEN = frozenset(status for status in ReportStatus if status is not S.ready)
 
