@@ -12,10 +12,10 @@ import httpx
 import pyotp
 from fastapi import FastAPI
 
+from relaypacs.auth.models import User
 from relaypacs.core.database import utcnow
 from relaypacs.core.permissions import Role
 from relaypacs.core.security import hash_password_sync
-from relaypacs.users.models import User
 
 DEFAULT_PASSWORD = "tangerine-bicycle-orbit-42"
 _counter = itertools.count(1)

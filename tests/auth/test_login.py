@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from relaypacs.audit.models import AuditEvent
+from relaypacs.auth.models import User
 from relaypacs.core.database import utcnow
-from relaypacs.users.models import User
 from tests.factories import bearer, create_user, login
 
 

@@ -9,7 +9,7 @@ import pyotp
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from relaypacs.users.models import User
+from relaypacs.auth.models import User
 from tests.factories import UserFixture, bearer, create_user, login
 
 

@@ -153,7 +153,7 @@ async def test_password_change_needs_the_current_password_and_a_strong_new_one(
 async def test_token_of_a_disabled_user_is_rejected(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    from relaypacs.users.models import User
+    from relaypacs.auth.models import User
 
     user, tokens = await _signed_in(app, client)
     async with app.state.database.sessionmaker() as session:

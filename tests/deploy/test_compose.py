@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from test_env_example import _env_names  # noqa: E402
+from test_env_example import _env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,5 +57,7 @@ def test_the_image_builds_the_frontend_and_installs_the_pinned_backend() -> None
     assert "-c backend/requirements.lock" in dockerfile
     assert "FRONTEND_DIST=/app/frontend/dist" in dockerfile
     assert re.search(r"^USER relaypacs$", dockerfile, re.M), "the app must not run as root"
-    for variable in re.findall(r"\b([A-Z_]+)=", dockerfile.split("ENV HOST=", 1)[1].split("\n\n")[0]):
+    for variable in re.findall(
+        r"\b([A-Z_]+)=", dockerfile.split("ENV HOST=", 1)[1].split("\n\n")[0]
+    ):
         assert variable in _env_names() or variable in {"PYTHONDONTWRITEBYTECODE"}, variable

@@ -11,9 +11,9 @@ import httpx
 import pypdf
 from fastapi import FastAPI
 
+from relaypacs.auth.models import User
 from relaypacs.core.permissions import Role
 from relaypacs.reports.models import ReportAttachment, ReportStatus
-from relaypacs.users.models import User
 from tests.factories import bearer, create_user, login
 from tests.reports.conftest import make_delivery
 from tests.reports.factories import make_report

@@ -8,8 +8,7 @@ from pydantic import AwareDatetime
 
 from relaypacs.audit import service
 from relaypacs.audit.schemas import AuditEventPage, AuditEventRead
-from relaypacs.auth.dependencies import require
-from relaypacs.core.dependencies import PageNumber, SessionDep
+from relaypacs.core.dependencies import PageNumber, SessionDep, require
 from relaypacs.core.permissions import Permission
 
 router = APIRouter(dependencies=[Depends(require(Permission.audit_read))])

@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit.models import AuditEvent
+from relaypacs.core import export
 from relaypacs.core.context import current_request_id
-from relaypacs.users import export
-from relaypacs.users.models import User
 
 Outcome = Literal["success", "failure", "denied"]
 
@@ -86,7 +85,9 @@ async def list_for_actor(session: AsyncSession, *, actor_id: uuid.UUID) -> Any:
 
 
 @export.section("audit_events")
-async def _export_audit_events(session: AsyncSession, user: User) -> builtins.list[dict[str, Any]]:
+async def _export_audit_events(
+    session: AsyncSession, user_id: uuid.UUID
+) -> builtins.list[dict[str, Any]]:
     return [
         {
             "occurred_at": e.occurred_at.isoformat(),
@@ -97,5 +98,5 @@ async def _export_audit_events(session: AsyncSession, user: User) -> builtins.li
             "ip": e.ip,
             "details": e.details,
         }
-        for e in await list_for_actor(session, actor_id=user.id)
+        for e in await list_for_actor(session, actor_id=user_id)
     ]

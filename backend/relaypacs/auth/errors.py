@@ -1,15 +1,6 @@
 from __future__ import annotations
 
-from relaypacs.core.errors import AppError
-
-
-class NotAuthenticated(AppError):
-    status_code = 401
-    code = "not_authenticated"
-    message = "Authentication required."
-
-    def __init__(self, message: str | None = None, **details: object) -> None:
-        super().__init__(message, headers={"WWW-Authenticate": "Bearer"}, **details)
+from relaypacs.core.errors import AppError, NotAuthenticated, NotFound
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -31,12 +22,6 @@ class EmailNotVerified(AppError):
     status_code = 403
     code = "email_not_verified"
     message = "Verify your email address before signing in; check your inbox."
-
-
-class Forbidden(AppError):
-    status_code = 403
-    code = "forbidden"
-    message = "Your role does not allow this action."
 
 
 class TooManyAttempts(AppError):
@@ -97,3 +82,8 @@ class WrongMfaCode(AppError):
     status_code = 400
     code = "invalid_mfa_code"
     message = "The authentication code is wrong, expired or already used."
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    message = "No such user."

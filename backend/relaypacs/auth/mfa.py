@@ -13,13 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
 from relaypacs.auth.errors import MfaAlreadyEnabled, MfaNotEnabled, MfaSetupMissing, WrongMfaCode
-from relaypacs.auth.models import BackupCode
+from relaypacs.auth.models import BackupCode, User
 from relaypacs.auth.schemas import BackupCodes, MfaSetup
-from relaypacs.auth.sessions import ClientInfo
 from relaypacs.core import security
 from relaypacs.core.config import Settings
 from relaypacs.core.database import execute_dml, utcnow
-from relaypacs.users.models import User
+from relaypacs.core.dependencies import ClientInfo
 
 ISSUER = "RelayPACS"
 BACKUP_CODE_COUNT = 10

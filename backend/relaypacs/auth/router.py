@@ -8,13 +8,7 @@ from fastapi.responses import RedirectResponse
 
 from relaypacs.auth import mfa, service, verification
 from relaypacs.auth import sessions as auth_sessions
-from relaypacs.auth.dependencies import (
-    CacheDep,
-    ClientDep,
-    CurrentUser,
-    HasherDep,
-    PrincipalDep,
-)
+from relaypacs.auth.dependencies import CurrentUser, PrincipalDep
 from relaypacs.auth.schemas import (
     Accepted,
     BackupCodes,
@@ -35,7 +29,7 @@ from relaypacs.auth.schemas import (
     TokenPair,
     VerifyEmailRequest,
 )
-from relaypacs.core.dependencies import SessionDep, SettingsDep
+from relaypacs.core.dependencies import CacheDep, ClientDep, HasherDep, SessionDep, SettingsDep
 from relaypacs.core.errors import AppError, NotFound
 from relaypacs.core.permissions import ROLE_PERMISSIONS
 from relaypacs.web import web_app_built

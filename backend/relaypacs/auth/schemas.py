@@ -126,3 +126,12 @@ class SessionList(BaseModel):
 
 class RevokedCount(BaseModel):
     revoked: int
+
+
+class UserCreate(BaseModel):
+    email: EmailStr
+    username: Username
+    full_name: FullName
+    facility: Facility
+    role: Role
+    password: Password

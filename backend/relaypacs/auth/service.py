@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
-from relaypacs.auth import mfa, passwords, verification
+from relaypacs.auth import accounts, mfa, passwords, verification
 from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.errors import (
     EmailNotVerified,
@@ -18,24 +18,23 @@ from relaypacs.auth.errors import (
     TooManyAttempts,
     WrongPassword,
 )
+from relaypacs.auth.models import User
 from relaypacs.auth.schemas import (
     ChangePasswordRequest,
     LoginRequest,
     MfaChallenge,
     RegisterRequest,
     TokenPair,
+    UserCreate,
 )
-from relaypacs.auth.sessions import ClientInfo
 from relaypacs.core import security
 from relaypacs.core.cache import Cache
 from relaypacs.core.config import Settings
 from relaypacs.core.database import utcnow
+from relaypacs.core.dependencies import ClientInfo
 from relaypacs.core.errors import AppError
 from relaypacs.core.logging import get_logger
 from relaypacs.core.permissions import Role
-from relaypacs.users import service as users_service
-from relaypacs.users.models import User
-from relaypacs.users.schemas import UserCreate
 
 log = get_logger("relaypacs.auth")
 
@@ -64,7 +63,7 @@ async def register(
         password=data.password,
     )
     try:
-        user = await users_service.create(
+        user = await accounts.create(
             session, hasher=hasher, data=create, verified=False, actor_id=None, ip=client.ip
         )
     except EmailTaken:
@@ -78,7 +77,7 @@ async def register(
 
 
 async def resend_verification(session: AsyncSession, *, settings: Settings, email: str) -> str:
-    user = await users_service.get_by_login(session, login=email)
+    user = await accounts.get_by_login(session, login=email)
     if user is not None and user.email_verified_at is None and user.is_active:
         token = await verification.issue(session, settings=settings, user=user, email=user.email)
         await session.commit()
@@ -143,7 +142,7 @@ async def login(
 ) -> TokenPair | MfaChallenge:
     """Password step: tokens, or an MFA challenge when 2FA is on."""
     await _check_rate_limit(cache, settings, client)
-    user = await users_service.get_by_login(session, login=data.login)
+    user = await accounts.get_by_login(session, login=data.login)
     # Always one bcrypt verification, so unknown and locked accounts take as long.
     password_ok = await hasher.verify(data.password, user.password_hash if user else None)
     if user is None:
@@ -193,7 +192,7 @@ async def login_second_factor(
         user_id = uuid.UUID(claims.sub)
     except (security.InvalidToken, ValueError):
         raise InvalidMfaCode("The sign-in step expired; enter your password again.") from None
-    user = await users_service.get(session, user_id=user_id)
+    user = await accounts.get(session, user_id=user_id)
     if user is None or not user.is_active or not user.mfa_enabled or _is_locked(user):
         raise InvalidMfaCode()
     factor = await mfa.verify_second_factor(session, settings=settings, user=user, code=code)
@@ -269,9 +268,9 @@ async def ensure_bootstrap_admin(
     """Create the first admin from RELAYPACS_BOOTSTRAP_ADMIN_* when no admin exists yet."""
     if not settings.bootstrap_admin_email or settings.bootstrap_admin_password is None:
         return None
-    if await users_service.count_admins(session):
+    if await accounts.count_admins(session):
         return None
-    email = users_service.normalize_email(settings.bootstrap_admin_email)
+    email = accounts.normalize_email(settings.bootstrap_admin_email)
     data = UserCreate(
         email=email,
         username=email.split("@")[0][:64] or "admin",
@@ -281,7 +280,7 @@ async def ensure_bootstrap_admin(
         password=settings.bootstrap_admin_password.get_secret_value(),
     )
     try:
-        user = await users_service.create(
+        user = await accounts.create(
             session, hasher=hasher, data=data, verified=True, actor_id=None
         )
         await session.commit()

@@ -12,28 +12,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
 from relaypacs.auth.errors import InvalidToken
-from relaypacs.auth.models import AuthSession
+from relaypacs.auth.models import AuthSession, User
 from relaypacs.auth.schemas import TokenPair
-from relaypacs.core import security
+from relaypacs.core import export, security
 from relaypacs.core.config import Settings
 from relaypacs.core.database import execute_dml, utcnow
-from relaypacs.users import export
-from relaypacs.users.models import User
+from relaypacs.core.dependencies import ClientInfo
+from relaypacs.core.permissions import Role
 
 # last_seen_at is written at most this often, so reads don't each cost a write.
 _TOUCH_INTERVAL = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
-class ClientInfo:
-    ip: str | None
-    user_agent: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Principal:
     user: User
     session: AuthSession
+
+    @property
+    def role(self) -> Role:
+        return self.user.role
 
 
 def _refresh_jti(settings: Settings, session_id: uuid.UUID, generation: int) -> str:
@@ -336,9 +334,9 @@ async def revoke_all_with_audit(
 
 
 @export.section("sessions")
-async def _export_sessions(session: AsyncSession, user: User) -> list[dict[str, object]]:
+async def _export_sessions(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, object]]:
     rows = await session.scalars(
-        select(AuthSession).where(AuthSession.user_id == user.id).order_by(AuthSession.created_at)
+        select(AuthSession).where(AuthSession.user_id == user_id).order_by(AuthSession.created_at)
     )
     return [
         {

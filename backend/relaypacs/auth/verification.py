@@ -9,11 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
 from relaypacs.auth.errors import EmailTaken, InvalidVerificationToken
-from relaypacs.auth.models import EmailToken
+from relaypacs.auth.models import EmailToken, User
 from relaypacs.core import mail, security
 from relaypacs.core.config import Settings
 from relaypacs.core.database import execute_dml, utcnow
-from relaypacs.users.models import User
 
 
 def verification_link(settings: Settings, token: str) -> str:

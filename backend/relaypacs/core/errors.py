@@ -55,6 +55,21 @@ class NotFound(AppError):
     message = "Not found."
 
 
+class NotAuthenticated(AppError):
+    status_code = 401
+    code = "not_authenticated"
+    message = "Authentication required."
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"}, **details)
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+    message = "Your role does not allow this action."
+
+
 class Conflict(AppError):
     status_code = 409
     code = "conflict"

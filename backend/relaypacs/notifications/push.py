@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaypacs.auth.models import User
 from relaypacs.core.config import Environment, Settings
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.logging import get_logger
@@ -40,7 +41,6 @@ from relaypacs.notifications.errors import (
 )
 from relaypacs.notifications.models import PushSubscription
 from relaypacs.notifications.schemas import PushSubscriptionCreate
-from relaypacs.users.models import User
 
 log = get_logger("relaypacs.notifications.push")
 

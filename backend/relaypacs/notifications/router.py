@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request
 from sse_starlette import EventSourceResponse
 
-from relaypacs.auth.dependencies import CacheDep, CurrentUser, PrincipalDep
-from relaypacs.core.dependencies import DatabaseDep, PageNumber, SessionDep, SettingsDep
+from relaypacs.auth.dependencies import CurrentUser, PrincipalDep
+from relaypacs.core.dependencies import CacheDep, DatabaseDep, PageNumber, SessionDep, SettingsDep
 from relaypacs.notifications import push, service, stream
 from relaypacs.notifications.dependencies import HubDep
 from relaypacs.notifications.schemas import (

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaypacs.core import mail
+from relaypacs.auth.models import User
+from relaypacs.core import export, mail
 from relaypacs.core.config import Settings
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.logging import get_logger
@@ -30,9 +31,7 @@ from relaypacs.notifications.errors import NotificationNotFound
 from relaypacs.notifications.hub import READ_BATCH, Hub, StreamMessage
 from relaypacs.notifications.models import Notification, StreamEvent
 from relaypacs.notifications.schemas import NotificationRead
-from relaypacs.users import export
 from relaypacs.users import service as users_service
-from relaypacs.users.models import User
 
 log = get_logger("relaypacs.notifications")
 
@@ -327,8 +326,10 @@ async def prune_stream_events(database: Database, *, settings: Settings) -> int:
 
 
 @export.section("notifications")
-async def _export_notifications(session: AsyncSession, user: User) -> builtins.list[dict[str, Any]]:
+async def _export_notifications(
+    session: AsyncSession, user_id: uuid.UUID
+) -> builtins.list[dict[str, Any]]:
     rows = await session.scalars(
-        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+        select(Notification).where(Notification.user_id == user_id).order_by(Notification.id)
     )
     return [to_read(row).model_dump(mode="json") for row in rows]

@@ -4,8 +4,8 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
-from relaypacs.auth.dependencies import ClientDep, CurrentUser, require
-from relaypacs.core.dependencies import SessionDep, SettingsDep
+from relaypacs.auth.dependencies import CurrentUser
+from relaypacs.core.dependencies import ClientDep, SessionDep, SettingsDep, require
 from relaypacs.core.permissions import Permission
 from relaypacs.pacs import service
 from relaypacs.pacs.schemas import DestinationList, ForwardJobRead

@@ -5,12 +5,12 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from relaypacs.auth.dependencies import CurrentUser, require
+from relaypacs.auth.dependencies import CurrentUser, user_with
+from relaypacs.auth.models import User
 from relaypacs.core.dependencies import SessionDep
 from relaypacs.core.permissions import Permission
 from relaypacs.reports import service
 from relaypacs.reports.models import Report
-from relaypacs.users.models import User
 
 
 async def visible_report(report_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Report:
@@ -25,4 +25,4 @@ async def locked_report(report_id: uuid.UUID, session: SessionDep, user: Current
 
 VisibleReport = Annotated[Report, Depends(visible_report)]
 LockedReport = Annotated[Report, Depends(locked_report)]
-Reporter = Annotated[User, Depends(require(Permission.report_update))]
+Reporter = Annotated[User, Depends(user_with(Permission.report_update))]

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaypacs.auth.models import User
 from relaypacs.core.database import utcnow
 from relaypacs.core.permissions import Role
 from relaypacs.notifications import service as notifications
@@ -20,7 +21,6 @@ from relaypacs.notifications.service import Dispatch
 from relaypacs.reports.models import Report, ReportNote, ReportStatus
 from relaypacs.reports.workflow import READERS
 from relaypacs.users import service as users_service
-from relaypacs.users.models import User
 
 UPDATED_EVENT = "report_updated"
 NOTE_EVENT = "report_note"

@@ -23,11 +23,11 @@ from reportlab.platypus.flowables import Flowable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs import __version__
+from relaypacs.auth import accounts
 from relaypacs.pacs import service as pacs_service
 from relaypacs.reports import service
 from relaypacs.reports.errors import PacsPdfNotFound, ReportNotReady
 from relaypacs.reports.models import Report, ReportStatus
-from relaypacs.users import service as users_service
 
 # A Unicode TrueType font (Debian's fonts-dejavu-core, installed by `make` and the image):
 # ReportLab's built-in Helvetica only draws Latin-1, so a Greek or Cyrillic patient name
@@ -68,13 +68,13 @@ def _when(value: datetime | None) -> str:
 async def _radiologist(session: AsyncSession, report: Report) -> str:
     """Who reported it: the radiologist who made it READY, the PACS, or the assignee."""
     if report.reported_by_id is not None:
-        user = await users_service.get(session, user_id=report.reported_by_id)
+        user = await accounts.get(session, user_id=report.reported_by_id)
         if user is not None:
             return user.full_name
     if report.pacs_report_kind:
         return REPORTED_IN_PACS
     if report.assignee_id is not None:
-        user = await users_service.get(session, user_id=report.assignee_id)
+        user = await accounts.get(session, user_id=report.assignee_id)
         if user is not None:
             return user.full_name
     return NOT_RECORDED

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from relaypacs.auth.dependencies import ClientDep, CurrentUser
-from relaypacs.core.dependencies import PageNumber, SessionDep
+from relaypacs.auth.dependencies import CurrentUser
+from relaypacs.core.dependencies import ClientDep, PageNumber, SessionDep
 from relaypacs.notifications.dependencies import NotifierDep
 from relaypacs.reports import pdf, service
 from relaypacs.reports.dependencies import LockedReport, Reporter, VisibleReport

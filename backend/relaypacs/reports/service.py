@@ -14,6 +14,8 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
+from relaypacs.auth.models import User
+from relaypacs.core import export
 from relaypacs.core.database import utcnow
 from relaypacs.core.permissions import Permission, Role, has_permission
 from relaypacs.notifications.service import Dispatch
@@ -31,8 +33,6 @@ from relaypacs.reports.schemas import ReportSort, ReportUpdate
 from relaypacs.reports.workflow import READERS
 from relaypacs.uploads import service as uploads_service
 from relaypacs.uploads.errors import UploadNotFound
-from relaypacs.users import export
-from relaypacs.users.models import User
 
 PRIORITY = {"STAT": 0, "EMERGENCY": 1, "ROUTINE": 2}
 
@@ -393,10 +393,12 @@ async def attach_pacs_report(
 
 
 @export.section("reports")
-async def _export_reports(session: AsyncSession, user: User) -> builtins.list[dict[str, Any]]:
+async def _export_reports(
+    session: AsyncSession, user_id: uuid.UUID
+) -> builtins.list[dict[str, Any]]:
     from relaypacs.reports.schemas import ReportRead
 
     rows = await session.scalars(
-        select(Report).where(Report.uploader_id == user.id).order_by(Report.created_at)
+        select(Report).where(Report.uploader_id == user_id).order_by(Report.created_at)
     )
     return [ReportRead.model_validate(row).model_dump(mode="json") for row in rows]

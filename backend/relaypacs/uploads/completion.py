@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
+from relaypacs.auth.models import User
 from relaypacs.core import metrics
 from relaypacs.core.config import Settings
 from relaypacs.core.database import execute_dml, utcnow
@@ -36,7 +37,6 @@ from relaypacs.uploads.models import (
 from relaypacs.uploads.schemas import CompleteAccepted
 from relaypacs.uploads.storage import Storage
 from relaypacs.users import service as users_service
-from relaypacs.users.models import User
 
 # The completing request refreshes processing_started_at every HEARTBEAT; a run silent
 # for STALE_PROCESSING died with its process, and the next `complete` takes it over.
@@ -254,7 +254,7 @@ async def _record(
         raise NoInstances()
     study_uid = studies[0]
 
-    preferences = await users_service.get_preferences(session, user=user)
+    preferences = await users_service.get_preferences(session, user_id=user.id)
     if not upload.force_upload and preferences.duplicate_check:
         earlier = await session.scalar(
             select(Upload)

@@ -14,16 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.dependencies import CurrentUser, bearer_scheme
-from relaypacs.auth.errors import NotAuthenticated
+from relaypacs.auth.models import User
 from relaypacs.core import security
 from relaypacs.core.config import Settings
 from relaypacs.core.dependencies import SessionDep, SettingsDep
+from relaypacs.core.errors import NotAuthenticated
 from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import service
 from relaypacs.uploads.errors import UploadNotFound
 from relaypacs.uploads.models import Upload, UploadFile
 from relaypacs.uploads.storage import Storage
-from relaypacs.users.models import User
 
 
 def get_storage(request: Request) -> Storage:

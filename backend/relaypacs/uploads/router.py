@@ -4,8 +4,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from relaypacs.auth.dependencies import ClientDep, CurrentUser, require
-from relaypacs.core.dependencies import PageNumber, SessionDep, SettingsDep
+from relaypacs.auth.dependencies import CurrentUser, user_with
+from relaypacs.auth.models import User
+from relaypacs.core.dependencies import ClientDep, PageNumber, SessionDep, SettingsDep
 from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import chunks, completion, service
 from relaypacs.uploads.dependencies import (
@@ -24,7 +25,6 @@ from relaypacs.uploads.schemas import (
     UploadPage,
     UploadStatus,
 )
-from relaypacs.users.models import User
 
 R = dict[int | str, dict[str, Any]]
 NOT_FOUND: R = {404: {"description": "No such upload (or not yours)"}}
@@ -55,7 +55,7 @@ async def init_upload(
     session: SessionDep,
     settings: SettingsDep,
     client: ClientDep,
-    user: Annotated[User, Depends(require(Permission.upload_create))],
+    user: Annotated[User, Depends(user_with(Permission.upload_create))],
 ) -> UploadCreated:
     return await service.create(session, settings=settings, user=user, data=data, ip=client.ip)
 
@@ -165,7 +165,7 @@ async def get_upload(
 @router.get("/uploads", response_model=UploadPage, status_code=200)
 async def list_uploads(
     session: SessionDep,
-    user: Annotated[User, Depends(require(Permission.upload_read_own))],
+    user: Annotated[User, Depends(user_with(Permission.upload_read_own))],
     page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     state: UploadState | None = None,

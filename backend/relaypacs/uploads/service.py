@@ -14,7 +14,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
-from relaypacs.core import security
+from relaypacs.auth.models import User
+from relaypacs.core import export, security
 from relaypacs.core.config import Settings
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.errors import AppError
@@ -40,9 +41,7 @@ from relaypacs.uploads.schemas import (
     UploadStatus,
 )
 from relaypacs.uploads.storage import Storage
-from relaypacs.users import export
 from relaypacs.users import service as users_service
-from relaypacs.users.models import User
 
 # States of an upload that still counts for duplicate detection.
 LIVE_STATES = (
@@ -116,7 +115,7 @@ async def create(
             f"this one declares {total}.",
             limit=settings.upload_max_total_bytes,
         )
-    preferences = await users_service.get_preferences(session, user=user)
+    preferences = await users_service.get_preferences(session, user_id=user.id)
     chunk_size = data.chunk_size or preferences.chunk_size
     key = duplicate_key(data.patient_name, data.study_date.isoformat(), data.modality)
     if not data.force_upload and preferences.duplicate_check:
@@ -288,9 +287,9 @@ async def list(
 
 
 @export.section("uploads")
-async def _export_uploads(session: AsyncSession, user: User) -> object:
+async def _export_uploads(session: AsyncSession, user_id: uuid.UUID) -> object:
     rows = await session.scalars(
-        select(Upload).where(Upload.user_id == user.id).order_by(Upload.created_at)
+        select(Upload).where(Upload.user_id == user_id).order_by(Upload.created_at)
     )
     return [read(u).model_dump(mode="json") for u in rows]
 

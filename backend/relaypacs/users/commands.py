@@ -6,13 +6,13 @@ import uuid
 
 from pydantic import ValidationError
 
+from relaypacs.auth import accounts
+from relaypacs.auth.schemas import UserCreate
 from relaypacs.core.config import Settings
 from relaypacs.core.database import Database
 from relaypacs.core.errors import AppError
 from relaypacs.core.permissions import Role
 from relaypacs.core.security import PasswordHasher
-from relaypacs.users import service
-from relaypacs.users.schemas import UserCreate
 
 
 class CommandError(Exception):
@@ -44,7 +44,7 @@ async def create_admin(
     try:
         async with database.sessionmaker() as session:
             try:
-                user = await service.create(
+                user = await accounts.create(
                     session, hasher=PasswordHasher(1), data=data, verified=True, actor_id=None
                 )
                 await session.commit()

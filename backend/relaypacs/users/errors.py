@@ -1,11 +1,6 @@
 from __future__ import annotations
 
-from relaypacs.core.errors import AppError, NotFound
-
-
-class UserNotFound(NotFound):
-    code = "user_not_found"
-    message = "No such user."
+from relaypacs.core.errors import AppError
 
 
 class CannotChangeOwnAccount(AppError):

@@ -5,8 +5,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from relaypacs.auth.dependencies import ClientDep, CurrentUser, HasherDep, require
-from relaypacs.core.dependencies import PageNumber, SessionDep, SettingsDep
+from relaypacs.auth import accounts
+from relaypacs.auth.dependencies import CurrentUser
+from relaypacs.auth.schemas import UserCreate
+from relaypacs.core.dependencies import (
+    ClientDep,
+    HasherDep,
+    PageNumber,
+    SessionDep,
+    SettingsDep,
+    require,
+)
 from relaypacs.core.permissions import Permission, Role
 from relaypacs.users import service
 from relaypacs.users.schemas import (
@@ -14,7 +23,6 @@ from relaypacs.users.schemas import (
     PreferencesUpdate,
     ProfileRead,
     ProfileUpdate,
-    UserCreate,
     UserExport,
     UserPage,
     UserRead,
@@ -60,7 +68,7 @@ async def list_users(
 async def create_user(
     data: UserCreate, admin: CurrentUser, session: SessionDep, hasher: HasherDep, client: ClientDep
 ) -> UserRead:
-    user = await service.create(
+    user = await accounts.create(
         session, hasher=hasher, data=data, verified=True, actor_id=admin.id, ip=client.ip
     )
     await session.commit()
@@ -69,7 +77,7 @@ async def create_user(
 
 @admin_router.get("/{user_id}", response_model=UserRead, status_code=200, responses=NOT_FOUND)
 async def get_user(user_id: uuid.UUID, session: SessionDep) -> UserRead:
-    return UserRead.model_validate(await service.get_or_raise(session, user_id=user_id))
+    return UserRead.model_validate(await accounts.get_or_raise(session, user_id=user_id))
 
 
 @admin_router.patch(
@@ -85,7 +93,7 @@ async def update_user(
     session: SessionDep,
     client: ClientDep,
 ) -> UserRead:
-    user = await service.get_or_raise(session, user_id=user_id)
+    user = await accounts.get_or_raise(session, user_id=user_id)
     updated = await service.update(session, user=user, changes=changes, actor=admin, client=client)
     return UserRead.model_validate(updated)
 
@@ -115,7 +123,7 @@ async def update_profile(
 
 @me_router.get("/preferences", response_model=Preferences, status_code=200)
 async def get_preferences(user: CurrentUser, session: SessionDep) -> Preferences:
-    return await service.get_preferences(session, user=user)
+    return await service.get_preferences(session, user_id=user.id)
 
 
 @me_router.patch("/preferences", response_model=Preferences, status_code=200)

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from relaypacs.auth.schemas import Facility, FullName, Password, Username
+from relaypacs.auth.schemas import Facility, FullName
 from relaypacs.core.config import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 from relaypacs.core.permissions import Role
 
@@ -41,15 +41,6 @@ class UserPage(BaseModel):
     total: int
     page: int
     page_size: int
-
-
-class UserCreate(BaseModel):
-    email: EmailStr
-    username: Username
-    full_name: FullName
-    facility: Facility
-    role: Role
-    password: Password
 
 
 class UserUpdate(BaseModel):

@@ -7,123 +7,30 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
-from relaypacs.auth import passwords, verification
+from relaypacs.auth import accounts, verification
 from relaypacs.auth import sessions as auth_sessions
-from relaypacs.auth.errors import EmailTaken, UsernameTaken
-from relaypacs.auth.sessions import ClientInfo
+from relaypacs.auth.errors import EmailTaken
+from relaypacs.auth.models import User
+from relaypacs.core import export
 from relaypacs.core.config import Settings
 from relaypacs.core.database import utcnow
+from relaypacs.core.dependencies import ClientInfo
 from relaypacs.core.permissions import Role
-from relaypacs.core.security import PasswordHasher
-from relaypacs.users import export
-from relaypacs.users.errors import CannotChangeOwnAccount, UserNotFound
-from relaypacs.users.models import User, UserPreference
+from relaypacs.users.errors import CannotChangeOwnAccount
+from relaypacs.users.models import UserPreference
 from relaypacs.users.schemas import (
     NotificationPreference,
     Preferences,
     PreferencesUpdate,
     ProfileRead,
     ProfileUpdate,
-    UserCreate,
     UserRead,
     UserUpdate,
 )
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
-async def get(session: AsyncSession, *, user_id: uuid.UUID) -> User | None:
-    return await session.get(User, user_id)
-
-
-async def get_or_raise(session: AsyncSession, *, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise UserNotFound()
-    return user
-
-
-async def get_by_login(session: AsyncSession, *, login: str) -> User | None:
-    """Find a user by email or username (both case-insensitive)."""
-    key = login.strip().lower()
-    return await session.scalar(select(User).where(or_(User.email == key, User.username == key)))
-
-
-async def find_conflict(session: AsyncSession, *, email: str, username: str) -> str | None:
-    """'username' or 'email' when taken by someone (usernames win: they are public)."""
-    rows = (
-        await session.execute(
-            select(User.username, User.email).where(
-                or_(User.username == username.lower(), User.email == email)
-            )
-        )
-    ).all()
-    if any(r.username == username.lower() for r in rows):
-        return "username"
-    return "email" if rows else None
-
-
-async def create(
-    session: AsyncSession,
-    *,
-    hasher: PasswordHasher,
-    data: UserCreate,
-    verified: bool,
-    actor_id: uuid.UUID | None,
-    ip: str | None = None,
-) -> User:
-    """Create an account after checking password strength and uniqueness; caller commits."""
-    email = normalize_email(data.email)
-    passwords.check_strength(
-        data.password, username=data.username, email=email, full_name=data.full_name
-    )
-    conflict = await find_conflict(session, email=email, username=data.username)
-    if conflict == "username":
-        raise UsernameTaken()
-    if conflict == "email":
-        raise EmailTaken()
-    now = utcnow()
-    user = User(
-        id=uuid.uuid4(),
-        email=email,
-        username=data.username.lower(),
-        full_name=data.full_name,
-        facility=data.facility,
-        role=data.role,
-        password_hash=await hasher.hash(data.password),
-        email_verified_at=now if verified else None,
-        password_changed_at=now,
-    )
-    session.add(user)
-    try:
-        await session.flush()
-    except IntegrityError:  # a concurrent registration won the race
-        await session.rollback()
-        raise EmailTaken() from None
-    audit.record(
-        session,
-        action="user_created",
-        actor_id=actor_id or user.id,
-        target_type="user",
-        target_id=user.id,
-        ip=ip,
-        details={"role": user.role.value, "verified": verified},
-    )
-    return user
-
-
-async def count_admins(session: AsyncSession) -> int:
-    total = await session.scalar(
-        select(func.count()).select_from(User).where(User.role == Role.admin)
-    )
-    return int(total or 0)
 
 
 async def list(
@@ -219,7 +126,7 @@ async def update_profile(
     if changes.full_name is not None:
         user.full_name = changes.full_name
     token: str | None = None
-    new_email = normalize_email(changes.email) if changes.email else None
+    new_email = accounts.normalize_email(changes.email) if changes.email else None
     if new_email and new_email != user.email:
         taken = await session.scalar(
             select(func.count()).select_from(User).where(User.email == new_email)
@@ -242,8 +149,8 @@ async def update_profile(
     return profile(user)
 
 
-async def get_preferences(session: AsyncSession, *, user: User) -> Preferences:
-    row = await session.get(UserPreference, user.id)
+async def get_preferences(session: AsyncSession, *, user_id: uuid.UUID) -> Preferences:
+    row = await session.get(UserPreference, user_id)
     if row is None:
         return Preferences()
     return Preferences(
@@ -257,7 +164,7 @@ async def get_preferences(session: AsyncSession, *, user: User) -> Preferences:
 async def update_preferences(
     session: AsyncSession, *, user: User, changes: PreferencesUpdate
 ) -> Preferences:
-    current = await get_preferences(session, user=user)
+    current = await get_preferences(session, user_id=user.id)
     merged = current.model_copy(
         update=changes.model_dump(exclude_none=True, exclude={"notifications"})
     )
@@ -288,13 +195,13 @@ async def build_export(session: AsyncSession, *, user: User, client: ClientInfo)
         "generated_at": utcnow(),
         "user": UserRead.model_validate(user).model_dump(mode="json")
         | {"pending_email": user.pending_email},
-        "sections": await export.build(session, user),
+        "sections": await export.build(session, user.id),
     }
 
 
 @export.section("preferences")
-async def _export_preferences(session: AsyncSession, user: User) -> dict[str, Any]:
-    return (await get_preferences(session, user=user)).model_dump()
+async def _export_preferences(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
+    return (await get_preferences(session, user_id=user_id)).model_dump()
 
 
 async def notification_channels(

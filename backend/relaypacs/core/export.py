@@ -1,21 +1,21 @@
 """The GDPR export's single registration point: each domain adds a section.
 
-A domain registers at import time:
+A domain registers at import time, whatever its layer (this registry is in `core` so that
+every domain can reach it):
 
     @export.section("uploads")
-    async def _uploads(session, user): ...
+    async def _uploads(session, user_id): ...
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaypacs.users.models import User
-
-ExportSection = Callable[[AsyncSession, User], Awaitable[Any]]
+ExportSection = Callable[[AsyncSession, uuid.UUID], Awaitable[Any]]
 _sections: dict[str, ExportSection] = {}
 
 
@@ -29,5 +29,5 @@ def section(name: str) -> Callable[[ExportSection], ExportSection]:
     return register
 
 
-async def build(session: AsyncSession, user: User) -> dict[str, Any]:
-    return {name: await func(session, user) for name, func in sorted(_sections.items())}
+async def build(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
+    return {name: await func(session, user_id) for name, func in sorted(_sections.items())}

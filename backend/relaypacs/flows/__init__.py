@@ -1,0 +1,1 @@
+"""App-level hand-offs between domains. See docs/architecture.md."""
