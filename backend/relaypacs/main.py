@@ -18,10 +18,11 @@ from relaypacs.core.cache import create_cache
 from relaypacs.core.config import Settings, StorageBackend, load_settings
 from relaypacs.core.database import Database
 from relaypacs.core.errors import install_error_handlers
-from relaypacs.core.events import EventBus
 from relaypacs.core.logging import configure_logging, get_logger
 from relaypacs.core.middleware import RequestContextMiddleware
 from relaypacs.core.security import PasswordHasher
+from relaypacs.flows import delivery
+from relaypacs.flows.forwarding import Forwarding
 from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.service import Notifier
 from relaypacs.pacs.worker import Forwarder
@@ -85,12 +86,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         interval=timedelta(minutes=settings.report_sync_interval_minutes),
         func=lambda: report_sync.sync_once(settings=settings, database=database, notifier=notifier),
     )
-    events = EventBus()
     forwarder = Forwarder(
-        settings=settings, database=database, storage=storage, events=events, notifier=notifier
+        settings=settings,
+        database=database,
+        storage=storage,
+        notifier=notifier,
+        on_change=delivery.job_changed,
     )
-    app.state.events = events
     app.state.forwarder = forwarder
+    app.state.handoff = Forwarding(settings=settings, forwarder=forwarder)
     app.state.readiness_info = {
         name: functools.partial(forwarder.check_or_raise, name)
         for name, dest in settings.destinations.items()

@@ -14,6 +14,7 @@ from starlette.types import Scope
 
 from relaypacs.core.config import Settings
 from relaypacs.core.errors import error_response
+from relaypacs.core.web_app import web_app_built
 
 # Paths the server owns: never answered with the web app, so their 404s stay JSON.
 RESERVED_PREFIXES = ("/api", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
@@ -43,10 +44,6 @@ class _WebAppRoute(Route):
         ):
             return Match.NONE, {}
         return super().matches(scope)
-
-
-def web_app_built(settings: Settings) -> bool:
-    return (settings.frontend_dist_dir / "index.html").is_file()
 
 
 def _cache_control(relative: str) -> str:

@@ -170,12 +170,6 @@ async def test_a_partial_answer_resends_only_the_retryable_failures(
 async def test_a_non_retryable_refusal_dead_letters_and_tells_the_uploader(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    events: list[tuple[str, dict[str, Any]]] = []
-
-    async def listen(name: str, payload: dict[str, Any]) -> None:
-        events.append((name, payload))
-
-    app.state.events.subscribe(listen)
     pacs = ScriptedPacs([refuse_first(0xC000)])
     upload_id, headers, uids = await _queued(app, client, tmp_path, pacs)
     await _run_once(app)
@@ -183,8 +177,9 @@ async def test_a_non_retryable_refusal_dead_letters_and_tells_the_uploader(
     assert job.state.value == "dead" and "C000" in (job.last_error or "")
     detail = (await client.get(f"/api/upload/{upload_id}", headers=headers)).json()
     assert detail["state"] == "failed"
-    assert [n for n, _ in events] == ["upload_failed"]
-    assert str(events[0][1]["upload_id"]) == upload_id
+    told = (await client.get("/api/notifications", headers=headers)).json()["items"]
+    assert [n["type"] for n in told] == ["upload_failed"]
+    assert told[0]["upload_id"] == upload_id
     assert await _run_once(app) is False, "a dead job is not retried by itself"
 
     # An admin retries it: the refused instance goes again, nothing else.
@@ -283,8 +278,10 @@ async def test_two_jobs_finishing_at_once_leave_the_upload_forwarded(
 
     from sqlalchemy import update
 
+    from relaypacs.flows import delivery
+    from relaypacs.pacs.handoff import JobChange
     from relaypacs.pacs.models import JobRole, JobState
-    from relaypacs.uploads.models import UploadState
+    from relaypacs.uploads.models import Upload, UploadState
 
     pacs = ScriptedPacs([])
     upload_id, _, _ = await _queued(app, client, tmp_path, pacs)
@@ -307,7 +304,16 @@ async def test_two_jobs_finishing_at_once_leave_the_upload_forwarded(
             await session.execute(
                 update(ForwardJob).where(ForwardJob.id == job_id).values(state=JobState.delivered)
             )
-            state = await outbox.refresh_upload_state(session, upload_id=first.upload_id)
+            change = JobChange(
+                job_id=job_id,
+                upload_id=first.upload_id,
+                destination="orthanc",
+                state=JobState.delivered,
+            )
+            await delivery.job_changed(session, change)
+            upload = await session.get(Upload, first.upload_id)
+            assert upload is not None
+            state = upload.state
             if hold is not None:
                 await hold.wait()
             await session.commit()
@@ -327,7 +333,5 @@ async def test_two_jobs_finishing_at_once_leave_the_upload_forwarded(
         states = await asyncio.gather(a, b)
         assert states[1] is UploadState.forwarded
     async with database.sessionmaker() as session:
-        from relaypacs.uploads.models import Upload
-
         upload = await session.get(Upload, uuid.UUID(upload_id))
         assert upload is not None and upload.state is UploadState.forwarded

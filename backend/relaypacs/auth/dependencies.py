@@ -47,9 +47,11 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 def user_with(permission: Permission) -> Callable[..., Awaitable[User]]:
     """Dependency factory: the current user, if their role grants `permission` (else 403)."""
-    check = require(permission)
+    check = Depends(require(permission))
 
-    async def dependency(user: CurrentUser, _identity: Annotated[Identity, Depends(check)]) -> User:
+    # The check is a default, not an `Annotated` alias: under postponed annotations FastAPI
+    # could not see this closure's local `check` in a string annotation.
+    async def dependency(user: CurrentUser, _identity: Identity = check) -> User:
         return user
 
     dependency.__name__ = f"user_with_{permission.name}"

@@ -32,7 +32,7 @@ from relaypacs.auth.schemas import (
 from relaypacs.core.dependencies import CacheDep, ClientDep, HasherDep, SessionDep, SettingsDep
 from relaypacs.core.errors import AppError, NotFound
 from relaypacs.core.permissions import ROLE_PERMISSIONS
-from relaypacs.web import web_app_built
+from relaypacs.core.web_app import web_app_built
 
 E = dict[int | str, dict[str, Any]]
 AUTH_ERRORS: E = {401: {"description": "Not authenticated"}}

@@ -1,10 +1,10 @@
-"""The forwarding outbox: jobs are created with the upload's `queued` state, in the same
-transaction, and claimed by workers with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+"""The forwarding outbox: jobs are created in the transaction that records the upload as
+`queued` (see `relaypacs.flows.forwarding`), and claimed by workers with a lease
+(FOR UPDATE SKIP LOCKED on PostgreSQL)."""
 
 from __future__ import annotations
 
 import os
-import random
 import socket
 import uuid
 from collections.abc import Sequence
@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core.config import Settings
 from relaypacs.core.database import Database, execute_dml, utcnow
+from relaypacs.pacs.handoff import ForwardingProgress
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ItemState, JobRole, JobState
-from relaypacs.uploads.models import Instance, Upload, UploadState
+from relaypacs.pacs.states import OPEN
 
 # A worker holds a job for LEASE and renews it every LEASE/4 while it works; a worker
 # that died (SIGKILL, power loss) lets its job go within LEASE.
 LEASE = timedelta(seconds=60)
-OPEN_STATES = (JobState.pending, JobState.sending)
 
 
 async def create_job(
@@ -49,17 +49,19 @@ async def create_job(
     return job
 
 
-async def enqueue(session: AsyncSession, *, settings: Settings, upload: Upload) -> list[str]:
+async def enqueue(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    upload_id: uuid.UUID,
+    instance_ids: Sequence[uuid.UUID],
+) -> list[str]:
     """One job per active destination for a just-completed upload; the caller commits."""
-    await session.flush()
-    instance_ids = (
-        await session.scalars(select(Instance.id).where(Instance.upload_id == upload.id))
-    ).all()
     destinations = settings.active_destinations
     for name in destinations:
         await create_job(
             session,
-            upload_id=upload.id,
+            upload_id=upload_id,
             destination=name,
             role=JobRole.primary,
             instance_ids=instance_ids,
@@ -178,49 +180,26 @@ async def release_orphans(database: Database, *, holder: str) -> int:
     return released
 
 
-def backoff(settings: Settings, attempts: int, retry_after: float | None = None) -> timedelta:
-    """Exponential with full jitter, never sooner than the server's Retry-After."""
-    ceiling = min(
-        settings.forward_backoff_max_seconds,
-        settings.forward_backoff_base_seconds * 2 ** max(0, attempts - 1),
-    )
-    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
-    return timedelta(seconds=max(delay, retry_after or 0.0))
-
-
-async def refresh_upload_state(session: AsyncSession, *, upload_id: uuid.UUID) -> UploadState:
-    """Derive the upload's forwarding state from its jobs (superseded ones don't count)."""
-    # Lock the upload first: two workers finishing the two jobs of an `ACTIVE_PACS=both`
-    # upload at once would otherwise each see the other's job still sending, and the
-    # upload would stay `forwarding` (and never get its report). The second now waits for
-    # the first's commit and then reads both jobs delivered.
-    await session.execute(select(Upload.id).where(Upload.id == upload_id).with_for_update())
-    states = (
+async def progress(session: AsyncSession, *, upload_id: uuid.UUID) -> ForwardingProgress:
+    """How far an upload's delivery has got, from its jobs (superseded ones don't count)."""
+    job_states = (
         await session.scalars(
             select(ForwardJob.state).where(
                 ForwardJob.upload_id == upload_id, ForwardJob.state != JobState.superseded
             )
         )
     ).all()
-    if states and all(s is JobState.delivered for s in states):
-        new = UploadState.forwarded
-    elif any(s is JobState.dead for s in states):
-        new = UploadState.failed
-    else:
-        new = UploadState.forwarding
-    await session.execute(
-        update(Upload)
-        .where(Upload.id == upload_id)
-        .values(state=new)
-        .execution_options(synchronize_session=False)
-    )
-    return new
+    if job_states and all(s is JobState.delivered for s in job_states):
+        return ForwardingProgress.delivered
+    if any(s is JobState.dead for s in job_states):
+        return ForwardingProgress.failed
+    return ForwardingProgress.forwarding
 
 
 async def queue_depth(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(ForwardJob.destination, func.count())
-        .where(ForwardJob.state.in_(OPEN_STATES))
+        .where(ForwardJob.state.in_(OPEN))
         .group_by(ForwardJob.destination)
     )
     return {name: int(count) for name, count in rows.all()}

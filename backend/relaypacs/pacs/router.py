@@ -8,8 +8,9 @@ from relaypacs.auth.dependencies import CurrentUser
 from relaypacs.core.dependencies import ClientDep, SessionDep, SettingsDep, require
 from relaypacs.core.permissions import Permission
 from relaypacs.pacs import service
-from relaypacs.pacs.schemas import DestinationList, ForwardJobRead
+from relaypacs.pacs.schemas import DestinationList
 from relaypacs.pacs.worker import Forwarder
+from relaypacs.uploads.schemas import ForwardJobRead
 
 router = APIRouter(dependencies=[Depends(require(Permission.pacs_manage))])
 
@@ -48,6 +49,6 @@ async def retry_job(
     client: ClientDep,
     forwarder: Forwarder = Depends(get_forwarder),
 ) -> ForwardJobRead:
-    job = await service.retry(session, job_id=job_id, actor_id=user.id, ip=client.ip)
-    forwarder.wake()
-    return job
+    return await service.retry(
+        session, forwarder=forwarder, job_id=job_id, actor_id=user.id, ip=client.ip
+    )

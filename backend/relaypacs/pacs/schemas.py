@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 
 class DestinationRead(BaseModel):
@@ -23,42 +22,6 @@ class DestinationRead(BaseModel):
 
 class DestinationList(BaseModel):
     items: list[DestinationRead]
-
-
-class ReceiptRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    destination: str
-    attempt: int
-    outcome: str
-    http_status: int | None
-    referenced: list[str]
-    failed: list[dict[str, Any]]
-    retrieve_url: str | None
-    instances_sent: int
-    bytes_sent: int
-    error: str | None
-    started_at: datetime
-    duration_ms: int
-    delivered: bool
-
-
-class ForwardJobRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    destination: str
-    role: str
-    state: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    delivered_at: datetime | None
-    receipt_id: uuid.UUID | None = None
-    instances_stored: int = 0
-    instances_total: int = 0
-    receipts: list[ReceiptRead] = []
 
 
 class DeliveryReceipt(BaseModel):

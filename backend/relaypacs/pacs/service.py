@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -11,16 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaypacs.audit import service as audit
 from relaypacs.core.config import Settings
 from relaypacs.core.database import utcnow
-from relaypacs.pacs import outbox
+from relaypacs.pacs import outbox, states
 from relaypacs.pacs.errors import JobNotFound, JobNotRetryable
+from relaypacs.pacs.handoff import ForwardingProgress
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ForwardReceipt, ItemState, JobState
-from relaypacs.pacs.schemas import (
-    DeliveryReceipt,
-    DestinationRead,
-    ForwardJobRead,
-    ReceiptRead,
-)
+from relaypacs.pacs.schemas import DeliveryReceipt, DestinationRead
 from relaypacs.pacs.worker import Forwarder
+from relaypacs.uploads.schemas import ForwardJobRead, ReceiptRead
 
 
 async def list_destinations(
@@ -72,7 +70,12 @@ async def list_destinations(
 
 
 async def retry(
-    session: AsyncSession, *, job_id: uuid.UUID, actor_id: uuid.UUID, ip: str | None
+    session: AsyncSession,
+    *,
+    forwarder: Forwarder,
+    job_id: uuid.UUID,
+    actor_id: uuid.UUID,
+    ip: str | None,
 ) -> ForwardJobRead:
     """Give a dead-lettered job a fresh set of attempts (refused instances included)."""
     job = await session.get(ForwardJob, job_id)
@@ -86,12 +89,12 @@ async def retry(
         .values(state=ItemState.pending, reason=None)
         .execution_options(synchronize_session=False)
     )
+    states.check(job.state, JobState.pending)
     job.state = JobState.pending
     job.attempts = 0
     job.first_failure_at = None
     job.next_attempt_at = utcnow()
     job.last_error = None
-    await outbox.refresh_upload_state(session, upload_id=job.upload_id)
     audit.record(
         session,
         action="forward_job_retried",
@@ -100,8 +103,27 @@ async def retry(
         target_id=job.id,
         ip=ip,
     )
-    await session.commit()
+    await forwarder.changed(session, job)  # commits: the upload is being forwarded again
+    forwarder.wake()
     return ForwardJobRead.model_validate(job)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    upload_id: uuid.UUID,
+    instance_ids: Sequence[uuid.UUID],
+) -> list[str]:
+    """Queue a just-completed upload for every active destination; the caller commits."""
+    return await outbox.enqueue(
+        session, settings=settings, upload_id=upload_id, instance_ids=instance_ids
+    )
+
+
+async def progress(session: AsyncSession, *, upload_id: uuid.UUID) -> ForwardingProgress:
+    """How far the upload's delivery has got across its destinations."""
+    return await outbox.progress(session, upload_id=upload_id)
 
 
 async def forwarding_of(session: AsyncSession, *, upload_id: uuid.UUID) -> list[ForwardJobRead]:

@@ -33,6 +33,7 @@ from relaypacs.core.logging import get_logger
 from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.service import Notifier
 from relaypacs.pacs import service as pacs_service
+from relaypacs.pacs.clients import close_all, dicomweb_clients
 from relaypacs.pacs.dicomweb import DicomWeb
 from relaypacs.reports import service as reports_service
 from relaypacs.reports.models import Report, ReportStatus
@@ -267,19 +268,14 @@ async def sync_once(*, settings: Settings, database: Database, notifier: Notifie
     summary = SyncSummary()
     async with database.sessionmaker() as session:
         batch = await _claim_batch(session, limit=settings.report_sync_batch)
-    clients: dict[str, DicomWeb] = {}
+    clients = dicomweb_clients(settings)
     try:
         for report in batch:
             summary.checked += 1
             name = report.destination or ""
-            destination = settings.destinations.get(name)
-            if not report.study_instance_uid or destination is None or not destination.url:
-                continue
-            if name in summary.unreachable:
-                continue
             client = clients.get(name)
-            if client is None:
-                client = clients[name] = DicomWeb(name, destination)
+            if not report.study_instance_uid or client is None or name in summary.unreachable:
+                continue
             try:
                 found = await find_report(
                     client, report.study_instance_uid, exclude=report.own_instances
@@ -304,8 +300,7 @@ async def sync_once(*, settings: Settings, database: Database, notifier: Notifie
                 summary.ready += 1
                 log.info("report_sync_ready", report_id=str(report.id), kind=found.kind)
     finally:
-        for client in clients.values():
-            await client.close()
+        await close_all(clients.values())
     log.info(
         "report_sync_finished",
         checked=summary.checked,

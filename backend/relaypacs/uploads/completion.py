@@ -15,8 +15,7 @@ from relaypacs.auth.models import User
 from relaypacs.core import metrics
 from relaypacs.core.config import Settings
 from relaypacs.core.database import execute_dml, utcnow
-from relaypacs.pacs import outbox
-from relaypacs.uploads import dicom, validation
+from relaypacs.uploads import dicom, states, validation
 from relaypacs.uploads import service as upload_service
 from relaypacs.uploads.chunks import ensure_accepts_chunks
 from relaypacs.uploads.errors import (
@@ -25,6 +24,7 @@ from relaypacs.uploads.errors import (
     NoInstances,
     UploadIncomplete,
 )
+from relaypacs.uploads.handoff import Handoff
 from relaypacs.uploads.models import (
     FileStatus,
     Instance,
@@ -44,7 +44,6 @@ HEARTBEAT = 10.0
 STALE_PROCESSING = timedelta(seconds=60)
 # How long a concurrent `complete` waits for the one already running.
 WAIT_FOR_OTHER = 120.0
-FINISHED = (UploadState.queued, UploadState.forwarding, UploadState.forwarded, UploadState.failed)
 
 
 async def _begin(session: AsyncSession, upload: Upload) -> bool:
@@ -55,6 +54,7 @@ async def _begin(session: AsyncSession, upload: Upload) -> bool:
         update(Upload)
         .where(
             Upload.id == upload.id,
+            Upload.state.in_(states.sources(UploadState.processing)),
             (Upload.state == UploadState.uploading)
             | (
                 (Upload.state == UploadState.processing)
@@ -75,7 +75,7 @@ async def _release(session: AsyncSession, upload_id: uuid.UUID) -> None:
     await execute_dml(
         session,
         update(Upload)
-        .where(Upload.id == upload_id, Upload.state == UploadState.processing)
+        .where(Upload.id == upload_id, Upload.state.in_(states.sources(UploadState.uploading)))
         .values(state=UploadState.uploading, processing_started_at=None)
         .execution_options(synchronize_session=False),
     )
@@ -133,6 +133,7 @@ async def complete(
     *,
     settings: Settings,
     storage: Storage,
+    handoff: Handoff,
     upload: Upload,
     user: User,
     skip_invalid: bool,
@@ -142,7 +143,7 @@ async def complete(
     for _ in range(3):
         if upload.state is UploadState.processing:
             await _wait_for_other_run(session, upload)
-        if upload.state in FINISHED:
+        if upload.state in states.COMPLETED:
             return _accepted(upload, await _instance_count(session, upload))
         if upload.state is UploadState.processing and not _stale(upload):
             return _accepted(upload, 0)  # still running elsewhere: ask again later
@@ -160,6 +161,7 @@ async def complete(
             return await _run(
                 session,
                 settings=settings,
+                handoff=handoff,
                 storage=storage,
                 upload=upload,
                 user=user,
@@ -174,6 +176,7 @@ async def _run(
     *,
     settings: Settings,
     storage: Storage,
+    handoff: Handoff,
     upload: Upload,
     user: User,
     skip_invalid: bool,
@@ -186,6 +189,7 @@ async def _run(
         result = await _record(
             session,
             settings=settings,
+            handoff=handoff,
             upload=upload,
             user=user,
             checks=checks,
@@ -210,6 +214,7 @@ async def _record(
     session: AsyncSession,
     *,
     settings: Settings,
+    handoff: Handoff,
     upload: Upload,
     user: User,
     checks: list[validation.FileCheck],
@@ -261,7 +266,7 @@ async def _record(
             .where(
                 Upload.study_instance_uid == study_uid,
                 Upload.id != upload.id,
-                Upload.state.in_(FINISHED),
+                Upload.state.in_(states.COMPLETED),
                 Upload.completed_at >= utcnow() - timedelta(days=settings.duplicate_window_days),
             )
             .limit(1)
@@ -273,6 +278,7 @@ async def _record(
     return await _persist(
         session,
         settings=settings,
+        handoff=handoff,
         upload=upload,
         user=user,
         checks=checks,
@@ -285,6 +291,7 @@ async def _persist(
     session: AsyncSession,
     *,
     settings: Settings,
+    handoff: Handoff,
     upload: Upload,
     user: User,
     checks: list[validation.FileCheck],
@@ -362,11 +369,14 @@ async def _persist(
         dict.fromkeys(validation.header_warnings(upload, instances) + file_warnings)
     )[:50]
     upload.skipped_files = skipped
+    states.check(upload.state, UploadState.queued)
     upload.state = UploadState.queued
     upload.completed_at = utcnow()
     upload.processing_started_at = None
-    # The outbox rows go in with `queued`: a completed study is never left unsent.
-    destinations = await outbox.enqueue(session, settings=settings, upload=upload)
+    # The forward jobs go in with `queued`, in this transaction: a completed study is
+    # never left unsent.
+    await session.flush()
+    destinations = await handoff.queue(session, upload=upload)
     audit.record(
         session,
         action="upload_completed",

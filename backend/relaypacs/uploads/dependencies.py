@@ -22,6 +22,7 @@ from relaypacs.core.errors import NotAuthenticated
 from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import service
 from relaypacs.uploads.errors import UploadNotFound
+from relaypacs.uploads.handoff import Handoff
 from relaypacs.uploads.models import Upload, UploadFile
 from relaypacs.uploads.storage import Storage
 
@@ -32,6 +33,14 @@ def get_storage(request: Request) -> Storage:
 
 
 StorageDep = Annotated[Storage, Depends(get_storage)]
+
+
+def get_handoff(request: Request) -> Handoff:
+    handoff: Handoff = request.app.state.handoff
+    return handoff
+
+
+HandoffDep = Annotated[Handoff, Depends(get_handoff)]
 
 
 @dataclass(frozen=True, slots=True)

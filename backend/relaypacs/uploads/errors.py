@@ -102,3 +102,9 @@ class NoInstances(AppError):
     status_code = 422
     code = "no_instances"
     message = "The upload contains no DICOM instance to send."
+
+
+class IllegalUploadTransition(AppError):
+    status_code = 409
+    code = "illegal_transition"
+    message = "This change is not allowed from the upload's current state."

@@ -11,6 +11,7 @@ from relaypacs.core.config import Settings
 from relaypacs.core.database import Database, execute_dml, utcnow
 from relaypacs.core.jobs import run_exclusive
 from relaypacs.core.logging import get_logger
+from relaypacs.uploads import states
 from relaypacs.uploads.models import Upload, UploadChunk, UploadState
 from relaypacs.uploads.schemas import CleanupReport
 from relaypacs.uploads.storage import Storage, build_storage
@@ -27,7 +28,7 @@ async def _is_orphan(database: Database, stored_id: str) -> bool:
         return True
     async with database.sessionmaker() as session:
         state = await session.scalar(select(Upload.state).where(Upload.id == upload_id))
-    return state is None or state in (UploadState.expired, UploadState.cancelled)
+    return state is None or state in states.GONE
 
 
 async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
@@ -48,7 +49,10 @@ async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
             claimed = await execute_dml(
                 session,
                 update(Upload)
-                .where(Upload.id == upload_id, Upload.state == UploadState.uploading)
+                .where(
+                    Upload.id == upload_id,
+                    Upload.state.in_(states.sources(UploadState.expired)),
+                )
                 .values(state=UploadState.expired)
                 .execution_options(synchronize_session=False),
             )
@@ -62,11 +66,7 @@ async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
         known = {
             row.hex
             for row in (
-                await session.scalars(
-                    select(Upload.id).where(
-                        Upload.state.not_in([UploadState.expired, UploadState.cancelled])
-                    )
-                )
+                await session.scalars(select(Upload.id).where(Upload.state.not_in(states.GONE)))
             ).all()
         }
     orphans = 0

@@ -11,6 +11,7 @@ from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import chunks, completion, service
 from relaypacs.uploads.dependencies import (
     ChunkTransferDep,
+    HandoffDep,
     StorageDep,
     TransferDep,
     VisibleUpload,
@@ -137,6 +138,7 @@ async def complete_upload(
     session: SessionDep,
     settings: SettingsDep,
     storage: StorageDep,
+    handoff: HandoffDep,
     request: Request,
     skip_invalid: bool = False,
 ) -> CompleteAccepted:
@@ -144,12 +146,13 @@ async def complete_upload(
         session,
         settings=settings,
         storage=storage,
+        handoff=handoff,
         upload=transfer.upload,
         user=transfer.owner,
         skip_invalid=skip_invalid,
         ip=request.client.host if request.client else None,
     )
-    request.app.state.forwarder.wake()
+    handoff.committed()
     return accepted
 
 
@@ -157,9 +160,13 @@ async def complete_upload(
     "/upload/{upload_id}", response_model=UploadDetail, status_code=200, responses=NOT_FOUND
 )
 async def get_upload(
-    upload: VisibleUpload, user: CurrentUser, session: SessionDep, client: ClientDep
+    upload: VisibleUpload,
+    user: CurrentUser,
+    session: SessionDep,
+    client: ClientDep,
+    handoff: HandoffDep,
 ) -> UploadDetail:
-    return await service.detail(session, upload=upload, viewer=user, ip=client.ip)
+    return await service.detail(session, upload=upload, viewer=user, ip=client.ip, handoff=handoff)
 
 
 @router.get("/uploads", response_model=UploadPage, status_code=200)

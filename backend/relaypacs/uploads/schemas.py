@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from relaypacs.core.config import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
-from relaypacs.pacs.schemas import ForwardJobRead
 from relaypacs.uploads.models import UploadState
 
 ServiceLevel = Literal["STAT", "EMERGENCY", "ROUTINE"]
@@ -190,6 +189,43 @@ class UploadRead(BaseModel):
     study_instance_uid: str | None
     warnings: list[str]
     skipped_files: list[dict[str, Any]]
+
+
+# How the upload is being forwarded, one job per destination (filled by relaypacs.pacs).
+class ReceiptRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    destination: str
+    attempt: int
+    outcome: str
+    http_status: int | None
+    referenced: list[str]
+    failed: list[dict[str, Any]]
+    retrieve_url: str | None
+    instances_sent: int
+    bytes_sent: int
+    error: str | None
+    started_at: datetime
+    duration_ms: int
+    delivered: bool
+
+
+class ForwardJobRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    destination: str
+    role: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    receipt_id: uuid.UUID | None = None
+    instances_stored: int = 0
+    instances_total: int = 0
+    receipts: list[ReceiptRead] = []
 
 
 class UploadDetail(UploadRead):

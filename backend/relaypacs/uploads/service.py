@@ -19,8 +19,9 @@ from relaypacs.core import export, security
 from relaypacs.core.config import Settings
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.errors import AppError
-from relaypacs.pacs import service as pacs_service
+from relaypacs.uploads import states
 from relaypacs.uploads.errors import DuplicateStudy, TooManyFiles, UploadCompleted, UploadTooLarge
+from relaypacs.uploads.handoff import Handoff
 from relaypacs.uploads.models import (
     ChunkState,
     FileStatus,
@@ -240,7 +241,7 @@ def read(upload: Upload) -> UploadRead:
 
 
 async def detail(
-    session: AsyncSession, *, upload: Upload, viewer: User, ip: str | None
+    session: AsyncSession, *, upload: Upload, viewer: User, ip: str | None, handoff: Handoff
 ) -> UploadDetail:
     files = await files_of(session, upload_id=upload.id)
     instances = await session.scalar(
@@ -259,7 +260,7 @@ async def detail(
         **read(upload).model_dump(),
         files=[UploadFileRead.model_validate(f) for f in files],
         instance_count=int(instances or 0),
-        forwarding=await pacs_service.forwarding_of(session, upload_id=upload.id),
+        forwarding=await handoff.forwarding(session, upload_id=upload.id),
     )
 
 
@@ -302,7 +303,7 @@ async def cancel(
     claimed = await execute_dml(
         session,
         update(Upload)
-        .where(Upload.id == upload.id, Upload.state == UploadState.uploading)
+        .where(Upload.id == upload.id, Upload.state.in_(states.sources(UploadState.cancelled)))
         .values(state=UploadState.cancelled, updated_at=utcnow())
         .execution_options(synchronize_session=False),
     )
@@ -319,3 +320,30 @@ async def cancel(
     )
     await session.commit()
     await storage.delete_upload(upload.id.hex)
+
+
+async def instance_ids(session: AsyncSession, *, upload_id: uuid.UUID) -> builtins.list[uuid.UUID]:
+    """The recorded instances of a completed upload, in file order."""
+    rows = await session.scalars(
+        select(Instance.id).where(Instance.upload_id == upload_id).order_by(Instance.file_index)
+    )
+    return builtins.list(rows)
+
+
+async def lock(session: AsyncSession, *, upload_id: uuid.UUID) -> Upload | None:
+    """The upload, freshly read and locked for the caller's transaction.
+
+    Two forward jobs of one upload (ACTIVE_PACS=both) finishing at once would otherwise
+    each see the other still sending, and the upload would stay `forwarding` for ever."""
+    return await session.scalar(
+        select(Upload)
+        .where(Upload.id == upload_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def set_state(upload: Upload, state: UploadState) -> None:
+    """Move the upload to `state` if the state table allows it (409 otherwise)."""
+    states.check(upload.state, state)
+    upload.state = state

@@ -1,0 +1,9 @@
+"""Whether the PWA's build is there to serve (`relaypacs.web` serves it)."""
+
+from __future__ import annotations
+
+from relaypacs.core.config import Settings
+
+
+def web_app_built(settings: Settings) -> bool:
+    return (settings.frontend_dist_dir / "index.html").is_file()

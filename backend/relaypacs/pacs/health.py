@@ -1,0 +1,58 @@
+"""Destination health: a cheap probe before sending, remembered per destination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import anyio.to_thread
+
+from relaypacs.core import metrics
+from relaypacs.core.config import PacsType, Settings
+from relaypacs.core.database import utcnow
+from relaypacs.core.logging import get_logger
+from relaypacs.pacs.dicomweb import DicomWeb
+
+log = get_logger("relaypacs.pacs")
+
+
+@dataclass
+class DestinationHealth:
+    up: bool | None = None
+    since: datetime | None = None
+    last_checked: datetime | None = None
+
+
+class HealthMonitor:
+    """QIDO-RS (DICOMweb) or C-ECHO (DIMSE) per destination; the latest answer is kept."""
+
+    def __init__(self, settings: Settings, clients: dict[str, DicomWeb]) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.health: dict[str, DestinationHealth] = {
+            n: DestinationHealth() for n in settings.destinations
+        }
+
+    async def check(self, name: str) -> bool:
+        dest = self.settings.destinations[name]
+        try:
+            if dest.type is PacsType.dimse:
+                from relaypacs.pacs import dimse  # pynetdicom: only for DIMSE destinations
+
+                ok = await anyio.to_thread.run_sync(dimse.c_echo, dest)
+            else:
+                await self.clients[name].ping()
+                ok = True
+        except Exception:  # noqa: BLE001 - any failure means "down"
+            ok = False
+        health = self.health[name]
+        if health.up is not ok:
+            health.since = utcnow()
+            log.info("pacs_health_changed", destination=name, up=ok)
+        health.up, health.last_checked = ok, utcnow()
+        metrics.PACS_UP.labels(name).set(1 if ok else 0)
+        return ok
+
+    async def check_or_raise(self, name: str) -> None:
+        if not await self.check(name):
+            raise ConnectionError(f"{name} is not answering")

@@ -1,0 +1,49 @@
+"""The upload's states: the one place that says which changes are allowed.
+
+    uploading ──► processing ──► queued ──► forwarding ──► forwarded
+      │  │  ▲         │                       │   ▲
+      │  │  └─────────┘ (a file failed        ▼   │ (an admin retried
+      │  │               validation)         failed    the dead job)
+      │  └──► cancelled (by its sender)
+      └─────► expired (not completed within UPLOAD_EXPIRY_HOURS)
+
+`queued` onwards is set by `relaypacs.flows.delivery` from the forward jobs' states.
+"""
+
+from __future__ import annotations
+
+from relaypacs.uploads.errors import IllegalUploadTransition
+from relaypacs.uploads.models import UploadState
+
+S = UploadState
+
+ALLOWED: dict[UploadState, frozenset[UploadState]] = {
+    S.uploading: frozenset({S.processing, S.expired, S.cancelled}),
+    # processing → processing: a run silent for too long died; the next `complete` takes over.
+    S.processing: frozenset({S.processing, S.uploading, S.queued}),
+    S.queued: frozenset({S.forwarding, S.forwarded, S.failed}),
+    S.forwarding: frozenset({S.forwarding, S.forwarded, S.failed}),
+    S.failed: frozenset({S.failed, S.forwarding}),
+    S.forwarded: frozenset({S.forwarded}),
+    S.expired: frozenset(),
+    S.cancelled: frozenset(),
+}
+
+# Completed: recorded and queued, whatever happened to the delivery since.
+COMPLETED = (S.queued, S.forwarding, S.forwarded, S.failed)
+# Gone: the data is deleted (or being deleted) and nothing more happens to the upload.
+GONE = (S.expired, S.cancelled)
+
+
+def can_transition(current: UploadState, target: UploadState) -> bool:
+    return target in ALLOWED[current]
+
+
+def sources(target: UploadState) -> tuple[UploadState, ...]:
+    """Every state `target` may be reached from (for compare-and-set UPDATEs)."""
+    return tuple(state for state, targets in ALLOWED.items() if target in targets)
+
+
+def check(current: UploadState, target: UploadState) -> None:
+    if not can_transition(current, target):
+        raise IllegalUploadTransition(current=current.value, target=target.value)
