@@ -8,7 +8,9 @@ from pydantic import AwareDatetime
 
 from relaypacs.audit import service
 from relaypacs.audit.schemas import AuditEventPage, AuditEventRead
-from relaypacs.core.dependencies import PageNumber, SessionDep, require
+from relaypacs.core import pagination
+from relaypacs.core.dependencies import SessionDep, require
+from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission
 
 router = APIRouter(dependencies=[Depends(require(Permission.audit_read))])
@@ -17,8 +19,7 @@ router = APIRouter(dependencies=[Depends(require(Permission.audit_read))])
 @router.get("", response_model=AuditEventPage, status_code=200, summary="Audit trail (admin)")
 async def list_audit_events(
     session: SessionDep,
-    page: PageNumber = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    window: Annotated[Window, Depends(pagination.window(default_size=50, max_size=200))],
     actor_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     outcome: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
@@ -26,10 +27,9 @@ async def list_audit_events(
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
 ) -> AuditEventPage:
-    events, total = await service.list(
+    rows = await service.list(
         session,
-        page=page,
-        page_size=page_size,
+        window=window,
         actor_id=actor_id,
         action=action,
         outcome=outcome,
@@ -37,9 +37,4 @@ async def list_audit_events(
         since=since,
         until=until,
     )
-    return AuditEventPage(
-        items=[AuditEventRead.model_validate(e) for e in events],
-        total=total,
-        page=page,
-        page_size=page_size,
-    )
+    return AuditEventPage.of(rows, AuditEventRead.model_validate)

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from relaypacs.core.pagination import Page
+
 
 class AuditEventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -22,8 +24,5 @@ class AuditEventRead(BaseModel):
     details: dict[str, Any]
 
 
-class AuditEventPage(BaseModel):
-    items: list[AuditEventRead]
-    total: int
-    page: int
-    page_size: int
+class AuditEventPage(Page[AuditEventRead]):
+    """One page of AuditEventRead items."""

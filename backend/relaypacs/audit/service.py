@@ -7,12 +7,13 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit.models import AuditEvent
 from relaypacs.core import export
 from relaypacs.core.context import current_request_id
+from relaypacs.core.pagination import Rows, Window, paginate
 
 Outcome = Literal["success", "failure", "denied"]
 
@@ -46,16 +47,15 @@ def record(
 async def list(
     session: AsyncSession,
     *,
-    page: int,
-    page_size: int,
+    window: Window,
     actor_id: uuid.UUID | None = None,
     action: str | None = None,
     outcome: str | None = None,
     target_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> tuple[Any, int]:
-    """Newest first, filtered; returns (events, total)."""
+) -> Rows:
+    """Newest first, filtered."""
     query = select(AuditEvent)
     if actor_id is not None:
         query = query.where(AuditEvent.actor_id == actor_id)
@@ -69,11 +69,7 @@ async def list(
         query = query.where(AuditEvent.occurred_at >= since)
     if until is not None:
         query = query.where(AuditEvent.occurred_at < until)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(AuditEvent.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    )
-    return rows.all(), int(total or 0)
+    return await paginate(session, query, window, AuditEvent.id.desc())
 
 
 async def list_for_actor(session: AsyncSession, *, actor_id: uuid.UUID) -> Any:

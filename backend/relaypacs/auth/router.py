@@ -200,7 +200,7 @@ async def me(principal: PrincipalDep) -> Me:
         facility=user.facility,
         role=user.role,
         mfa_enabled=user.mfa_enabled,
-        permissions=sorted(p.value for p in ROLE_PERMISSIONS[user.role]),
+        permissions=sorted(ROLE_PERMISSIONS[user.role]),
         session_id=principal.session.id,
     )
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from relaypacs.core.permissions import Role
+from relaypacs.core.permissions import Permission, Role
 
 Username = Annotated[
     str,
@@ -86,7 +86,7 @@ class Me(BaseModel):
     facility: str
     role: Role
     mfa_enabled: bool
-    permissions: list[str]
+    permissions: list[Permission]
     session_id: uuid.UUID
 
 

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from sse_starlette import EventSourceResponse
 
 from relaypacs.auth.dependencies import CurrentUser, PrincipalDep
-from relaypacs.core.dependencies import CacheDep, DatabaseDep, PageNumber, SessionDep, SettingsDep
+from relaypacs.core import pagination
+from relaypacs.core.dependencies import CacheDep, DatabaseDep, SessionDep, SettingsDep
+from relaypacs.core.pagination import Window
 from relaypacs.notifications import push, service, stream
 from relaypacs.notifications.dependencies import HubDep
 from relaypacs.notifications.schemas import (
@@ -37,20 +39,11 @@ _404: dict[int | str, dict[str, Any]] = {
 async def list_notifications(
     session: SessionDep,
     user: CurrentUser,
-    page: PageNumber = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    window: Annotated[Window, Depends(pagination.window(default_size=20, max_size=100))],
     unread_only: bool = False,
 ) -> NotificationPage:
-    items, total, unread = await service.list(
-        session, user=user, page=page, page_size=page_size, unread_only=unread_only
-    )
-    return NotificationPage(
-        items=[service.to_read(item) for item in items],
-        total=total,
-        unread_count=unread,
-        page=page,
-        page_size=page_size,
-    )
+    rows, unread = await service.list(session, user=user, window=window, unread_only=unread_only)
+    return NotificationPage.of(rows, service.to_read, unread_count=unread)
 
 
 @router.post("/read-all", response_model=ReadAllResult, status_code=200)

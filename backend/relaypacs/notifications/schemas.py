@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from relaypacs.core.pagination import Page
+
 NotificationType = Literal[
     "upload_complete",
     "upload_failed",
@@ -29,12 +31,8 @@ class NotificationRead(BaseModel):
     created_at: datetime
 
 
-class NotificationPage(BaseModel):
-    items: list[NotificationRead]
-    total: int
+class NotificationPage(Page[NotificationRead]):
     unread_count: int
-    page: int
-    page_size: int
 
 
 class ReadState(BaseModel):

@@ -25,6 +25,7 @@ from relaypacs.core import export, mail
 from relaypacs.core.config import Settings
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.logging import get_logger
+from relaypacs.core.pagination import Rows, Window, paginate
 from relaypacs.core.permissions import Role
 from relaypacs.notifications import push
 from relaypacs.notifications.errors import NotificationNotFound
@@ -213,23 +214,17 @@ class Notifier:
 
 
 async def list(
-    session: AsyncSession, *, user: User, page: int, page_size: int, unread_only: bool
-) -> tuple[Sequence[Notification], int, int]:
-    """Newest first; returns (items, total, unread_count)."""
+    session: AsyncSession, *, user: User, window: Window, unread_only: bool
+) -> tuple[Rows, int]:
+    """Newest first; returns (the page, unread_count)."""
     mine = Notification.user_id == user.id
     query = select(Notification).where(mine)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     unread = (
         await session.scalar(select(func.count()).where(mine, Notification.read_at.is_(None))) or 0
     )
-    items = (
-        await session.scalars(
-            query.order_by(Notification.id.desc()).offset((page - 1) * page_size).limit(page_size)
-        )
-    ).all()
-    return items, total, unread
+    return await paginate(session, query, window, Notification.id.desc()), unread
 
 
 async def unread_count(session: AsyncSession, *, user: User) -> int:

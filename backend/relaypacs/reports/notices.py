@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaypacs.auth.models import User
 from relaypacs.core.database import utcnow
 from relaypacs.core.permissions import Role
+from relaypacs.core.service_levels import URGENT
 from relaypacs.notifications import service as notifications
 from relaypacs.notifications.service import Dispatch
 from relaypacs.reports.models import Report, ReportNote, ReportStatus
@@ -24,7 +25,6 @@ from relaypacs.users import service as users_service
 
 UPDATED_EVENT = "report_updated"
 NOTE_EVENT = "report_note"
-URGENT = frozenset({"STAT", "EMERGENCY"})
 
 
 def summary(report: Report) -> dict[str, Any]:

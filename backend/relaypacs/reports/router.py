@@ -4,11 +4,15 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 
 from relaypacs.auth.dependencies import CurrentUser
-from relaypacs.core.dependencies import ClientDep, PageNumber, SessionDep
+from relaypacs.core import pagination
+from relaypacs.core.dependencies import ClientDep, SessionDep
+from relaypacs.core.pagination import Window
+from relaypacs.core.service_levels import ServiceLevel
 from relaypacs.notifications.dependencies import NotifierDep
 from relaypacs.reports import pdf, service
 from relaypacs.reports.dependencies import LockedReport, Reporter, VisibleReport
@@ -46,25 +50,28 @@ async def _detail(session: SessionDep, report: Report) -> ReportDetail:
     )
 
 
+def _upper(value: object) -> object:
+    """Service levels are matched case-insensitively (`?service_level=stat`)."""
+    return value.upper() if isinstance(value, str) else value
+
+
 @router.get("", response_model=ReportPage, status_code=200, summary="Reports visible to me")
 async def list_reports(
     session: SessionDep,
     user: CurrentUser,
-    page: PageNumber = 1,
-    page_size: Annotated[int, Query(ge=1, le=50)] = 50,
+    window: Annotated[Window, Depends(pagination.window(default_size=50, max_size=50))],
     status: Annotated[list[ReportStatus] | None, Query()] = None,
     modality: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9]+$")] = None,
-    service_level: Annotated[str | None, Query(pattern=r"^(?i:STAT|EMERGENCY|ROUTINE)$")] = None,
+    service_level: Annotated[ServiceLevel | None, BeforeValidator(_upper), Query()] = None,
     date_from: date | None = None,
     date_to: date | None = None,
     assignee_id: uuid.UUID | None = None,
     sort: ReportSort | None = None,
 ) -> ReportPage:
-    items, total = await service.list(
+    rows = await service.list(
         session,
         user=user,
-        page=page,
-        page_size=page_size,
+        window=window,
         status=status,
         modality=modality,
         service_level=service_level,
@@ -73,12 +80,7 @@ async def list_reports(
         assignee_id=assignee_id,
         sort=sort,
     )
-    return ReportPage(
-        items=[ReportRead.model_validate(item) for item in items],
-        total=total,
-        page=page,
-        page_size=page_size,
-    )
+    return ReportPage.of(rows, ReportRead.model_validate)
 
 
 @router.get("/upload/{upload_id}", response_model=ReportDetail, status_code=200, responses=_404)

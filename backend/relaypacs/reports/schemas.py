@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from relaypacs.core.pagination import Page
+from relaypacs.core.service_levels import ServiceLevel
 from relaypacs.reports.models import ReportStatus
 
 ReportSort = Literal["date", "-date", "status", "-status", "modality", "-modality", "priority"]
@@ -33,7 +35,7 @@ class ReportRead(BaseModel):
     patient_name: str
     study_date: date
     modality: str
-    service_level: str
+    service_level: ServiceLevel
     destination: str | None
     status: ReportStatus
     assignee_id: uuid.UUID | None
@@ -54,11 +56,8 @@ class ReportDetail(ReportRead):
     has_pdf_attachment: bool
 
 
-class ReportPage(BaseModel):
-    items: list[ReportRead]
-    total: int
-    page: int
-    page_size: int
+class ReportPage(Page[ReportRead]):
+    """One page of ReportRead items."""
 
 
 class ReportUpdate(BaseModel):

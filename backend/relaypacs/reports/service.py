@@ -9,15 +9,17 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
 from relaypacs.auth.models import User
-from relaypacs.core import export
+from relaypacs.core import export, service_levels
 from relaypacs.core.database import utcnow
+from relaypacs.core.pagination import Rows, Window, paginate
 from relaypacs.core.permissions import Permission, Role, has_permission
+from relaypacs.core.service_levels import ServiceLevel
 from relaypacs.notifications.service import Dispatch
 from relaypacs.reports import notices, workflow
 from relaypacs.reports.errors import (
@@ -33,8 +35,6 @@ from relaypacs.reports.schemas import ReportSort, ReportUpdate
 from relaypacs.reports.workflow import READERS
 from relaypacs.uploads import service as uploads_service
 from relaypacs.uploads.errors import UploadNotFound
-
-PRIORITY = {"STAT": 0, "EMERGENCY": 1, "ROUTINE": 2}
 
 
 def _scoped(query: Select[Any], user: User) -> Select[Any]:
@@ -63,7 +63,7 @@ async def create_for_upload(
         study_date=upload.study_date,
         modality=upload.modality,
         service_level=upload.service_level,
-        priority=PRIORITY.get(upload.service_level, 2),
+        priority=service_levels.priority(upload.service_level),
         destination=destination,
         status=ReportStatus.assigned,
         created_at=utcnow(),
@@ -84,16 +84,15 @@ async def list(
     session: AsyncSession,
     *,
     user: User,
-    page: int,
-    page_size: int,
+    window: Window,
     status: builtins.list[ReportStatus] | None = None,
     modality: str | None = None,
-    service_level: str | None = None,
+    service_level: ServiceLevel | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
     assignee_id: uuid.UUID | None = None,
     sort: ReportSort | None = None,
-) -> tuple[Sequence[Report], int]:
+) -> Rows:
     """The reports `user` may see, filtered; radiologists and admins get STAT first by
     default (then the longest waiting), everyone else the newest first."""
     query = _scoped(select(Report), user)
@@ -102,7 +101,7 @@ async def list(
     if modality:
         query = query.where(Report.modality == modality.upper())
     if service_level:
-        query = query.where(Report.service_level == service_level.upper())
+        query = query.where(Report.service_level == service_level)
     if date_from:
         query = query.where(Report.created_at >= datetime.combine(date_from, time(), UTC))
     if date_to:
@@ -110,7 +109,6 @@ async def list(
         query = query.where(Report.created_at < end)
     if assignee_id:
         query = query.where(Report.assignee_id == assignee_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if sort is None:
         sort = "priority" if has_permission(user.role, Permission.report_read_all) else "-date"
     order: builtins.list[Any]
@@ -122,12 +120,7 @@ async def list(
         ]
         order = [column.desc() if sort.startswith("-") else column.asc(), Report.created_at.desc()]
     order.append(Report.id)
-    items = (
-        await session.scalars(
-            query.order_by(*order).offset((page - 1) * page_size).limit(page_size)
-        )
-    ).all()
-    return items, total
+    return await paginate(session, query, window, *order)
 
 
 async def get_visible_or_raise(

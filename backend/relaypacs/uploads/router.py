@@ -6,7 +6,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 
 from relaypacs.auth.dependencies import CurrentUser, user_with
 from relaypacs.auth.models import User
-from relaypacs.core.dependencies import ClientDep, PageNumber, SessionDep, SettingsDep
+from relaypacs.core import pagination
+from relaypacs.core.dependencies import ClientDep, SessionDep, SettingsDep
+from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import chunks, completion, service
 from relaypacs.uploads.dependencies import (
@@ -173,18 +175,11 @@ async def get_upload(
 async def list_uploads(
     session: SessionDep,
     user: Annotated[User, Depends(user_with(Permission.upload_read_own))],
-    page: PageNumber = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    window: Annotated[Window, Depends(pagination.window(default_size=50, max_size=200))],
     state: UploadState | None = None,
 ) -> UploadPage:
     everyone = has_permission(user.role, Permission.upload_read_all)
-    uploads, total = await service.list(
-        session,
-        owner_id=None if everyone else user.id,
-        state=state,
-        page=page,
-        page_size=page_size,
+    rows = await service.list(
+        session, owner_id=None if everyone else user.id, state=state, window=window
     )
-    return UploadPage(
-        items=[service.read(u) for u in uploads], total=total, page=page, page_size=page_size
-    )
+    return UploadPage.of(rows, service.read)

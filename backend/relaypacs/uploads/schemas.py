@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from relaypacs.core.config import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from relaypacs.core.pagination import Page
+from relaypacs.core.service_levels import ServiceLevel
 from relaypacs.uploads.models import UploadState
-
-ServiceLevel = Literal["STAT", "EMERGENCY", "ROUTINE"]
 
 # DICOM modality codes (PS3.3 C.7.3.1.1.1, the defined terms still in use).
 MODALITIES = frozenset(
@@ -177,7 +177,7 @@ class UploadRead(BaseModel):
     patient_name: str
     study_date: date
     modality: str
-    service_level: str
+    service_level: ServiceLevel
     notes: str | None
     state: UploadState
     chunk_size: int
@@ -234,11 +234,8 @@ class UploadDetail(UploadRead):
     forwarding: list[ForwardJobRead]
 
 
-class UploadPage(BaseModel):
-    items: list[UploadRead]
-    total: int
-    page: int
-    page_size: int
+class UploadPage(Page[UploadRead]):
+    """One page of UploadRead items."""
 
 
 class CleanupReport(BaseModel):

@@ -19,6 +19,7 @@ from relaypacs.core import export, security
 from relaypacs.core.config import Settings
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.errors import AppError
+from relaypacs.core.pagination import Rows, Window, paginate
 from relaypacs.uploads import states
 from relaypacs.uploads.errors import DuplicateStudy, TooManyFiles, UploadCompleted, UploadTooLarge
 from relaypacs.uploads.handoff import Handoff
@@ -269,22 +270,15 @@ async def list(
     *,
     owner_id: uuid.UUID | None,
     state: UploadState | None,
-    page: int,
-    page_size: int,
-) -> tuple[Sequence[Upload], int]:
+    window: Window,
+) -> Rows:
     """Newest first; `owner_id=None` lists everybody's (admins)."""
     query = select(Upload)
     if owner_id is not None:
         query = query.where(Upload.user_id == owner_id)
     if state is not None:
         query = query.where(Upload.state == state)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(Upload.created_at.desc(), Upload.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    return rows.all(), int(total or 0)
+    return await paginate(session, query, window, Upload.created_at.desc(), Upload.id)
 
 
 @export.section("uploads")

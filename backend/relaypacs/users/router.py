@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends, Query
 from relaypacs.auth import accounts
 from relaypacs.auth.dependencies import CurrentUser
 from relaypacs.auth.schemas import UserCreate
+from relaypacs.core import pagination
 from relaypacs.core.dependencies import (
     ClientDep,
     HasherDep,
-    PageNumber,
     SessionDep,
     SettingsDep,
     require,
 )
+from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission, Role
 from relaypacs.users import service
 from relaypacs.users.schemas import (
@@ -40,20 +41,12 @@ me_router = APIRouter()
 @admin_router.get("", response_model=UserPage, status_code=200)
 async def list_users(
     session: SessionDep,
-    page: PageNumber = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    window: Annotated[Window, Depends(pagination.window(default_size=50, max_size=200))],
     role: Role | None = None,
     facility: Annotated[str | None, Query(max_length=200)] = None,
 ) -> UserPage:
-    users, total = await service.list(
-        session, page=page, page_size=page_size, role=role, facility=facility
-    )
-    return UserPage(
-        items=[UserRead.model_validate(u) for u in users],
-        total=total,
-        page=page,
-        page_size=page_size,
-    )
+    rows = await service.list(session, window=window, role=role, facility=facility)
+    return UserPage.of(rows, UserRead.model_validate)
 
 
 @admin_router.post(

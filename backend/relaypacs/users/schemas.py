@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from relaypacs.auth.schemas import Facility, FullName
 from relaypacs.core.config import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from relaypacs.core.pagination import Page
 from relaypacs.core.permissions import Role
+from relaypacs.core.service_levels import ServiceLevel
 
-ServiceLevel = Literal["STAT", "EMERGENCY", "ROUTINE"]
 NOTIFICATION_TYPES = (
     "upload_complete",
     "upload_failed",
@@ -36,11 +37,8 @@ class UserRead(BaseModel):
     created_at: datetime
 
 
-class UserPage(BaseModel):
-    items: list[UserRead]
-    total: int
-    page: int
-    page_size: int
+class UserPage(Page[UserRead]):
+    """One page of UserRead items."""
 
 
 class UserUpdate(BaseModel):
@@ -79,7 +77,7 @@ def _default_notifications() -> dict[str, NotificationPreference]:
 
 
 class Preferences(BaseModel):
-    default_service_level: ServiceLevel = "ROUTINE"
+    default_service_level: ServiceLevel = ServiceLevel.ROUTINE
     chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] = DEFAULT_CHUNK_SIZE
     duplicate_check: bool = True
     notifications: dict[str, NotificationPreference] = Field(default_factory=_default_notifications)

@@ -19,6 +19,7 @@ from relaypacs.core import export
 from relaypacs.core.config import Settings
 from relaypacs.core.database import utcnow
 from relaypacs.core.dependencies import ClientInfo
+from relaypacs.core.pagination import Rows, Window, paginate
 from relaypacs.core.permissions import Role
 from relaypacs.users.errors import CannotChangeOwnAccount
 from relaypacs.users.models import UserPreference
@@ -36,21 +37,16 @@ from relaypacs.users.schemas import (
 async def list(
     session: AsyncSession,
     *,
-    page: int,
-    page_size: int,
+    window: Window,
     role: Role | None,
     facility: str | None,
-) -> tuple[Sequence[User], int]:
+) -> Rows:
     query = select(User)
     if role is not None:
         query = query.where(User.role == role)
     if facility:
         query = query.where(User.facility == facility)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(User.created_at, User.id).offset((page - 1) * page_size).limit(page_size)
-    )
-    return rows.all(), int(total or 0)
+    return await paginate(session, query, window, User.created_at, User.id)
 
 
 async def update(
