@@ -29,6 +29,8 @@ test: $(VENV)/.test
 lint: $(VENV)/.test
 	$(BIN)/ruff check backend tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	cd frontend && npm run lint
 
 # Re-pin after changing dependencies in backend/pyproject.toml.
 lock: $(VENV)/.test
@@ -57,9 +59,17 @@ $(FRONTEND_BUILD): $(FRONTEND_DEPS) $(FRONTEND_SOURCES)
 frontend: $(FRONTEND_BUILD)
 
 frontend-test: $(FRONTEND_DEPS)
-	cd frontend && npm run typecheck && npm test
+	cd frontend && npm run lint && npm run typecheck && npm test
 
 # Extra prerequisites: the web app is built before serving, unit-tested and built before pytest
-# (whose tests/e2e drive it in Chromium).
+# (whose tests/e2e drive it in Chromium), and its dependencies installed before ESLint.
 run: $(FRONTEND_BUILD)
 test: frontend-test $(FRONTEND_BUILD)
+lint: $(FRONTEND_DEPS)
+
+# The web app's API types, generated from the backend's OpenAPI document (commit both files;
+# tests/web/test_api_types.py fails while they are stale).
+.PHONY: api-types
+api-types: $(VENV)/.runtime $(FRONTEND_DEPS)
+	$(BIN)/python scripts/dump_openapi.py frontend/openapi.json
+	cd frontend && npx --no-install openapi-typescript openapi.json -o src/types/api.gen.ts

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
 import typer
 
-from relaypacs.core import migrate
+from relaypacs.core import migrate, operational_errors
 from relaypacs.core.config import ConfigurationError, Settings, load_settings
 from relaypacs.core.logging import configure_logging
 
@@ -162,3 +163,17 @@ def main() -> None:
     except ConfigurationError as exc:  # raised lazily, e.g. from inside Alembic's env
         print(f"relaypacs: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except Exception as exc:
+        # A database that is missing, unmigrated or unreachable is one line, not a trace.
+        message = operational_errors.describe(exc, database_url=_database_url())
+        if message is None:
+            raise
+        print(f"relaypacs: {message}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _database_url() -> str:
+    try:
+        return load_settings().database_url
+    except ConfigurationError:
+        return os.environ.get("DATABASE_URL", "")
