@@ -2,7 +2,7 @@ import { render, screen } from '@testing-library/react';
 import { MemoryRouter, Route, Routes } from 'react-router-dom';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { UploadDetailPage } from '@/features/history/components/upload-page-detail';
+import { UploadDetailRoute } from '@/app/routes/upload-detail';
 import type { UploadDetail } from '@/features/history/types/history';
 import { clearSession, setSession } from '@/lib/api-client';
 import { AuthProvider } from '@/lib/auth';
@@ -34,7 +34,7 @@ const DETAIL: UploadDetail = {
   forwarding: [],
 };
 
-describe('UploadDetailPage (/history/:uploadId, where notifications about an upload lead)', () => {
+describe('UploadDetailRoute (/history/:uploadId, where notifications about an upload lead)', () => {
   let restore = () => {};
 
   beforeEach(async () => {
@@ -63,7 +63,7 @@ describe('UploadDetailPage (/history/:uploadId, where notifications about an upl
         <NotificationsProvider createStream={() => ({ start: () => {}, stop: () => {} })}>
           <MemoryRouter initialEntries={['/history/u-9']}>
             <Routes>
-              <Route path="/history/:uploadId" element={<UploadDetailPage />} />
+              <Route path="/history/:uploadId" element={<UploadDetailRoute />} />
             </Routes>
           </MemoryRouter>
         </NotificationsProvider>

@@ -1,13 +1,18 @@
-import { useEffect, useRef } from 'react';
-import { NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
+import { useEffect, useRef, type ReactNode } from 'react';
+import { NavLink, useLocation, useNavigate } from 'react-router-dom';
 
 import { InstallPrompt } from '@/components/ui/install-prompt';
 import { NetworkBanner } from '@/components/ui/network-banner';
 import { paths } from '@/config/paths';
-import { NotificationBell } from '@/features/notifications/components/notification-bell';
 import { useAuth } from '@/lib/auth';
 
-export function AppLayout() {
+export interface AppLayoutProps {
+  children: ReactNode;
+  /** A signed-in navigation entry composed by the app from a feature (the notification bell). */
+  navExtra?: ReactNode;
+}
+
+export function AppLayout({ children, navExtra }: AppLayoutProps) {
   const { status, user, signOut } = useAuth();
   const navigate = useNavigate();
   const signedIn = status === 'signed-in';
@@ -53,9 +58,7 @@ export function AppLayout() {
                   <li>
                     <NavLink to={paths.reports}>Reports</NavLink>
                   </li>
-                  <li>
-                    <NotificationBell />
-                  </li>
+                  {navExtra && <li>{navExtra}</li>}
                   <li>
                     <button type="button" className="link-button" onClick={() => void onSignOut()}>
                       Sign out
@@ -79,7 +82,7 @@ export function AppLayout() {
       </header>
       <NetworkBanner />
       <main id="main" ref={main} className="app-main" tabIndex={-1}>
-        <Outlet />
+        {children}
       </main>
       <InstallPrompt />
     </div>

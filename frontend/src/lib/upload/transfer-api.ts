@@ -64,7 +64,7 @@ export class TransferApi {
       throw new TransferNetworkError(error);
     }
     if (response.ok) return response;
-    let body: unknown = null;
+    let body: unknown;
     try {
       body = await response.json();
     } catch {

@@ -7,10 +7,10 @@ import { paths } from '@/config/paths';
 import { getUploads } from '@/features/history/api/get-uploads';
 import { UploadDetails } from '@/features/history/components/upload-details';
 import { UploadStateBadge } from '@/features/history/components/upload-state-badge';
-import { useCachedQuery } from '@/features/history/hooks/use-cached-query';
 import type { UploadsPage, UploadSummary } from '@/features/history/types/history';
 import { useAuth } from '@/lib/auth';
 import { useOnline } from '@/lib/network';
+import { useCachedQuery } from '@/lib/use-cached-query';
 
 const ACTIVE = new Set(['uploading', 'processing', 'queued', 'forwarding']);
 

@@ -1,8 +1,8 @@
 import { CachedDataBadge } from '@/components/ui/cached-data-badge';
 import { getUpload } from '@/features/history/api/get-upload';
-import { useCachedQuery } from '@/features/history/hooks/use-cached-query';
 import type { UploadDetail } from '@/features/history/types/history';
 import { useOnline } from '@/lib/network';
+import { useCachedQuery } from '@/lib/use-cached-query';
 
 const ACTIVE = new Set(['uploading', 'processing', 'queued', 'forwarding']);
 

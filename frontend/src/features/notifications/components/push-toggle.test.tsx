@@ -3,8 +3,8 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { PushToggle } from '@/features/notifications/components/push-toggle';
+import { urlBase64ToBytes } from '@/features/notifications/utils/push';
 import { clearSession, setSession } from '@/lib/api-client';
-import { urlBase64ToBytes } from '@/lib/notifications/push';
 import { fakeApi, tokenPair, type FakeRequest } from '@/testing/fake-api';
 
 // A 65-byte uncompressed P-256 point, base64url (what `relaypacs push keys` prints).

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 
 import { getPushConfig } from '@/features/notifications/api/notifications';
+import { currentPushSubscription, disablePush, enablePush, pushSupported } from '@/features/notifications/utils/push';
 import { errorMessage } from '@/lib/api-client';
-import { currentPushSubscription, disablePush, enablePush, pushSupported } from '@/lib/notifications/push';
 
 type Availability = 'checking' | 'unsupported' | 'not-configured' | 'available';
 

@@ -27,17 +27,6 @@ export interface NotificationPage {
   page_size: number;
 }
 
-/** Data of a `report_updated` stream event (reports/service.py `_summary`). */
-export interface ReportUpdatedEvent {
-  report_id: string;
-  upload_id: string;
-  status: string;
-  service_level: string;
-  modality: string;
-  assignee_id: string | null;
-  updated_at: string;
-}
-
 export interface PushConfig {
   enabled: boolean;
   public_key: string | null;

@@ -13,13 +13,12 @@ import {
   updateReportText,
 } from '@/features/reports/api/reports';
 import { ReportStatusBadge, STATUS_LABELS } from '@/features/reports/components/report-status-badge';
-import type { ReportDetail, ReportStatus } from '@/features/reports/types/reports';
-import { useCachedQuery } from '@/features/history/hooks/use-cached-query';
-import type { ReportUpdatedEvent } from '@/features/notifications/types/notifications';
+import type { ReportDetail, ReportStatus, ReportUpdatedEvent } from '@/features/reports/types/reports';
 import { errorMessage } from '@/lib/api-client';
 import { useAuth } from '@/lib/auth';
 import { useOnline } from '@/lib/network';
 import { RESYNC, useStreamEvents } from '@/lib/notifications/notifications-context';
+import { useCachedQuery } from '@/lib/use-cached-query';
 
 const READERS = new Set(['radiologist', 'admin']);
 

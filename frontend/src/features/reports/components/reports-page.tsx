@@ -7,10 +7,10 @@ import { reportPath } from '@/config/paths';
 import { getReports, REPORTS_PAGE_SIZE } from '@/features/reports/api/reports';
 import { ReportStatusBadge, STATUS_LABELS } from '@/features/reports/components/report-status-badge';
 import { REPORT_STATUSES, type ReportPage, type ReportStatus } from '@/features/reports/types/reports';
-import { useCachedQuery } from '@/features/history/hooks/use-cached-query';
 import { useAuth } from '@/lib/auth';
 import { useOnline } from '@/lib/network';
 import { useStreamEvents } from '@/lib/notifications/notifications-context';
+import { useCachedQuery } from '@/lib/use-cached-query';
 
 export function ReportsPage() {
   const online = useOnline();

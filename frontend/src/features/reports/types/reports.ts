@@ -47,3 +47,14 @@ export interface ReportPage {
   page: number;
   page_size: number;
 }
+
+/** Data of a `report_updated` stream event (reports/notices.py `summary`). */
+export interface ReportUpdatedEvent {
+  report_id: string;
+  upload_id: string;
+  status: string;
+  service_level: string;
+  modality: string;
+  assignee_id: string | null;
+  updated_at: string;
+}

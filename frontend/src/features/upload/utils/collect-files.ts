@@ -84,7 +84,7 @@ export async function scanFiles(files: File[], parallel = 8): Promise<ScannedFil
       const i = next;
       next += 1;
       const file = files[i]!;
-      let ok = false;
+      let ok: boolean;
       try {
         ok = await isDicomFile(file);
       } catch {
