@@ -1,25 +1,17 @@
-/** Shapes shared across features, mirroring backend/relaypacs/auth/schemas.py and core/errors.py. */
-export interface TokenPair {
-  access_token: string;
-  refresh_token: string;
-  token_type: 'bearer';
-  expires_in: number;
-  refresh_expires_at: string;
-}
+/**
+ * The API's shapes, generated from the backend's OpenAPI document (src/types/api.gen.ts, rebuilt
+ * by `make api-types`). Features alias what they use from `Schemas`; nothing here is mirrored by
+ * hand except the error body, which the OpenAPI document does not declare.
+ */
+import type { components } from '@/types/api.gen';
 
-export type Role = 'clinician' | 'radiographer' | 'admin' | 'auditor' | (string & {});
+export type Schemas = components['schemas'];
 
-export interface Me {
-  id: string;
-  email: string;
-  username: string;
-  full_name: string;
-  facility: string;
-  role: Role;
-  mfa_enabled: boolean;
-  permissions: string[];
-  session_id: string;
-}
+export type TokenPair = Schemas['TokenPair'];
+export type Role = Schemas['Role'];
+export type Me = Schemas['Me'];
+/** A permission of `/api/auth/me` (backend/relaypacs/core/permissions.py), e.g. `report:update`. */
+export type Permission = Schemas['Permission'];
 
 export interface ApiErrorField {
   loc: string[];
@@ -27,7 +19,7 @@ export interface ApiErrorField {
   type: string;
 }
 
-/** The backend's error body: `{"error": {"code", "message", ...details}}`. */
+/** The backend's error body (core/errors.py): `{"error": {"code", "message", ...details}}`. */
 export interface ApiErrorBody {
   error: { code: string; message: string; fields?: ApiErrorField[]; [detail: string]: unknown };
 }

@@ -1,11 +1,8 @@
 import { apiClient } from '@/lib/api-client';
+import type { Schemas } from '@/types/api';
 
 /** POST /api/notifications/stream-ticket: a single-use ticket for one EventSource. */
-export interface StreamTicket {
-  ticket: string;
-  expires_in: number;
-  stream_url: string;
-}
+export type StreamTicket = Schemas['StreamTicket'];
 
 /** One Server-Sent Event of the notifications stream, with its (numeric) id. */
 export interface StreamEvent<T = unknown> {

@@ -12,17 +12,13 @@ import {
 import { apiClient } from '@/lib/api-client';
 import { useAuth } from '@/lib/auth';
 import { EventStream, type StreamEvent, type StreamState } from '@/lib/notifications/event-stream';
+import type { Schemas } from '@/types/api';
 
 /** The fields of a stored notification the shell needs (the `notification` event's data). */
-export interface LiveNotification {
-  id: number;
-  type: string;
-  title: string;
-  body: string;
-  upload_id: string | null;
-  report_id: string | null;
-  read: boolean;
-}
+export type LiveNotification = Pick<
+  Schemas['NotificationRead'],
+  'id' | 'type' | 'title' | 'body' | 'upload_id' | 'report_id' | 'read'
+>;
 
 type Listener = (event: StreamEvent) => void;
 
@@ -51,7 +47,7 @@ export interface NotificationsProviderProps {
 }
 
 async function fetchUnreadCount(): Promise<number> {
-  const { data } = await apiClient.get<{ unread_count: number }>('/api/notifications', {
+  const { data } = await apiClient.get<Schemas['NotificationPage']>('/api/notifications', {
     params: { page: 1, page_size: 1 },
   });
   return data.unread_count;

@@ -1,72 +1,18 @@
-/** The resumable upload protocol's shapes (backend/relaypacs/uploads/schemas.py). */
+/** The resumable upload protocol's shapes (generated from backend/relaypacs/uploads/schemas.py). */
+import type { Schemas } from '@/types/api';
 
-export type ServiceLevel = 'STAT' | 'EMERGENCY' | 'ROUTINE';
+export type UploadInit = Schemas['UploadInit'];
+export type ServiceLevel = Schemas['ServiceLevel'];
 
 export const SERVICE_LEVELS: readonly ServiceLevel[] = ['STAT', 'EMERGENCY', 'ROUTINE'];
 
-export interface StudyMetadata {
-  patient_name: string;
-  /** YYYY-MM-DD */
-  study_date: string;
-  modality: string;
-  service_level: ServiceLevel;
-  notes?: string | null;
-}
+/** The study fields of an upload (what the form collects and the queue keeps). */
+export type StudyMetadata = Pick<UploadInit, 'patient_name' | 'study_date' | 'modality' | 'service_level' | 'notes'>;
 
-export interface FileDeclaration {
-  name: string;
-  size: number;
-}
-
-export interface FilePlan {
-  index: number;
-  name: string;
-  size: number;
-  total_chunks: number;
-}
-
-export interface UploadCreated {
-  upload_id: string;
-  upload_token: string;
-  chunk_size: number;
-  files: FilePlan[];
-  expires_at: string;
-}
-
-export type ServerUploadState =
-  | 'uploading'
-  | 'processing'
-  | 'queued'
-  | 'forwarding'
-  | 'forwarded'
-  | 'failed'
-  | 'expired'
-  | 'cancelled';
-
-export interface FileProgress {
-  index: number;
-  total_chunks: number;
-  received: number;
-  missing: number[];
-}
-
-export interface UploadStatus {
-  upload_id: string;
-  state: ServerUploadState;
-  expires_at: string;
-  files: FileProgress[];
-}
-
-export interface CompleteAccepted {
-  upload_id: string;
-  state: ServerUploadState;
-  study_instance_uid: string | null;
-  instances: number;
-  warnings: string[];
-  skipped_files: Record<string, unknown>[];
-}
-
-/** The JSON error body every API error has. */
-export interface ApiErrorBody {
-  error: { code: string; message: string; [detail: string]: unknown };
-}
+export type FileDeclaration = Schemas['FileDeclaration'];
+export type FilePlan = Schemas['FilePlan'];
+export type UploadCreated = Schemas['UploadCreated'];
+export type ServerUploadState = Schemas['UploadState'];
+export type FileProgress = Schemas['FileProgress'];
+export type UploadStatus = Schemas['UploadStatus'];
+export type CompleteAccepted = Schemas['CompleteAccepted'];

@@ -1,10 +1,6 @@
-import type { TokenPair } from '@/types/api';
+import type { Schemas, TokenPair } from '@/types/api';
 
-export interface MfaChallenge {
-  mfa_required: true;
-  mfa_token: string;
-  expires_in: number;
-}
+export type MfaChallenge = Schemas['MfaChallenge'];
 
 export type LoginResult = TokenPair | MfaChallenge;
 
@@ -12,23 +8,8 @@ export function isMfaChallenge(result: LoginResult): result is MfaChallenge {
   return 'mfa_required' in result && result.mfa_required === true;
 }
 
-export type RegistrableRole = 'clinician' | 'radiographer';
+export type RegisterInput = Schemas['RegisterRequest'];
+export type RegistrableRole = RegisterInput['role'];
 
-export interface RegisterInput {
-  email: string;
-  username: string;
-  full_name: string;
-  facility: string;
-  role: RegistrableRole;
-  password: string;
-}
-
-export interface Accepted {
-  status: 'accepted';
-  message: string;
-}
-
-export interface EmailVerified {
-  status: 'verified';
-  email: string;
-}
+export type Accepted = Schemas['Accepted'];
+export type EmailVerified = Schemas['EmailVerified'];

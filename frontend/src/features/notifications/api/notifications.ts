@@ -1,4 +1,9 @@
-import type { AppNotification, NotificationPage, PushConfig } from '@/features/notifications/types/notifications';
+import type {
+  AppNotification,
+  NotificationPage,
+  PushConfig,
+  ReadAllResult,
+} from '@/features/notifications/types/notifications';
 import { apiClient } from '@/lib/api-client';
 
 export async function getNotifications(
@@ -19,8 +24,8 @@ export async function setNotificationRead(id: number, read: boolean): Promise<Ap
   return data;
 }
 
-export async function markAllNotificationsRead(): Promise<{ updated: number; unread_count: number }> {
-  const { data } = await apiClient.post<{ updated: number; unread_count: number }>('/api/notifications/read-all');
+export async function markAllNotificationsRead(): Promise<ReadAllResult> {
+  const { data } = await apiClient.post<ReadAllResult>('/api/notifications/read-all');
   return data;
 }
 

@@ -1,54 +1,19 @@
-/** Mirrors backend/relaypacs/reports/schemas.py. */
-export type ReportStatus = 'ASSIGNED' | 'PENDING' | 'READY' | 'ADDITIONAL_DATA_REQUIRED';
+import type { Schemas } from '@/types/api';
 
+export type ReportStatus = Schemas['ReportStatus'];
+
+/** In the order of the status filter. */
 export const REPORT_STATUSES: ReportStatus[] = ['ASSIGNED', 'PENDING', 'ADDITIONAL_DATA_REQUIRED', 'READY'];
 
-export interface Report {
-  id: string;
-  upload_id: string;
-  uploader_id: string;
-  facility: string;
-  study_instance_uid: string;
-  patient_name: string;
-  study_date: string;
-  modality: string;
-  service_level: string;
-  destination: string | null;
-  status: ReportStatus;
-  assignee_id: string | null;
-  findings: string | null;
-  impression: string | null;
-  additional_data_message: string | null;
-  pacs_report_kind: string | null;
-  pacs_report_text: string | null;
-  reported_by_id: string | null;
-  created_at: string;
-  updated_at: string;
-  ready_at: string | null;
-  last_synced_at: string | null;
-}
+export type Report = Schemas['ReportRead'];
+export type ReportNote = Schemas['ReportNoteRead'];
+export type ReportDetail = Schemas['ReportDetail'];
+export type ReportPage = Schemas['ReportPage'];
 
-export interface ReportNote {
-  id: string;
-  author_id: string;
-  body: string;
-  upload_id: string | null;
-  created_at: string;
-}
-
-export interface ReportDetail extends Report {
-  notes: ReportNote[];
-  has_pdf_attachment: boolean;
-}
-
-export interface ReportPage {
-  items: Report[];
-  total: number;
-  page: number;
-  page_size: number;
-}
-
-/** Data of a `report_updated` stream event (reports/notices.py `summary`). */
+/**
+ * Data of a `report_updated` stream event (reports/notices.py): live-only, so not in the
+ * OpenAPI document.
+ */
 export interface ReportUpdatedEvent {
   report_id: string;
   upload_id: string;

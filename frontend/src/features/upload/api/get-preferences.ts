@@ -1,11 +1,7 @@
 import { apiClient } from '@/lib/api-client';
-import type { ServiceLevel } from '@/lib/upload/types';
+import type { Schemas } from '@/types/api';
 
-export interface UploadPreferences {
-  default_service_level: ServiceLevel;
-  chunk_size: number;
-  duplicate_check: boolean;
-}
+export type UploadPreferences = Schemas['Preferences'];
 
 /** GET /api/me/preferences */
 export async function getPreferences(): Promise<UploadPreferences> {

@@ -1,14 +1,8 @@
 import { apiClient } from '@/lib/api-client';
-import type { FileDeclaration, StudyMetadata, UploadCreated } from '@/lib/upload/types';
-
-export interface InitUploadBody extends StudyMetadata {
-  files: FileDeclaration[];
-  force_upload?: boolean;
-  chunk_size?: number;
-}
+import type { UploadCreated, UploadInit } from '@/lib/upload/types';
 
 /** POST /api/upload/init (needs the access token; the transfer itself then uses the upload token). */
-export async function initUpload(body: InitUploadBody): Promise<UploadCreated> {
+export async function initUpload(body: UploadInit): Promise<UploadCreated> {
   const { data } = await apiClient.post<UploadCreated>('/api/upload/init', body);
   return data;
 }
