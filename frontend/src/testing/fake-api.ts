@@ -59,7 +59,7 @@ export const ME: Me = {
   facility: 'Rural Clinic 4',
   role: 'radiographer',
   mfa_enabled: false,
-  permissions: ['upload:create'],
+  permissions: ['upload:create', 'upload:read_own', 'report:read_own', 'report:read_facility'],
   session_id: '7d1f0e4e-1111-4c4c-9999-000000000002',
 };
 

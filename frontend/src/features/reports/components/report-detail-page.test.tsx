@@ -11,6 +11,10 @@ import { db } from '@/lib/db';
 import type { EventStreamOptions } from '@/lib/notifications/event-stream';
 import { NotificationsProvider } from '@/lib/notifications/notifications-context';
 import { fakeApi, ME, tokenPair, type FakeRequest } from '@/testing/fake-api';
+import type { Me } from '@/types/api';
+
+const CLINICIAN: Me = { ...ME, role: 'clinician', permissions: ['upload:create', 'upload:read_own', 'report:read_own'] };
+const RADIOLOGIST: Me = { ...ME, role: 'radiologist', permissions: ['report:read_own', 'report:read_all', 'report:update'] };
 
 function report(overrides: Partial<ReportDetail>): ReportDetail {
   return {
@@ -47,7 +51,7 @@ describe('ReportDetailPage', () => {
   let current: ReportDetail;
   let requests: FakeRequest[];
   let streams: EventStreamOptions[];
-  let role = 'clinician';
+  let me = CLINICIAN;
   const createStream = (options: EventStreamOptions) => {
     streams.push(options);
     return { start: () => {}, stop: () => {} };
@@ -55,12 +59,12 @@ describe('ReportDetailPage', () => {
 
   beforeEach(async () => {
     streams = [];
-    role = 'clinician';
+    me = CLINICIAN;
     await db.cache.clear();
     await setSession(tokenPair(1));
     const api = fakeApi((request) => {
       if (request.url === '/api/auth/refresh') return { status: 200, body: tokenPair(2) };
-      if (request.url === '/api/auth/me') return { status: 200, body: { ...ME, role } };
+      if (request.url === '/api/auth/me') return { status: 200, body: me };
       if (request.url === '/api/notifications')
         return { status: 200, body: { items: [], total: 0, unread_count: 0, page: 1, page_size: 1 } };
       if (request.url === '/api/reports/r1' && request.method === 'GET') return { status: 200, body: current };
@@ -155,7 +159,7 @@ describe('ReportDetailPage', () => {
   });
 
   it('radiologists assign to themselves, write the impression and make it READY', async () => {
-    role = 'radiologist';
+    me = RADIOLOGIST;
     current = report({ status: 'PENDING' });
     renderPage();
     await userEvent.click(await screen.findByRole('button', { name: 'Assign to me' }));

@@ -16,11 +16,10 @@ import { ReportStatusBadge, STATUS_LABELS } from '@/features/reports/components/
 import type { ReportDetail, ReportStatus, ReportUpdatedEvent } from '@/features/reports/types/reports';
 import { errorMessage } from '@/lib/api-client';
 import { useAuth } from '@/lib/auth';
+import { useCan } from '@/lib/authorization';
 import { useOnline } from '@/lib/network';
 import { RESYNC, useStreamEvents } from '@/lib/notifications/notifications-context';
 import { useCachedQuery } from '@/lib/use-cached-query';
-
-const READERS = new Set(['radiologist', 'admin']);
 
 function when(value: string | null): string {
   return value ? new Date(value).toLocaleString() : '—';
@@ -29,7 +28,7 @@ function when(value: string | null): string {
 export function ReportDetailPage() {
   const { reportId = '' } = useParams();
   const online = useOnline();
-  const { user } = useAuth();
+  const mayReport = useCan('report:update');
   const fetcher = useCallback(() => getReport(reportId), [reportId]);
   const query = useCachedQuery<ReportDetail>(`report:${reportId}`, fetcher, { online });
   const { reload } = query;
@@ -116,7 +115,7 @@ export function ReportDetailPage() {
           </div>
           <Notes report={report} />
           {report.status === 'ADDITIONAL_DATA_REQUIRED' && <ReplyForm reportId={report.id} onSent={reload} />}
-          {user && READERS.has(user.role) && <ReaderActions report={report} onChanged={reload} />}
+          {mayReport && <ReaderActions report={report} onChanged={reload} />}
         </>
       )}
     </section>
@@ -227,7 +226,7 @@ const NEXT: Record<ReportStatus, ReportStatus[]> = {
   READY: [],
 };
 
-/** Radiologists and admins: assign to me, findings/impression, status change. */
+/** Whoever may update reports (`report:update`): assign to me, findings/impression, status change. */
 function ReaderActions({ report, onChanged }: { report: ReportDetail; onChanged: () => void }) {
   const { user } = useAuth();
   const [findings, setFindings] = useState(report.findings ?? '');
