@@ -13,8 +13,8 @@ from typing import Any, cast
 from fastapi import FastAPI
 
 from relaypacs.core.database import Database, utcnow
+from relaypacs.core.service_levels import priority
 from relaypacs.reports.models import Report, ReportStatus
-from relaypacs.reports.service import PRIORITY
 from relaypacs.uploads.models import Upload, UploadState
 from tests.factories import UserFixture, create_user
 
@@ -87,7 +87,7 @@ async def create_delivered(
         study_date=upload.study_date,
         modality=modality,
         service_level=service_level,
-        priority=PRIORITY.get(service_level, 2),
+        priority=priority(service_level),
         destination="orthanc",
         status=status,
         created_at=now,

@@ -1,7 +1,7 @@
 """The upload's states: the one place that says which changes are allowed.
 
-    uploading ──► processing ──► queued ──► forwarding ──► forwarded
-      │  │  ▲         │                       │   ▲
+    uploading ──► processing ──► queued ──► forwarding ◄──► forwarded
+      │  │  ▲         │                       │   ▲        (sent again)
       │  │  └─────────┘ (a file failed        ▼   │ (an admin retried
       │  │               validation)         failed    the dead job)
       │  └──► cancelled (by its sender)
@@ -24,7 +24,9 @@ ALLOWED: dict[UploadState, frozenset[UploadState]] = {
     S.queued: frozenset({S.forwarding, S.forwarded, S.failed}),
     S.forwarding: frozenset({S.forwarding, S.forwarded, S.failed}),
     S.failed: frozenset({S.failed, S.forwarding}),
-    S.forwarded: frozenset({S.forwarded}),
+    # forwarded → forwarding: a delivered job is sent again (its worker lost the lease and
+    # another took it over); the report is not opened twice.
+    S.forwarded: frozenset({S.forwarded, S.forwarding}),
     S.expired: frozenset(),
     S.cancelled: frozenset(),
 }
