@@ -1,5 +1,5 @@
-"""Accounts as identities: find a user, create one. The HTTP surfaces that manage
-accounts (admin, profile, preferences) are in `relaypacs.users`."""
+"""The account rows: find, create and change a user (admin changes, profile). The HTTP
+surfaces that manage accounts (admin, /me) are in `relaypacs.users`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
-from relaypacs.auth import passwords
-from relaypacs.auth.errors import EmailTaken, UsernameTaken, UserNotFound
+from relaypacs.auth import passwords, verification
+from relaypacs.auth import sessions as auth_sessions
+from relaypacs.auth.errors import CannotChangeOwnAccount, EmailTaken, UsernameTaken, UserNotFound
 from relaypacs.auth.models import User
-from relaypacs.auth.schemas import UserCreate
+from relaypacs.auth.schemas import ProfileUpdate, UserCreate, UserUpdate
+from relaypacs.core.config import Settings
 from relaypacs.core.database import utcnow
+from relaypacs.core.dependencies import ClientInfo
 from relaypacs.core.permissions import Role
 from relaypacs.core.security import PasswordHasher
 
@@ -108,3 +111,88 @@ async def count_admins(session: AsyncSession) -> int:
         select(func.count()).select_from(User).where(User.role == Role.admin)
     )
     return int(total or 0)
+
+
+async def update(
+    session: AsyncSession, *, user: User, changes: UserUpdate, actor: User, client: ClientInfo
+) -> User:
+    """Admin change of role, facility, name or active flag; disabling revokes every session."""
+    if user.id == actor.id and (
+        (changes.role is not None and changes.role != user.role) or changes.is_active is False
+    ):
+        raise CannotChangeOwnAccount()
+    if changes.role is not None and changes.role != user.role:
+        audit.record(
+            session,
+            action="role_changed",
+            actor_id=actor.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+            details={"from": user.role.value, "to": changes.role.value},
+        )
+        user.role = changes.role
+    if changes.facility is not None and changes.facility != user.facility:
+        audit.record(
+            session,
+            action="facility_changed",
+            actor_id=actor.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+        )
+        user.facility = changes.facility
+    if changes.full_name is not None:
+        user.full_name = changes.full_name
+    if changes.is_active is not None and changes.is_active != user.is_active:
+        user.is_active = changes.is_active
+        revoked = 0
+        if not changes.is_active:
+            revoked = await auth_sessions.revoke_all(session, user_id=user.id, reason="disabled")
+        audit.record(
+            session,
+            action="user_disabled" if not changes.is_active else "user_enabled",
+            actor_id=actor.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+            details={"sessions_revoked": revoked},
+        )
+    await session.commit()
+    await session.refresh(user)
+    return user
+
+
+async def update_profile(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    user: User,
+    changes: ProfileUpdate,
+    client: ClientInfo,
+) -> User:
+    """Name changes at once; a new email takes effect only once verified."""
+    if changes.full_name is not None:
+        user.full_name = changes.full_name
+    token: str | None = None
+    new_email = normalize_email(changes.email) if changes.email else None
+    if new_email and new_email != user.email:
+        taken = await session.scalar(
+            select(func.count()).select_from(User).where(User.email == new_email)
+        )
+        if taken:
+            raise EmailTaken()
+        user.pending_email = new_email
+        token = await verification.issue(session, settings=settings, user=user, email=new_email)
+        audit.record(
+            session,
+            action="email_change_requested",
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+        )
+    await session.commit()
+    if token and new_email:
+        await verification.send(settings, email=new_email, full_name=user.full_name, token=token)
+    return user

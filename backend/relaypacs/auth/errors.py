@@ -87,3 +87,9 @@ class WrongMfaCode(AppError):
 class UserNotFound(NotFound):
     code = "user_not_found"
     message = "No such user."
+
+
+class CannotChangeOwnAccount(AppError):
+    status_code = 409
+    code = "cannot_change_own_account"
+    message = "Admins cannot disable themselves or change their own role."

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from relaypacs.core.permissions import Permission, Role
 
@@ -135,3 +135,19 @@ class UserCreate(BaseModel):
     facility: Facility
     role: Role
     password: Password
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    facility: Facility | None = None
+    full_name: FullName | None = None
+    is_active: bool | None = None
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    full_name: FullName | None = None

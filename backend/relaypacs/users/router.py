@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 
 from relaypacs.auth import accounts
 from relaypacs.auth.dependencies import CurrentUser
-from relaypacs.auth.schemas import UserCreate
+from relaypacs.auth.schemas import ProfileUpdate, UserCreate, UserUpdate
 from relaypacs.core import pagination
 from relaypacs.core.dependencies import (
     ClientDep,
@@ -23,11 +23,9 @@ from relaypacs.users.schemas import (
     Preferences,
     PreferencesUpdate,
     ProfileRead,
-    ProfileUpdate,
     UserExport,
     UserPage,
     UserRead,
-    UserUpdate,
 )
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user"}}
@@ -87,7 +85,7 @@ async def update_user(
     client: ClientDep,
 ) -> UserRead:
     user = await accounts.get_or_raise(session, user_id=user_id)
-    updated = await service.update(session, user=user, changes=changes, actor=admin, client=client)
+    updated = await accounts.update(session, user=user, changes=changes, actor=admin, client=client)
     return UserRead.model_validate(updated)
 
 
@@ -109,9 +107,10 @@ async def update_profile(
     settings: SettingsDep,
     client: ClientDep,
 ) -> ProfileRead:
-    return await service.update_profile(
+    updated = await accounts.update_profile(
         session, settings=settings, user=user, changes=changes, client=client
     )
+    return service.profile(updated)
 
 
 @me_router.get("/preferences", response_model=Preferences, status_code=200)

@@ -4,9 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from relaypacs.auth.schemas import Facility, FullName
 from relaypacs.core.config import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 from relaypacs.core.pagination import Page
 from relaypacs.core.permissions import Role
@@ -41,15 +40,6 @@ class UserPage(Page[UserRead]):
     """One page of UserRead items."""
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    role: Role | None = None
-    facility: Facility | None = None
-    full_name: FullName | None = None
-    is_active: bool | None = None
-
-
 class ProfileRead(BaseModel):
     email: str
     pending_email: str | None
@@ -57,13 +47,6 @@ class ProfileRead(BaseModel):
     full_name: str
     facility: str
     role: Role
-
-
-class ProfileUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: EmailStr | None = None
-    full_name: FullName | None = None
 
 
 class NotificationPreference(BaseModel):
