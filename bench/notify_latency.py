@@ -64,9 +64,9 @@ from _common import (
 )
 
 sys.path.insert(0, str(REPO))  # tests/ is not installed; the servers and factories live there
-from relaypacs.core.config import Settings
 from relaypacs.core.database import Database
 from relaypacs.core.permissions import Role
+from relaypacs.settings import Settings
 from tests.factories import UserFixture, bearer
 from tests.notifications.factories import create_report, create_user_in
 from tests.notifications.sse_client import (

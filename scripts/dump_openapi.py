@@ -16,8 +16,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from relaypacs.core.config import Environment, LogFormat, Settings
+from relaypacs.core.config import Environment, LogFormat
 from relaypacs.main import create_app
+from relaypacs.settings import Settings
 
 
 def _drop_settings_from_environment() -> None:

@@ -16,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 
 from relaypacs.core import migrate
-from relaypacs.core.config import Settings
 from relaypacs.main import create_app
+from relaypacs.settings import Settings
 from tests.servers import (
     MotoS3Server,
     OrthancServer,

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from relaypacs.core import migrate, operational_errors
-from relaypacs.core.config import ConfigurationError, Settings, load_settings
+from relaypacs.core.config import ConfigurationError
 from relaypacs.core.logging import configure_logging
+from relaypacs.settings import Settings, load_settings
 
 app = typer.Typer(help="RelayPACS Gateway", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)

@@ -15,7 +15,7 @@ from relaypacs.api import api_router, ops_router, public_router
 from relaypacs.auth import service as auth_service
 from relaypacs.core import jobs, migrate
 from relaypacs.core.cache import create_cache
-from relaypacs.core.config import Settings, StorageBackend, load_settings
+from relaypacs.core.config import StorageBackend
 from relaypacs.core.database import Database
 from relaypacs.core.errors import install_error_handlers
 from relaypacs.core.logging import configure_logging, get_logger
@@ -27,6 +27,7 @@ from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.service import Notifier
 from relaypacs.pacs.worker import Forwarder
 from relaypacs.reports import sync as report_sync
+from relaypacs.settings import Settings, load_settings
 from relaypacs.uploads import housekeeping
 from relaypacs.uploads.storage import StorageError, build_storage
 from relaypacs.web import install_web_app

@@ -12,9 +12,9 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from relaypacs.core.config import Settings
 from relaypacs.core.errors import error_response
 from relaypacs.core.web_app import web_app_built
+from relaypacs.settings import Settings
 
 # Paths the server owns: never answered with the web app, so their 404s stay JSON.
 RESERVED_PREFIXES = ("/api", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")

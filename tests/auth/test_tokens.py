@@ -18,8 +18,8 @@ from sqlalchemy import select, update
 from relaypacs.audit.models import AuditEvent
 from relaypacs.auth.models import AuthSession
 from relaypacs.core import security
-from relaypacs.core.config import Settings
 from relaypacs.core.database import utcnow
+from relaypacs.settings import Settings
 from tests.factories import UserFixture, bearer, create_user, login
 
 

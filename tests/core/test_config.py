@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from relaypacs.core.config import ConfigurationError, load_settings
+from relaypacs.core.config import ConfigurationError
+from relaypacs.settings import load_settings
 
 RELAYPACS = Path(sys.executable).with_name("relaypacs")
 

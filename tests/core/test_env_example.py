@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from relaypacs.core.config import Settings
+from relaypacs.settings import Settings
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 

@@ -11,8 +11,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from relaypacs.core import migrate
-from relaypacs.core.config import Settings
 from relaypacs.core.database import Base, create_engine
+from relaypacs.settings import Settings
 
 
 def _diff(connection: Connection) -> list[Any]:

@@ -7,8 +7,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from relaypacs.core.config import Settings
 from relaypacs.main import create_app
+from relaypacs.settings import Settings
 from tests.conftest import make_settings
 from tests.servers import free_port
 

@@ -26,13 +26,14 @@ from typer.testing import CliRunner
 
 from relaypacs.auth.models import User
 from relaypacs.cli import app as cli_app
-from relaypacs.core.config import Environment, Settings
+from relaypacs.core.config import Environment
 from relaypacs.notifications import push
 from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.errors import InvalidPushEndpoint
 from relaypacs.notifications.models import PushSubscription
 from relaypacs.notifications.schemas import PushSubscriptionCreate
 from relaypacs.reports.models import ReportStatus
+from relaypacs.settings import Settings
 from tests.factories import UserFixture, bearer, create_user, login
 from tests.notifications.factories import create_delivered
 from tests.notifications.push_service import PushService, running_push_service

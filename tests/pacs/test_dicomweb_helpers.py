@@ -9,7 +9,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from relaypacs.core.config import DestinationSettings
+from relaypacs.pacs.config import DestinationSettings
 from relaypacs.pacs.dicomweb import DicomWeb
 from tests.servers import OrthancServer
 

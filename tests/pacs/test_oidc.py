@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from relaypacs.core.config import DestinationSettings
+from relaypacs.pacs.config import DestinationSettings
 from relaypacs.pacs.dicomweb import DicomWeb
 
 

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from relaypacs.auth.models import User
-from relaypacs.core.config import Settings
 from relaypacs.main import create_app
+from relaypacs.settings import Settings
 from tests.conftest import make_settings
 
 RELAYPACS = Path(sys.executable).with_name("relaypacs")

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from relaypacs.core.config import REPO_FRONTEND_DIST, Settings
+from relaypacs.core.config import REPO_FRONTEND_DIST
+from relaypacs.settings import Settings
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.errors import CannotChangeOwnAccount, EmailTaken, UsernameTaken, UserNotFound
 from relaypacs.auth.models import User
 from relaypacs.auth.schemas import ProfileUpdate, UserCreate, UserUpdate
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import utcnow
 from relaypacs.core.dependencies import ClientInfo
 from relaypacs.core.permissions import Role
@@ -166,7 +166,7 @@ async def update(
 async def update_profile(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     user: User,
     changes: ProfileUpdate,
     client: ClientInfo,

@@ -16,7 +16,7 @@ from relaypacs.auth.errors import MfaAlreadyEnabled, MfaNotEnabled, MfaSetupMiss
 from relaypacs.auth.models import BackupCode, User
 from relaypacs.auth.schemas import BackupCodes, MfaSetup
 from relaypacs.core import security
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.dependencies import ClientInfo
 
@@ -26,7 +26,7 @@ _BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _TOTP_CODE = re.compile(r"^\d{6}$")
 
 
-def _backup_digest(settings: Settings, code: str) -> str:
+def _backup_digest(settings: CoreSettings, code: str) -> str:
     normalized = re.sub(r"[\s-]", "", code).lower()
     return security.keyed_digest(settings, f"backup:{normalized}")
 
@@ -63,7 +63,7 @@ async def consume_totp(session: AsyncSession, *, user: User, code: str) -> bool:
 
 
 async def consume_backup_code(
-    session: AsyncSession, *, settings: Settings, user: User, code: str
+    session: AsyncSession, *, settings: CoreSettings, user: User, code: str
 ) -> bool:
     used = await execute_dml(
         session,
@@ -80,7 +80,7 @@ async def consume_backup_code(
 
 
 async def verify_second_factor(
-    session: AsyncSession, *, settings: Settings, user: User, code: str
+    session: AsyncSession, *, settings: CoreSettings, user: User, code: str
 ) -> str | None:
     """Return the factor used ("totp" or "backup_code"), or None; caller commits."""
     if _TOTP_CODE.match(code.strip()):
@@ -111,7 +111,7 @@ async def setup(session: AsyncSession, *, user: User, client: ClientInfo) -> Mfa
 
 
 async def enable(
-    session: AsyncSession, *, settings: Settings, user: User, code: str, client: ClientInfo
+    session: AsyncSession, *, settings: CoreSettings, user: User, code: str, client: ClientInfo
 ) -> BackupCodes:
     """Confirm enrolment with a valid code; returns backup codes, shown only this once."""
     if user.mfa_enabled:

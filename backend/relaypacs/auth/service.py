@@ -29,7 +29,7 @@ from relaypacs.auth.schemas import (
 )
 from relaypacs.core import security
 from relaypacs.core.cache import Cache
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import utcnow
 from relaypacs.core.dependencies import ClientInfo
 from relaypacs.core.errors import AppError
@@ -48,7 +48,7 @@ REGISTERED_MESSAGE = (
 async def register(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     hasher: security.PasswordHasher,
     data: RegisterRequest,
     client: ClientInfo,
@@ -76,7 +76,7 @@ async def register(
     return REGISTERED_MESSAGE
 
 
-async def resend_verification(session: AsyncSession, *, settings: Settings, email: str) -> str:
+async def resend_verification(session: AsyncSession, *, settings: CoreSettings, email: str) -> str:
     user = await accounts.get_by_login(session, login=email)
     if user is not None and user.email_verified_at is None and user.is_active:
         token = await verification.issue(session, settings=settings, user=user, email=user.email)
@@ -85,7 +85,7 @@ async def resend_verification(session: AsyncSession, *, settings: Settings, emai
     return REGISTERED_MESSAGE
 
 
-async def _check_rate_limit(cache: Cache, settings: Settings, client: ClientInfo) -> None:
+async def _check_rate_limit(cache: Cache, settings: CoreSettings, client: ClientInfo) -> None:
     key = f"login-ip:{client.ip or 'unknown'}"
     attempts = await cache.incr(key, 60)
     if attempts > settings.login_rate_limit_per_minute:
@@ -96,7 +96,7 @@ async def _check_rate_limit(cache: Cache, settings: Settings, client: ClientInfo
 async def _record_failure(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     user: User | None,
     client: ClientInfo,
     reason: str,
@@ -134,7 +134,7 @@ def _is_locked(user: User) -> bool:
 async def login(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     hasher: security.PasswordHasher,
     cache: Cache,
     data: LoginRequest,
@@ -179,7 +179,7 @@ async def login(
 async def login_second_factor(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     cache: Cache,
     mfa_token: str,
     code: str,
@@ -262,7 +262,7 @@ async def change_password(
 async def ensure_bootstrap_admin(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     hasher: security.PasswordHasher,
 ) -> User | None:
     """Create the first admin from RELAYPACS_BOOTSTRAP_ADMIN_* when no admin exists yet."""

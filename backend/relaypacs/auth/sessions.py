@@ -15,7 +15,7 @@ from relaypacs.auth.errors import InvalidToken
 from relaypacs.auth.models import AuthSession, User
 from relaypacs.auth.schemas import TokenPair
 from relaypacs.core import export, security
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.dependencies import ClientInfo
 from relaypacs.core.permissions import Role
@@ -34,13 +34,13 @@ class Principal:
         return self.user.role
 
 
-def _refresh_jti(settings: Settings, session_id: uuid.UUID, generation: int) -> str:
+def _refresh_jti(settings: CoreSettings, session_id: uuid.UUID, generation: int) -> str:
     # Deterministic per (session, generation): a racing refresh can be answered
     # with the very token the winner received.
     return security.keyed_digest(settings, f"refresh:{session_id}:{generation}")[:32]
 
 
-def _mint_refresh(settings: Settings, auth_session: AuthSession) -> str:
+def _mint_refresh(settings: CoreSettings, auth_session: AuthSession) -> str:
     return security.encode_token(
         settings,
         subject=str(auth_session.user_id),
@@ -53,7 +53,7 @@ def _mint_refresh(settings: Settings, auth_session: AuthSession) -> str:
     )
 
 
-def _token_pair(settings: Settings, auth_session: AuthSession, refresh_token: str) -> TokenPair:
+def _token_pair(settings: CoreSettings, auth_session: AuthSession, refresh_token: str) -> TokenPair:
     now = utcnow()
     access = security.encode_token(
         settings,
@@ -72,7 +72,7 @@ def _token_pair(settings: Settings, auth_session: AuthSession, refresh_token: st
 
 
 async def create(
-    session: AsyncSession, *, settings: Settings, user: User, client: ClientInfo
+    session: AsyncSession, *, settings: CoreSettings, user: User, client: ClientInfo
 ) -> TokenPair:
     """Open a session for a user who has just proven who they are."""
     from user_agents import parse as parse_user_agent
@@ -108,11 +108,11 @@ async def create(
     return _token_pair(settings, auth_session, refresh)
 
 
-def _idle_expired(settings: Settings, auth_session: AuthSession, now: datetime) -> bool:
+def _idle_expired(settings: CoreSettings, auth_session: AuthSession, now: datetime) -> bool:
     return auth_session.last_seen_at + settings.session_idle_timeout < now
 
 
-async def authenticate(session: AsyncSession, *, settings: Settings, token: str) -> Principal:
+async def authenticate(session: AsyncSession, *, settings: CoreSettings, token: str) -> Principal:
     """Resolve an access token to a live session of an active user, or raise InvalidToken."""
     try:
         claims = security.decode_token(settings, token, "access")
@@ -126,7 +126,7 @@ async def authenticate(session: AsyncSession, *, settings: Settings, token: str)
 
 
 async def authenticate_session(
-    session: AsyncSession, *, settings: Settings, session_id: uuid.UUID, user_id: uuid.UUID
+    session: AsyncSession, *, settings: CoreSettings, session_id: uuid.UUID, user_id: uuid.UUID
 ) -> Principal:
     """The live session `session_id` of active user `user_id`, or raise InvalidToken."""
     row = (
@@ -156,7 +156,7 @@ async def authenticate_session(
 
 
 async def refresh(
-    session: AsyncSession, *, settings: Settings, token: str, client: ClientInfo
+    session: AsyncSession, *, settings: CoreSettings, token: str, client: ClientInfo
 ) -> TokenPair:
     """Rotate the refresh token. Replaying a rotated one revokes the whole session."""
     try:
@@ -289,7 +289,7 @@ async def revoke_all(
 
 
 async def list_active(
-    session: AsyncSession, *, settings: Settings, user_id: uuid.UUID
+    session: AsyncSession, *, settings: CoreSettings, user_id: uuid.UUID
 ) -> Sequence[AuthSession]:
     now = utcnow()
     rows = await session.scalars(

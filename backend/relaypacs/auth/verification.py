@@ -11,15 +11,15 @@ from relaypacs.audit import service as audit
 from relaypacs.auth.errors import EmailTaken, InvalidVerificationToken
 from relaypacs.auth.models import EmailToken, User
 from relaypacs.core import mail, security
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
 
 
-def verification_link(settings: Settings, token: str) -> str:
+def verification_link(settings: CoreSettings, token: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}/api/auth/verify-email?token={token}"
 
 
-async def issue(session: AsyncSession, *, settings: Settings, user: User, email: str) -> str:
+async def issue(session: AsyncSession, *, settings: CoreSettings, user: User, email: str) -> str:
     """Create a token for `email` (the account's, or a new one being confirmed); caller commits."""
     token = security.new_opaque_token()
     session.add(
@@ -33,7 +33,7 @@ async def issue(session: AsyncSession, *, settings: Settings, user: User, email:
     return token
 
 
-async def send(settings: Settings, *, email: str, full_name: str, token: str) -> None:
+async def send(settings: CoreSettings, *, email: str, full_name: str, token: str) -> None:
     link = verification_link(settings, token)
     await mail.send(
         settings,
@@ -48,7 +48,7 @@ async def send(settings: Settings, *, email: str, full_name: str, token: str) ->
     )
 
 
-async def send_existing_account_notice(settings: Settings, *, email: str) -> None:
+async def send_existing_account_notice(settings: CoreSettings, *, email: str) -> None:
     await mail.send(
         settings,
         to=email,

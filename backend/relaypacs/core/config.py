@@ -6,11 +6,10 @@ import os
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Self
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
     EmailStr,
     Field,
     SecretStr,
@@ -51,95 +50,16 @@ class StorageBackend(StrEnum):
     s3 = "s3"
 
 
-class PacsType(StrEnum):
-    dicomweb = "dicomweb"
-    dimse = "dimse"
-
-
-class PacsAuth(StrEnum):
-    none = "none"
-    basic = "basic"
-    bearer = "bearer"
-    oidc = "oidc"
-
-
-class ActivePacs(StrEnum):
-    orthanc = "orthanc"
-    dcm4chee = "dcm4chee"
-    both = "both"
-
-
-class DestinationSettings(BaseModel):
-    """One PACS destination; env vars are PACS_<NAME>__<FIELD>, e.g. PACS_ORTHANC__URL."""
-
-    type: PacsType = PacsType.dicomweb
-    url: str = ""
-    auth: PacsAuth = PacsAuth.none
-    username: str = ""
-    password: SecretStr = SecretStr("")
-    token: SecretStr = SecretStr("")
-    oidc_token_url: str = ""
-    oidc_client_id: str = ""
-    oidc_client_secret: SecretStr = SecretStr("")
-    verify_tls: bool = True
-    ca_bundle: str = ""
-    timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 120.0
-    batch_max_instances: Annotated[int, Field(ge=1, le=10_000)] = 50
-    batch_max_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024 * 1024
-    host: str = ""
-    port: Annotated[int, Field(ge=1, le=65535)] = 104
-    called_aet: str = ""
-    calling_aet: str = "RELAYPACS"
-
-    @field_validator("url")
-    @classmethod
-    def _check_url(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _check(self) -> DestinationSettings:
-        if self.auth is PacsAuth.oidc and not (self.oidc_token_url and self.oidc_client_id):
-            raise ValueError("AUTH=oidc needs OIDC_TOKEN_URL and OIDC_CLIENT_ID")
-        for aet in (self.called_aet, self.calling_aet):
-            if len(aet) > 16:
-                raise ValueError("AE titles are at most 16 characters")
-        return self
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.url) if self.type is PacsType.dicomweb else bool(self.host)
-
-
-class OrthancDestination(DestinationSettings):
-    """Defaults match the sandbox Orthanc that `make run` starts."""
-
-    url: str = "http://127.0.0.1:8042/dicom-web"
-    auth: PacsAuth = PacsAuth.basic
-    username: str = "orthanc"
-    password: SecretStr = SecretStr("orthanc")
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 4242
-    called_aet: str = "ORTHANC"
-
-
-class Dcm4cheeDestination(DestinationSettings):
-    url: str = "http://127.0.0.1:8080/dcm4chee-arc/aets/DCM4CHEE/rs"
-    batch_max_instances: Annotated[int, Field(ge=1, le=10_000)] = 100
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 11112
-    called_aet: str = "DCM4CHEE"
-
-
 class LogFormat(StrEnum):
     auto = "auto"
     json = "json"
     console = "console"
 
 
-class Settings(BaseSettings):
-    """Every variable here is documented, with its default, in `.env.example`."""
+class CoreSettings(BaseSettings):
+    """The settings every layer may read. The one root `Settings` (relaypacs/settings.py)
+    adds each domain's own groups (e.g. `pacs.config.PacsSettings`); every variable is
+    documented, with its default, in `.env.example`."""
 
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -208,20 +128,6 @@ class Settings(BaseSettings):
     upload_cleanup_cron: str = "0 2 * * *"
     upload_validation_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
 
-    # PACS destinations and forwarding
-    active_pacs: ActivePacs = ActivePacs.orthanc
-    fallback_pacs: str = ""
-    pacs_orthanc: OrthancDestination = OrthancDestination()
-    pacs_dcm4chee: Dcm4cheeDestination = Dcm4cheeDestination()
-    forward_workers: Annotated[int, Field(ge=0, le=64)] = 2
-    forward_poll_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
-    forward_max_attempts: Annotated[int, Field(ge=1, le=1000)] = 12
-    forward_max_age_hours: Annotated[float, Field(gt=0)] = 72.0
-    forward_backoff_base_seconds: Annotated[float, Field(gt=0)] = 5.0
-    forward_backoff_max_seconds: Annotated[float, Field(gt=0)] = 900.0
-    fallback_after_seconds: Annotated[float, Field(ge=0)] = 900.0
-    forward_verify: bool = True
-
     # reports and notifications
     report_sync_interval_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 5.0
     report_sync_batch: Annotated[int, Field(ge=1, le=10_000)] = 200
@@ -287,26 +193,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _check_pacs(self) -> Settings:
-        names = set(self.destinations)
-        if self.fallback_pacs and self.fallback_pacs not in names:
-            raise ValueError(f"FALLBACK_PACS: expected one of {', '.join(sorted(names))} or empty")
-        if self.fallback_pacs and self.fallback_pacs in self.active_destinations:
-            raise ValueError("FALLBACK_PACS: must not be one of the ACTIVE_PACS destinations")
-        return self
-
-    @property
-    def destinations(self) -> dict[str, DestinationSettings]:
-        return {"orthanc": self.pacs_orthanc, "dcm4chee": self.pacs_dcm4chee}
-
-    @property
-    def active_destinations(self) -> list[str]:
-        if self.active_pacs is ActivePacs.both:
-            return ["orthanc", "dcm4chee"]
-        return [self.active_pacs.value]
-
-    @model_validator(mode="after")
-    def _check_s3(self) -> Settings:
+    def _check_s3(self) -> Self:
         if self.storage_backend is StorageBackend.s3 and not self.s3_bucket:
             raise ValueError("S3_BUCKET: required when STORAGE_BACKEND=s3")
         return self
@@ -334,7 +221,7 @@ class Settings(BaseSettings):
         return level
 
     @model_validator(mode="after")
-    def _enforce_non_default_secrets(self) -> Settings:
+    def _enforce_non_default_secrets(self) -> Self:
         secret = self.secret_key.get_secret_value()
         if self.environment is Environment.production:
             if secret == DEFAULT_SECRET_KEY:
@@ -393,11 +280,3 @@ def describe_validation_error(exc: ValidationError) -> str:
         else:
             parts.append(message)
     return "invalid configuration: " + "; ".join(parts)
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment, raising ConfigurationError on bad values."""
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        raise ConfigurationError(describe_validation_error(exc)) from None

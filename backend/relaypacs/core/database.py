@@ -19,7 +19,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -70,7 +70,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: CoreSettings) -> AsyncEngine:
     """Build the engine for DATABASE_URL; SQLite gets WAL and foreign keys."""
     url = settings.database
     if settings.is_sqlite:
@@ -90,7 +90,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 class Database:
     """Owns the engine and hands out sessions."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: CoreSettings) -> None:
         self.engine = create_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 

@@ -16,15 +16,15 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core.cache import Cache
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import Database
 from relaypacs.core.errors import Forbidden, NotAuthenticated
 from relaypacs.core.permissions import Permission, Role, has_permission
 from relaypacs.core.security import PasswordHasher
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+def get_settings(request: Request) -> CoreSettings:
+    settings: CoreSettings = request.app.state.settings
     return settings
 
 
@@ -38,7 +38,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[CoreSettings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import structlog
 
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: CoreSettings) -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

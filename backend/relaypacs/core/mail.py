@@ -6,13 +6,13 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from relaypacs.core.config import Environment, Settings
+from relaypacs.core.config import CoreSettings, Environment
 from relaypacs.core.logging import get_logger
 
 log = get_logger("relaypacs.mail")
 
 
-async def send(settings: Settings, *, to: str, subject: str, body: str) -> None:
+async def send(settings: CoreSettings, *, to: str, subject: str, body: str) -> None:
     """Send a plain-text message; never raises (a mail outage must not fail a request)."""
     if not settings.smtp_host:
         if settings.environment is Environment.production:

@@ -23,7 +23,7 @@ import anyio.to_thread
 import bcrypt
 import jwt
 
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 
 BCRYPT_ROUNDS = 12
 _SCHEME = "bcrypt-sha256$"
@@ -82,7 +82,7 @@ def new_opaque_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def keyed_digest(settings: Settings, message: str) -> str:
+def keyed_digest(settings: CoreSettings, message: str) -> str:
     key = settings.secret_key.get_secret_value().encode()
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
@@ -102,7 +102,7 @@ class InvalidToken(Exception):
 
 
 def encode_token(
-    settings: Settings,
+    settings: CoreSettings,
     *,
     subject: str,
     token_type: TokenType,
@@ -130,7 +130,7 @@ def encode_token(
     )
 
 
-def decode_token(settings: Settings, token: str, expected_type: TokenType) -> TokenClaims:
+def decode_token(settings: CoreSettings, token: str, expected_type: TokenType) -> TokenClaims:
     """Verify signature (HS256 only), issuer, audience, expiry and the token type."""
     try:
         claims = jwt.decode(

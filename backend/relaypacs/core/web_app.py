@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 
 
-def web_app_built(settings: Settings) -> bool:
+def web_app_built(settings: CoreSettings) -> bool:
     return (settings.frontend_dist_dir / "index.html").is_file()

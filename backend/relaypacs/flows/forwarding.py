@@ -9,8 +9,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaypacs.core.config import Settings
 from relaypacs.pacs import service as pacs_service
+from relaypacs.pacs.config import PacsSettings
 from relaypacs.pacs.worker import Forwarder
 from relaypacs.uploads import service as uploads_service
 from relaypacs.uploads.models import Upload
@@ -18,7 +18,7 @@ from relaypacs.uploads.schemas import ForwardJobRead
 
 
 class Forwarding:
-    def __init__(self, *, settings: Settings, forwarder: Forwarder) -> None:
+    def __init__(self, *, settings: PacsSettings, forwarder: Forwarder) -> None:
         self.settings = settings
         self.forwarder = forwarder
 

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from relaypacs import models  # noqa: F401  (registers every table on Base.metadata)
-from relaypacs.core.config import Settings, load_settings
 from relaypacs.core.database import Base, create_engine
+from relaypacs.settings import Settings, load_settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.auth.models import User
-from relaypacs.core.config import Environment, Settings
+from relaypacs.core.config import CoreSettings, Environment
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.logging import get_logger
 from relaypacs.notifications.errors import (
@@ -56,7 +56,7 @@ _ENDPOINT_MAX_LENGTH = 1000
 _USER_AGENT_MAX_LENGTH = 400
 
 
-def enabled(settings: Settings) -> bool:
+def enabled(settings: CoreSettings) -> bool:
     return bool(settings.vapid_private_key.get_secret_value() and settings.vapid_public_key)
 
 
@@ -103,7 +103,7 @@ def _load_vapid(private_key: str, public_key: str) -> Any:
     return vapid
 
 
-def vapid_signer(settings: Settings) -> Any:
+def vapid_signer(settings: CoreSettings) -> Any:
     """The VAPID signer for the configured keys; PushNotConfigured if absent or broken."""
     if not enabled(settings):
         raise PushNotConfigured()
@@ -128,7 +128,7 @@ def _check_keys(p256dh: str, auth: str) -> None:
         raise InvalidPushKey("keys.auth must be a 16-byte secret.")
 
 
-def _check_endpoint(settings: Settings, endpoint: str) -> None:
+def _check_endpoint(settings: CoreSettings, endpoint: str) -> None:
     parts = urlsplit(endpoint)
     if len(endpoint) > _ENDPOINT_MAX_LENGTH or not parts.hostname:
         raise InvalidPushEndpoint("The endpoint must be an absolute URL of at most 1000 chars.")
@@ -154,7 +154,7 @@ def _is_internal_host(host: str) -> bool:
 async def subscribe(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     user: User,
     data: PushSubscriptionCreate,
     user_agent: str | None,
@@ -283,7 +283,7 @@ def _origin(endpoint: str) -> str:
 async def _send_one(
     http: aiohttp.ClientSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     vapid: Any,
     target: _Target,
     data: str,
@@ -322,7 +322,7 @@ async def _send_one(
 
 
 async def send_to_user(
-    *, settings: Settings, database: Database, user_id: uuid.UUID, payload: dict[str, Any]
+    *, settings: CoreSettings, database: Database, user_id: uuid.UUID, payload: dict[str, Any]
 ) -> None:
     """Push `payload` to each of the user's subscriptions; drop those the service says are
     gone (404/410), count failures on the others."""

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.auth.models import User
 from relaypacs.core import export, mail
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.logging import get_logger
 from relaypacs.core.pagination import Rows, Window, paginate
@@ -167,7 +167,7 @@ def _message(event: StreamEvent) -> StreamMessage:
 class Notifier:
     """Delivers committed dispatches: stream hub now, push and email in the background."""
 
-    def __init__(self, *, settings: Settings, database: Database, hub: Hub) -> None:
+    def __init__(self, *, settings: CoreSettings, database: Database, hub: Hub) -> None:
         self.settings = settings
         self.database = database
         self.hub = hub
@@ -301,7 +301,7 @@ async def latest_event_id(database: Database) -> int:
         return int(await session.scalar(select(func.max(StreamEvent.id))) or 0)
 
 
-def build_hub(settings: Settings, database: Database) -> Hub:
+def build_hub(settings: CoreSettings, database: Database) -> Hub:
     """The process's stream hub, following `stream_event` in `database`."""
     return Hub(
         read_after=functools.partial(read_after, database),
@@ -311,7 +311,7 @@ def build_hub(settings: Settings, database: Database) -> Hub:
     )
 
 
-async def prune_stream_events(database: Database, *, settings: Settings) -> int:
+async def prune_stream_events(database: Database, *, settings: CoreSettings) -> int:
     """Drop stream events older than the replay window."""
     cutoff = utcnow() - timedelta(days=settings.stream_event_retention_days)
     async with database.sessionmaker() as session:

@@ -15,7 +15,7 @@ from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.errors import InvalidToken
 from relaypacs.auth.sessions import Principal
 from relaypacs.core.cache import Cache
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import Database
 from relaypacs.core.logging import get_logger
 from relaypacs.notifications import service
@@ -34,7 +34,7 @@ def _ticket_key(ticket: str) -> str:
     return "sse-ticket:" + hashlib.sha256(ticket.encode()).hexdigest()
 
 
-async def issue_ticket(cache: Cache, *, settings: Settings, principal: Principal) -> str:
+async def issue_ticket(cache: Cache, *, settings: CoreSettings, principal: Principal) -> str:
     """A single-use ticket, valid for SSE_TICKET_TTL_SECONDS, naming this sign-in session."""
     ticket = secrets.token_urlsafe(32)
     value = json.dumps({"user_id": str(principal.user.id), "session_id": str(principal.session.id)})
@@ -43,7 +43,7 @@ async def issue_ticket(cache: Cache, *, settings: Settings, principal: Principal
 
 
 async def redeem_ticket(
-    cache: Cache, *, settings: Settings, database: Database, ticket: str | None
+    cache: Cache, *, settings: CoreSettings, database: Database, ticket: str | None
 ) -> Principal:
     if not ticket or len(ticket) > 128:
         raise InvalidStreamTicket()
@@ -57,7 +57,7 @@ async def redeem_ticket(
 
 
 async def _principal(
-    settings: Settings, database: Database, session_id: uuid.UUID, user_id: uuid.UUID
+    settings: CoreSettings, database: Database, session_id: uuid.UUID, user_id: uuid.UUID
 ) -> Principal:
     async with database.sessionmaker() as session:
         try:
@@ -76,7 +76,7 @@ def parse_last_event_id(value: str | None) -> int | None:
 
 async def events(
     *,
-    settings: Settings,
+    settings: CoreSettings,
     database: Database,
     hub: Hub,
     principal: Principal,

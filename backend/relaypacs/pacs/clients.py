@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from relaypacs.core.config import PacsType, Settings
+from relaypacs.pacs.config import PacsSettings, PacsType
 from relaypacs.pacs.dicomweb import DicomWeb
 
 
-def dicomweb_clients(settings: Settings) -> dict[str, DicomWeb]:
+def dicomweb_clients(settings: PacsSettings) -> dict[str, DicomWeb]:
     """A client for every configured DICOMweb destination (DIMSE ones have none)."""
     return {
         name: DicomWeb(name, dest)

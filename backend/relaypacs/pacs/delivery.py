@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core import metrics
-from relaypacs.core.config import DestinationSettings, PacsType, Settings
 from relaypacs.core.database import utcnow
 from relaypacs.pacs import outbox
+from relaypacs.pacs.config import DestinationSettings, PacsSettings, PacsType
 from relaypacs.pacs.dicomweb import DicomWeb
 from relaypacs.pacs.instances import StoredInstance, batches
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ForwardReceipt, ItemState
@@ -39,7 +39,7 @@ class Attempt:
 
 class Sender:
     def __init__(
-        self, *, settings: Settings, storage: Storage, clients: dict[str, DicomWeb], holder: str
+        self, *, settings: PacsSettings, storage: Storage, clients: dict[str, DicomWeb], holder: str
     ) -> None:
         self.settings = settings
         self.storage = storage

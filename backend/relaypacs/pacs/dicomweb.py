@@ -17,7 +17,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from relaypacs.core.config import DestinationSettings, PacsAuth
+from relaypacs.pacs.config import DestinationSettings, PacsAuth
 from relaypacs.pacs.stow import StowResult, parse_response
 
 READ_BLOCK = 1024 * 1024

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pynetdicom import AE, StoragePresentationContexts, _config
 
-from relaypacs.core.config import DestinationSettings
+from relaypacs.pacs.config import DestinationSettings
 from relaypacs.pacs.dicomweb import InstanceSource
 from relaypacs.pacs.stow import FailedInstance, StowResult
 

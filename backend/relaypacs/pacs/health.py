@@ -8,9 +8,9 @@ from datetime import datetime
 import anyio.to_thread
 
 from relaypacs.core import metrics
-from relaypacs.core.config import PacsType, Settings
 from relaypacs.core.database import utcnow
 from relaypacs.core.logging import get_logger
+from relaypacs.pacs.config import PacsSettings, PacsType
 from relaypacs.pacs.dicomweb import DicomWeb
 
 log = get_logger("relaypacs.pacs")
@@ -26,7 +26,7 @@ class DestinationHealth:
 class HealthMonitor:
     """QIDO-RS (DICOMweb) or C-ECHO (DIMSE) per destination; the latest answer is kept."""
 
-    def __init__(self, settings: Settings, clients: dict[str, DicomWeb]) -> None:
+    def __init__(self, settings: PacsSettings, clients: dict[str, DicomWeb]) -> None:
         self.settings = settings
         self.clients = clients
         self.health: dict[str, DestinationHealth] = {

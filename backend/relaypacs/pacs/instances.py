@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
-from relaypacs.core.config import DestinationSettings
+from relaypacs.pacs.config import DestinationSettings
 from relaypacs.uploads import dicom
 from relaypacs.uploads.models import Instance, Upload, UploadFile
 from relaypacs.uploads.storage import Storage

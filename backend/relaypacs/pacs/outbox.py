@@ -13,8 +13,8 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaypacs.core.config import Settings
 from relaypacs.core.database import Database, execute_dml, utcnow
+from relaypacs.pacs.config import PacsSettings
 from relaypacs.pacs.handoff import ForwardingProgress
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ItemState, JobRole, JobState
 from relaypacs.pacs.states import OPEN
@@ -52,7 +52,7 @@ async def create_job(
 async def enqueue(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: PacsSettings,
     upload_id: uuid.UUID,
     instance_ids: Sequence[uuid.UUID],
 ) -> list[str]:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from relaypacs.core.config import Settings
+from relaypacs.pacs.config import PacsSettings
 from relaypacs.pacs.models import ForwardJob, JobRole
 
 
-def backoff(settings: Settings, attempts: int, retry_after: float | None = None) -> timedelta:
+def backoff(settings: PacsSettings, attempts: int, retry_after: float | None = None) -> timedelta:
     """Exponential with full jitter, never sooner than the server's Retry-After."""
     ceiling = min(
         settings.forward_backoff_max_seconds,
@@ -35,7 +35,7 @@ class Decision:
 
 
 def after_failure(
-    settings: Settings,
+    settings: PacsSettings,
     job: ForwardJob,
     now: datetime,
     *,

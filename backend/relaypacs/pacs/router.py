@@ -2,22 +2,17 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from relaypacs.auth.dependencies import CurrentUser
-from relaypacs.core.dependencies import ClientDep, SessionDep, SettingsDep, require
+from relaypacs.core.dependencies import ClientDep, SessionDep, require
 from relaypacs.core.permissions import Permission
 from relaypacs.pacs import service
+from relaypacs.pacs.dependencies import ForwarderDep, PacsSettingsDep
 from relaypacs.pacs.schemas import DestinationList
-from relaypacs.pacs.worker import Forwarder
 from relaypacs.uploads.schemas import ForwardJobRead
 
 router = APIRouter(dependencies=[Depends(require(Permission.pacs_manage))])
-
-
-def get_forwarder(request: Request) -> Forwarder:
-    forwarder: Forwarder = request.app.state.forwarder
-    return forwarder
 
 
 @router.get(
@@ -27,7 +22,7 @@ def get_forwarder(request: Request) -> Forwarder:
     summary="Destinations with health, queue depth, last success and failure",
 )
 async def list_destinations(
-    session: SessionDep, settings: SettingsDep, forwarder: Forwarder = Depends(get_forwarder)
+    session: SessionDep, settings: PacsSettingsDep, forwarder: ForwarderDep
 ) -> DestinationList:
     items = await service.list_destinations(session, settings=settings, forwarder=forwarder)
     return DestinationList(items=items)
@@ -47,7 +42,7 @@ async def retry_job(
     user: CurrentUser,
     session: SessionDep,
     client: ClientDep,
-    forwarder: Forwarder = Depends(get_forwarder),
+    forwarder: ForwarderDep,
 ) -> ForwardJobRead:
     return await service.retry(
         session, forwarder=forwarder, job_id=job_id, actor_id=user.id, ip=client.ip

@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
-from relaypacs.core.config import Settings
 from relaypacs.core.database import utcnow
 from relaypacs.pacs import outbox, states
+from relaypacs.pacs.config import PacsSettings
 from relaypacs.pacs.errors import JobNotFound, JobNotRetryable
 from relaypacs.pacs.handoff import ForwardingProgress
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ForwardReceipt, ItemState, JobState
@@ -22,7 +22,7 @@ from relaypacs.uploads.schemas import ForwardJobRead, ReceiptRead
 
 
 async def list_destinations(
-    session: AsyncSession, *, settings: Settings, forwarder: Forwarder
+    session: AsyncSession, *, settings: PacsSettings, forwarder: Forwarder
 ) -> list[DestinationRead]:
     depth = await outbox.queue_depth(session)
     result = []
@@ -111,7 +111,7 @@ async def retry(
 async def enqueue(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: PacsSettings,
     upload_id: uuid.UUID,
     instance_ids: Sequence[uuid.UUID],
 ) -> list[str]:

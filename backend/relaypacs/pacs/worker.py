@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core import metrics
-from relaypacs.core.config import Settings
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.logging import get_logger
 from relaypacs.notifications.service import Notifier
 from relaypacs.pacs import outbox, policy, states
 from relaypacs.pacs.clients import close_all, dicomweb_clients
+from relaypacs.pacs.config import PacsSettings
 from relaypacs.pacs.delivery import Outcome, Sender
 from relaypacs.pacs.handoff import JobChange, JobListener
 from relaypacs.pacs.health import HealthMonitor
@@ -34,7 +34,7 @@ class Forwarder:
     def __init__(
         self,
         *,
-        settings: Settings,
+        settings: PacsSettings,
         database: Database,
         storage: Storage,
         notifier: Notifier,

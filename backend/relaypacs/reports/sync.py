@@ -26,7 +26,6 @@ from pydicom.errors import InvalidDicomError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaypacs.core.config import Settings
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.errors import AppError
 from relaypacs.core.logging import get_logger
@@ -34,6 +33,7 @@ from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.service import Notifier
 from relaypacs.pacs import service as pacs_service
 from relaypacs.pacs.clients import close_all, dicomweb_clients
+from relaypacs.pacs.config import PacsSettings
 from relaypacs.pacs.dicomweb import DicomWeb
 from relaypacs.reports import service as reports_service
 from relaypacs.reports.models import Report, ReportStatus
@@ -263,7 +263,9 @@ async def _make_ready(
     return True
 
 
-async def sync_once(*, settings: Settings, database: Database, notifier: Notifier) -> SyncSummary:
+async def sync_once(
+    *, settings: PacsSettings, database: Database, notifier: Notifier
+) -> SyncSummary:
     """One pass over a batch of open reports."""
     summary = SyncSummary()
     async with database.sessionmaker() as session:
@@ -310,7 +312,7 @@ async def sync_once(*, settings: Settings, database: Database, notifier: Notifie
     return summary
 
 
-async def run_once(settings: Settings) -> SyncSummary:
+async def run_once(settings: PacsSettings) -> SyncSummary:
     """The CLI's pass: its own database and notification hub (Redis when configured, so
     connected clients of the running servers hear about reports made READY)."""
     database = Database(settings)

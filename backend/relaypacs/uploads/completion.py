@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaypacs.audit import service as audit
 from relaypacs.auth.models import User
 from relaypacs.core import metrics
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.uploads import dicom, states, validation
 from relaypacs.uploads import service as upload_service
@@ -131,7 +131,7 @@ async def _heartbeat(session: AsyncSession, upload_id: uuid.UUID) -> None:
 async def complete(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     storage: Storage,
     handoff: Handoff,
     upload: Upload,
@@ -174,7 +174,7 @@ async def complete(
 async def _run(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     storage: Storage,
     handoff: Handoff,
     upload: Upload,
@@ -213,7 +213,7 @@ def _missing_body(missing: dict[int, list[int]]) -> list[dict[str, object]]:
 async def _record(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     handoff: Handoff,
     upload: Upload,
     user: User,
@@ -290,7 +290,7 @@ async def _record(
 async def _persist(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: CoreSettings,
     handoff: Handoff,
     upload: Upload,
     user: User,

@@ -16,7 +16,7 @@ from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.dependencies import CurrentUser, bearer_scheme
 from relaypacs.auth.models import User
 from relaypacs.core import security
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.dependencies import SessionDep, SettingsDep
 from relaypacs.core.errors import NotAuthenticated
 from relaypacs.core.permissions import Permission, has_permission
@@ -63,7 +63,7 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme
 
 async def _authorize(
     session: AsyncSession,
-    settings: Settings,
+    settings: CoreSettings,
     upload: Upload | None,
     owner: User | None,
     credentials: HTTPAuthorizationCredentials | None,

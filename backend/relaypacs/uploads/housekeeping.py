@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import Database, execute_dml, utcnow
 from relaypacs.core.jobs import run_exclusive
 from relaypacs.core.logging import get_logger
@@ -80,7 +80,7 @@ async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
     return report
 
 
-async def run_once(settings: Settings) -> CleanupReport:
+async def run_once(settings: CoreSettings) -> CleanupReport:
     """The CLI's cleanup: same lease as the scheduled job, so the two never overlap."""
     database = Database(settings)
     storage = build_storage(settings)

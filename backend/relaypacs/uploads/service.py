@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaypacs.audit import service as audit
 from relaypacs.auth.models import User
 from relaypacs.core import export, security
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.errors import AppError
 from relaypacs.core.pagination import Rows, Window, paginate
@@ -71,7 +71,7 @@ def total_chunks(size: int, chunk_size: int) -> int:
 
 
 async def find_duplicate(
-    session: AsyncSession, *, settings: Settings, key: str, exclude: uuid.UUID | None = None
+    session: AsyncSession, *, settings: CoreSettings, key: str, exclude: uuid.UUID | None = None
 ) -> Upload | None:
     since = utcnow() - timedelta(days=settings.duplicate_window_days)
     query = (
@@ -101,7 +101,7 @@ def duplicate_error(earlier: Upload, user: User) -> AppError:
 
 
 async def create(
-    session: AsyncSession, *, settings: Settings, user: User, data: UploadInit, ip: str | None
+    session: AsyncSession, *, settings: CoreSettings, user: User, data: UploadInit, ip: str | None
 ) -> UploadCreated:
     """Check limits and duplicates, then open an upload and plan its chunks."""
     if len(data.files) > settings.upload_max_files:

@@ -10,7 +10,7 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.uploads import dicom
 from relaypacs.uploads import service as upload_service
 from relaypacs.uploads.models import ChunkState, Upload, UploadChunk, UploadFile
@@ -46,7 +46,7 @@ async def _check_file(
 
 
 async def check_all(
-    session: AsyncSession, settings: Settings, storage: Storage, upload: Upload
+    session: AsyncSession, settings: CoreSettings, storage: Storage, upload: Upload
 ) -> list[FileCheck]:
     files = await upload_service.files_of(session, upload_id=upload.id)
     rows = await session.execute(

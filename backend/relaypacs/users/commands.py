@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from relaypacs.auth import accounts
 from relaypacs.auth.schemas import UserCreate
-from relaypacs.core.config import Settings
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import Database
 from relaypacs.core.errors import AppError
 from relaypacs.core.permissions import Role
@@ -20,7 +20,7 @@ class CommandError(Exception):
 
 
 async def create_admin(
-    settings: Settings,
+    settings: CoreSettings,
     *,
     email: str,
     username: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from relaypacs.core.config import Settings, StorageBackend
+from relaypacs.core.config import CoreSettings, StorageBackend
 from relaypacs.uploads.storage.base import Storage, StorageError, StoredDataMissing
 from relaypacs.uploads.storage.local import LocalStorage
 
@@ -44,7 +44,7 @@ def create_storage(kind: str, **kw: Any) -> Storage:
     raise ValueError(f"unknown storage kind {kind!r}; expected 'local' or 's3'")
 
 
-def build_storage(settings: Settings) -> Storage:
+def build_storage(settings: CoreSettings) -> Storage:
     """The storage STORAGE_BACKEND selects, configured from the settings."""
     if settings.storage_backend is StorageBackend.s3:
         from relaypacs.uploads.storage.s3 import S3Storage
