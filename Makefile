@@ -72,4 +72,4 @@ lint: $(FRONTEND_DEPS)
 .PHONY: api-types
 api-types: $(VENV)/.runtime $(FRONTEND_DEPS)
 	$(BIN)/python scripts/dump_openapi.py frontend/openapi.json
-	cd frontend && npx --no-install openapi-typescript openapi.json -o src/types/api.gen.ts
+	cd frontend && npx --no-install openapi-typescript openapi.json -o src/types/api.gen.ts --enum-values

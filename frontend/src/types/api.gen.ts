@@ -4361,3 +4361,20 @@ export interface operations {
         };
     };
 }
+type FlattenedDeepRequired<T> = {
+    [K in keyof T]-?: FlattenedDeepRequired<T[K] extends unknown[] | undefined | null ? Extract<T[K], unknown[]>[number] : T[K]>;
+};
+type ReadonlyArray<T> = [
+    Exclude<T, undefined>
+] extends [
+    unknown[]
+] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
+export const pathsApiReportsGetParametersQuerySortAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/reports"]["get"]["parameters"]["query"]["sort"]> = ["date", "-date", "status", "-status", "modality", "-modality", "priority"];
+export const pathsApiReportsReport_idDownloadGetParametersQuerySourceValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/reports/{report_id}/download"]["get"]["parameters"]["query"]["source"]> = ["report", "pacs"];
+export const permissionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Permission"]> = ["upload:create", "upload:read_own", "upload:read_all", "report:read_own", "report:read_facility", "report:read_all", "report:update", "user:manage", "audit:read", "analytics:export", "pacs:manage"];
+export const readinessStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Readiness"]["status"]> = ["ready", "unavailable"];
+export const registerRequestRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RegisterRequest"]["role"]> = ["clinician", "radiographer"];
+export const reportStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReportStatus"]> = ["ASSIGNED", "PENDING", "READY", "ADDITIONAL_DATA_REQUIRED"];
+export const roleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Role"]> = ["clinician", "radiographer", "radiologist", "admin"];
+export const serviceLevelValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ServiceLevel"]> = ["STAT", "EMERGENCY", "ROUTINE"];
+export const uploadStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UploadState"]> = ["uploading", "processing", "queued", "forwarding", "forwarded", "failed", "expired", "cancelled"];
