@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -22,6 +23,22 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(uploads_app, name="uploads")
 app.add_typer(push_app, name="push")
+
+
+@contextmanager
+def database_errors(settings: Settings, *, migrating: bool = False) -> Iterator[None]:
+    """A database that is missing, unmigrated or unreachable: one line and exit 1, not a
+    traceback (anything else keeps its traceback: it is a bug)."""
+    try:
+        yield
+    except Exception as exc:
+        message = operational_errors.describe(
+            exc, database_url=settings.database_url, migrating=migrating
+        )
+        if message is None:
+            raise
+        typer.echo(f"relaypacs: {message}", err=True)
+        raise typer.Exit(1) from None
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -60,21 +77,28 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
-    migrate.upgrade(settings_or_exit(), revision)
+    settings = settings_or_exit()
+    with database_errors(settings, migrating=True):
+        migrate.upgrade(settings, revision)
     typer.echo(f"database upgraded to {revision}")
 
 
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base")]) -> None:
     """Revert migrations down to REVISION."""
-    migrate.downgrade(settings_or_exit(), revision)
+    settings = settings_or_exit()
+    with database_errors(settings, migrating=True):
+        migrate.downgrade(settings, revision)
     typer.echo(f"database downgraded to {revision}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's current revision."""
-    typer.echo(migrate.current(settings_or_exit()) or "(no revision: empty database)")
+    settings = settings_or_exit()
+    with database_errors(settings, migrating=True):
+        revision = migrate.current(settings)
+    typer.echo(revision or "(no revision: empty database)")
 
 
 @users_app.command("create-admin")
@@ -98,16 +122,17 @@ def users_create_admin(
     password = sys.stdin.readline().rstrip("\r\n")
     settings = settings_or_exit()
     try:
-        user_id = asyncio.run(
-            commands.create_admin(
-                settings,
-                email=email,
-                username=username,
-                password=password,
-                full_name=full_name,
-                facility=facility,
+        with database_errors(settings):
+            user_id = asyncio.run(
+                commands.create_admin(
+                    settings,
+                    email=email,
+                    username=username,
+                    password=password,
+                    full_name=full_name,
+                    facility=facility,
+                )
             )
-        )
     except commands.CommandError as exc:
         typer.echo(f"relaypacs: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -122,7 +147,8 @@ def uploads_cleanup() -> None:
     from relaypacs.uploads import housekeeping
 
     settings = settings_or_exit()
-    report = asyncio.run(housekeeping.run_once(settings))
+    with database_errors(settings):
+        report = asyncio.run(housekeeping.run_once(settings))
     typer.echo(
         f"expired uploads: {report.expired_uploads}, orphaned uploads: "
         f"{report.orphaned_uploads}, bytes freed: {report.bytes_freed}"
@@ -150,7 +176,9 @@ def reports_sync() -> None:
 
     from relaypacs.reports import sync
 
-    summary = asyncio.run(sync.run_once(settings_or_exit()))
+    settings = settings_or_exit()
+    with database_errors(settings):
+        summary = asyncio.run(sync.run_once(settings))
     unreachable = ", ".join(sorted(summary.unreachable)) or "none"
     typer.echo(
         f"reports checked: {summary.checked}, made ready: {summary.ready}, "
@@ -164,17 +192,3 @@ def main() -> None:
     except ConfigurationError as exc:  # raised lazily, e.g. from inside Alembic's env
         print(f"relaypacs: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    except Exception as exc:
-        # A database that is missing, unmigrated or unreachable is one line, not a trace.
-        message = operational_errors.describe(exc, database_url=_database_url())
-        if message is None:
-            raise
-        print(f"relaypacs: {message}", file=sys.stderr)
-        raise SystemExit(1) from None
-
-
-def _database_url() -> str:
-    try:
-        return load_settings().database_url
-    except ConfigurationError:
-        return os.environ.get("DATABASE_URL", "")

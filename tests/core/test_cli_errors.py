@@ -93,3 +93,44 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
     assert upgraded.returncode == 0, upgraded.stderr
     line = _one_line_error(_create_admin(url, tmp_path, email="not-an-email"))
     assert line.startswith("relaypacs: email:")
+
+
+@pytest.mark.slow
+def test_a_password_in_the_query_string_is_not_printed(tmp_path: Path) -> None:
+    url = f"postgresql+asyncpg://relay@127.0.0.1:{free_port()}/relay?password=s3cret-pw"
+    line = _one_line_error(_create_admin(url, tmp_path))
+    assert "cannot reach the database" in line
+    assert "s3cret-pw" not in line and "password" not in line
+
+
+def _raise_from_sqlite(sql: str) -> BaseException:
+    import sqlite3
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine("sqlite://")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(sql))
+    except Exception as exc:  # noqa: BLE001 - the exception is what the test looks at
+        return exc
+    finally:
+        engine.dispose()
+    raise AssertionError(f"{sql!r} did not fail ({sqlite3.sqlite_version})")
+
+
+def test_only_database_driver_errors_become_one_line() -> None:
+    from relaypacs.core.operational_errors import describe
+
+    url = "postgresql+asyncpg://relay:pw@db.example/relay"
+    # Another service refusing a connection (S3, SMTP, a PACS) is not the database.
+    assert describe(ConnectionRefusedError(111, "Connection refused"), database_url=url) is None
+    assert describe(KeyError("database does not exist"), database_url=url) is None
+    # A missing table is "not migrated", except while migrating (a broken migration).
+    missing = _raise_from_sqlite("SELECT * FROM upload")
+    assert "not migrated" in (describe(missing, database_url="sqlite+aiosqlite:///x.db") or "")
+    assert describe(missing, database_url="sqlite+aiosqlite:///x.db", migrating=True) is None
+    # Other driver errors keep their traceback; their text (which can quote values) is
+    # never printed.
+    syntax = _raise_from_sqlite("SELECT 'Jane Patient' FROM")
+    assert describe(syntax, database_url=url) is None

@@ -42,7 +42,15 @@ def test_generated_typescript_is_current(openapi_json: str, tmp_path: Path) -> N
     source.write_text(openapi_json, encoding="utf-8")
     output = tmp_path / "api.gen.ts"
     result = subprocess.run(
-        [npx, "--no-install", "openapi-typescript", str(source), "-o", str(output), "--enum-values"],
+        [
+            npx,
+            "--no-install",
+            "openapi-typescript",
+            str(source),
+            "-o",
+            str(output),
+            "--enum-values",
+        ],
         cwd=FRONTEND,
         capture_output=True,
         text=True,

@@ -1,6 +1,11 @@
-"""Operational failures as one line naming what to do (the CLI prints these instead of a
-traceback): a database that is missing, unmigrated or unreachable, named by its
-configuration variable, with the password hidden."""
+"""Operational failures of the database as one line naming what to do (the CLI prints
+these instead of a traceback): missing, unmigrated or unreachable, named by DATABASE_URL
+with the password and query string left out.
+
+Only errors raised by the database driver are described, and only by their type or
+SQLSTATE, never the driver's message (it can quote a query's values). Anything else is a
+bug, or another service failing: it keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,19 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 MIGRATE = "run `relaypacs db upgrade` first"
+_DRIVERS = ("/sqlalchemy/", "/asyncpg/", "/aiosqlite/", "/psycopg")
+# PostgreSQL SQLSTATEs: undefined table, invalid catalog name, bad password / auth.
+UNDEFINED_TABLE = "42P01"
+NO_SUCH_DATABASE = "3D000"
+AUTH_FAILED = {"28P01", "28000"}
 
 
 def _where(database_url: str) -> str:
     try:
-        shown = make_url(database_url).render_as_string(hide_password=True)
+        url = make_url(database_url).set(query={})
     except sa_exc.ArgumentError:
-        shown = "(unparsable)"
-    return f"DATABASE_URL={shown}"
+        return "DATABASE_URL (unparsable)"
+    return f"DATABASE_URL={url.render_as_string(hide_password=True)}"
 
 
 def _relative_sqlite(database_url: str) -> str:
@@ -35,44 +45,55 @@ def _relative_sqlite(database_url: str) -> str:
     return f" (the relative path means {path.resolve()}; run from the project directory)"
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it was explicitly raised from (not what it interrupted)."""
+    chain: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__
+    return chain
 
 
-def describe(exc: BaseException, *, database_url: str) -> str | None:
-    """One line for a known operational failure; None when it is a bug (keep the trace)."""
-    chain = _chain(exc)
-    text = " ".join(str(e) for e in chain).lower()
-    names = {type(e).__name__ for e in chain}
+def _raised_by_driver(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        if any(part in frame.tb_frame.f_code.co_filename for part in _DRIVERS):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def describe(exc: BaseException, *, database_url: str, migrating: bool = False) -> str | None:
+    """One line for a database that is missing, unmigrated or unreachable; else None.
+
+    While migrating, a missing table is a broken migration, not an unmigrated database:
+    only connection failures are described then."""
+    chain = _causes(exc)
+    dbapi = next((e for e in chain if isinstance(e, sa_exc.DBAPIError)), None)
+    if dbapi is None and not any(_raised_by_driver(e) for e in chain):
+        return None
     where = _where(database_url)
-    if (
-        "no such table" in text
-        or "undefinedtable" in {n.lower() for n in names}
-        or ("relation" in text and "does not exist" in text)
-    ):
-        hint = _relative_sqlite(database_url)
-        return f"the database at {where} is not migrated: {MIGRATE}{hint}"
-    if "unable to open database file" in text:
+    sqlstates = {state for e in chain if isinstance(state := getattr(e, "sqlstate", None), str)}
+    sqlite_error = str(dbapi.orig) if dbapi is not None and dbapi.orig is not None else ""
+    if NO_SUCH_DATABASE in sqlstates:
+        return f"the database named in {where} does not exist: create it, then {MIGRATE}"
+    if sqlstates & AUTH_FAILED:
+        return f"the database at {where} refused the credentials"
+    if sqlite_error.startswith("unable to open database file"):
         return (
             f"cannot open the SQLite database at {where}: its directory does not exist "
-            "or is not writable (relative paths are taken from the current directory)"
+            "or is not writable"
         )
-    if "InvalidCatalogNameError" in names or ("database" in text and "does not exist" in text):
-        return f"the database named in {where} does not exist: create it, then {MIGRATE}"
-    if "InvalidPasswordError" in names or "password authentication failed" in text:
-        return f"the database at {where} refused the credentials"
     for error in chain:
         if isinstance(error, socket.gaierror):
             return f"cannot reach the database at {where}: unknown host"
-        if isinstance(error, ConnectionRefusedError | TimeoutError) or (
-            isinstance(error, OSError) and "connect" in str(error).lower()
-        ):
-            return f"cannot reach the database at {where}: {error.strerror or error}"
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
-        return f"the database at {where} failed: {str(exc.orig or exc).splitlines()[0]}"
+        if isinstance(error, OSError) and not isinstance(error, sa_exc.SQLAlchemyError):
+            reason = error.strerror or type(error).__name__
+            return f"cannot reach the database at {where}: {reason}"
+    if migrating:
+        return None
+    if UNDEFINED_TABLE in sqlstates or sqlite_error.startswith("no such table"):
+        hint = _relative_sqlite(database_url)
+        return f"the database at {where} is not migrated: {MIGRATE}{hint}"
     return None
