@@ -1,9 +1,10 @@
 """The one place where routers get their prefixes, tags and authentication.
 
 Public routes (no access token) are exactly: the ops router (/healthz, /readyz,
-/metrics) and `auth.router.public` (register, verify-email, login, login/2fa,
-refresh), the upload transfer routes (chunk, status, complete), which take either
-the owner's access token or the upload's X-Upload-Token, and the notification event
+/metrics) and `auth.router.public` (register, verify-email, verify-email/resend, login,
+login/2fa, refresh), the upload transfer routes (chunk, status, complete, and DELETE
+for cancel), which take either the owner's access token or the upload's X-Upload-Token,
+and the notification event
 stream, which takes a single-use ticket (EventSource cannot send headers). Everything
 else is mounted on `api_router`, which requires an access token.
 """

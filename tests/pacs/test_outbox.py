@@ -335,3 +335,69 @@ async def test_two_jobs_finishing_at_once_leave_the_upload_forwarded(
     async with database.sessionmaker() as session:
         upload = await session.get(Upload, uuid.UUID(upload_id))
         assert upload is not None and upload.state is UploadState.forwarded
+
+
+async def test_an_error_after_delivery_is_retried_as_an_attempt_then_dead_lettered(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A bug in what follows a delivery (here: the hand-off upwards fails every time) must
+    not keep the job claimed and re-sent at every lease expiry for ever."""
+    from relaypacs.flows import delivery
+    from relaypacs.pacs.handoff import JobChange
+    from relaypacs.pacs.models import JobState
+
+    async def failing(session: Any, change: JobChange) -> Any:
+        if change.state is JobState.delivered:
+            raise RuntimeError("hand-off broken")
+        return await delivery.job_changed(session, change)
+
+    app.state.forwarder.on_change = failing
+    pacs = ScriptedPacs([])
+    await _queued(app, client, tmp_path, pacs)
+    limit = app.state.settings.forward_max_attempts
+    runs = 0
+    while await _run_once(app):
+        runs += 1
+        job = await _job(app)
+        assert job.state in (JobState.pending, JobState.dead), job.state
+        assert job.locked_by is None
+        assert runs <= limit, "the job kept coming back"
+    job = await _job(app)
+    assert job.state is JobState.dead
+    assert job.last_error == "internal error: RuntimeError"
+    assert job.attempts >= limit
+
+
+async def test_a_worker_that_lost_its_lease_cannot_overwrite_the_new_owners_job(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    from sqlalchemy import func, update
+
+    from relaypacs.pacs.delivery import Attempt, Outcome
+    from relaypacs.pacs.models import JobState
+    from relaypacs.reports.models import Report
+
+    pacs = ScriptedPacs([])
+    upload_id, headers, _ = await _queued(app, client, tmp_path, pacs)
+    forwarder = app.state.forwarder
+    real_send = forwarder.sender.send
+
+    async def send_then_lose_the_lease(*args: Any) -> Attempt:
+        attempt = await real_send(*args)
+        assert attempt.outcome is Outcome.delivered
+        # Meanwhile this worker's lease ran out and another worker claimed the job.
+        async with app.state.database.sessionmaker() as other:
+            await other.execute(update(ForwardJob).values(locked_by="other-host:1:2:feedbeef"))
+            await other.commit()
+        return attempt
+
+    forwarder.sender.send = send_then_lose_the_lease
+    assert await _run_once(app)
+    job = await _job(app)
+    assert (job.state, job.locked_by) == (JobState.sending, "other-host:1:2:feedbeef")
+    assert job.delivered_at is None
+    async with app.state.database.sessionmaker() as session:
+        reports = await session.scalar(select(func.count()).select_from(Report))
+    assert reports == 0, "the new owner decides; the old one wrote nothing"
+    detail = (await client.get(f"/api/upload/{upload_id}", headers=headers)).json()
+    assert detail["state"] == "forwarding"

@@ -1,8 +1,9 @@
 """The one page type and the one way to cut a query into pages.
 
-A list route takes `PageWindow`-style parameters (`page`, `page_size`, both bounded: a
-huge page is a 422, never an offset that overflows the database's integer), its service
-calls `paginate`, and it answers a `Page[T]` subclass named after what it lists.
+A list route takes a `Window` from `window(default_size=…, max_size=…)` (the `page` and
+`page_size` query parameters, both bounded: a huge page is a 422, never an offset that
+overflows the database's integer), its service calls `paginate`, and it answers a
+`Page[T]` subclass named after what it lists.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaypacs.core.logging import get_logger
 from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.service import Dispatch
 from relaypacs.pacs import service as pacs_service
@@ -15,6 +16,8 @@ from relaypacs.pacs.models import JobState
 from relaypacs.reports import service as reports_service
 from relaypacs.uploads import service as uploads_service
 from relaypacs.uploads.models import UploadState
+
+log = get_logger("relaypacs.flows")
 
 UPLOAD_STATE = {
     ForwardingProgress.forwarding: UploadState.forwarding,
@@ -28,8 +31,16 @@ async def job_changed(session: AsyncSession, change: JobChange) -> Dispatch:
     if upload is None:
         return Dispatch()
     progress = await pacs_service.progress(session, upload_id=upload.id)
-    state = UPLOAD_STATE[progress]
+    state, previous = UPLOAD_STATE[progress], upload.state
     uploads_service.set_state(upload, state)
+    if state is not previous:
+        log.info(
+            "upload_state_changed",
+            upload_id=str(upload.id),
+            previous=previous.value,
+            state=state.value,
+            job_id=str(change.job_id),
+        )
     if change.state is JobState.dead:
         return await notifications_service.notify(
             session,

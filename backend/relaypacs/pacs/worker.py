@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from relaypacs.core import metrics
-from relaypacs.core.database import Database, utcnow
+from relaypacs.core.database import Database, execute_dml, utcnow
 from relaypacs.core.logging import get_logger
 from relaypacs.notifications.service import Notifier
 from relaypacs.pacs import outbox, policy, states
@@ -138,42 +140,86 @@ class Forwarder:
             keeper.cancel()
 
     async def _keep_lease(self, job_id: uuid.UUID, work: asyncio.Task[None]) -> None:
-        """Renew the lease while working; if it was lost, stop: the job is someone else's."""
+        """Renew the lease while working; if it was lost, stop: the job is someone else's.
+        A failed renewal (a database blip) is tried again at the next beat; should the
+        lease run out meanwhile, the final compare-and-set refuses this worker's result."""
         while True:
             await asyncio.sleep(outbox.LEASE.total_seconds() / 4)
-            async with self.database.sessionmaker() as session:
-                if not await outbox.renew(session, job_id=job_id, holder=self.holder):
-                    work.cancel()
-                    return
+            try:
+                async with self.database.sessionmaker() as session:
+                    held = await outbox.renew(session, job_id=job_id, holder=self.holder)
+            except Exception:
+                log.warning("forward_job_lease_renewal_failed", job_id=str(job_id), exc_info=True)
+                continue
+            if not held:
+                work.cancel()
+                return
 
     async def _process(self, job_id: uuid.UUID) -> None:
         async with self.database.sessionmaker() as session:
             job = await session.get(ForwardJob, job_id)
             if job is None or job.state is not JobState.sending or job.locked_by != self.holder:
                 return
-            await self.changed(session, job)  # the upload is being forwarded now
-            upload = await session.get(Upload, job.upload_id)
-            assert upload is not None
-            dest = self.settings.destinations.get(job.destination)
-            if dest is None or not dest.configured:
-                await self._finish(session, job, JobState.dead, "destination not configured")
-                return
-            if not await self.check(job.destination):
-                await self._postpone(
-                    session, job, "PACS unreachable (health check)", count_attempt=False
-                )
-                return
-            attempt = await self.sender.send(session, job, upload, dest)
-            if attempt.outcome is Outcome.lease_lost:
-                return  # another worker owns the job now
-            if attempt.outcome is Outcome.delivered:
-                await self._finish(session, job, JobState.delivered, None)
-            elif attempt.outcome is Outcome.refused:
-                await self._finish(session, job, JobState.dead, attempt.error)
-            else:
-                await self._postpone(
-                    session, job, attempt.error or "", retry_after=attempt.retry_after
-                )
+            try:
+                await self._attempt(session, job)
+            except Exception as exc:
+                # A bug or an outage in what follows a delivery must not leave the job
+                # claimed for ever (re-sent at every lease expiry): it is retried with
+                # backoff, as an attempt, and dead-lettered when attempts run out.
+                log.exception("forward_job_failed", job_id=str(job_id))
+                await session.rollback()
+                await self._after_error(session, job_id, exc)
+
+    async def _attempt(self, session: AsyncSession, job: ForwardJob) -> None:
+        await self.changed(session, job)  # the upload is being forwarded now
+        upload = await session.get(Upload, job.upload_id)
+        assert upload is not None
+        dest = self.settings.destinations.get(job.destination)
+        if dest is None or not dest.configured:
+            await self._finish(session, job, JobState.dead, "destination not configured")
+            return
+        if not await self.check(job.destination):
+            await self._postpone(
+                session, job, "PACS unreachable (health check)", count_attempt=False
+            )
+            return
+        attempt = await self.sender.send(session, job, upload, dest)
+        if attempt.outcome is Outcome.lease_lost:
+            return  # another worker owns the job now
+        if attempt.outcome is Outcome.delivered:
+            await self._finish(session, job, JobState.delivered, None)
+        elif attempt.outcome is Outcome.refused:
+            await self._finish(session, job, JobState.dead, attempt.error)
+        else:
+            await self._postpone(session, job, attempt.error or "", retry_after=attempt.retry_after)
+
+    async def _settle(
+        self, session: AsyncSession, job: ForwardJob, state: JobState, **values: Any
+    ) -> bool:
+        """Compare-and-set: move this worker's `sending` job to `state` (with `values`).
+        False, with nothing written, when the job is no longer this worker's."""
+        states.check(JobState.sending, state)
+        fields: dict[str, Any] = {"state": state, "locked_by": None, "locked_until": None}
+        fields |= values
+        job_id = job.id
+        moved = await execute_dml(
+            session,
+            update(ForwardJob)
+            .where(
+                ForwardJob.id == job_id,
+                ForwardJob.state == JobState.sending,
+                ForwardJob.locked_by == self.holder,
+            )
+            .values(**fields)
+            .execution_options(synchronize_session=False),
+        )
+        if moved != 1:
+            await session.rollback()  # expires `job`: the caller must not use it now
+            log.warning("forward_job_lease_lost", job_id=str(job_id), state=state.value)
+            return False
+        for key, value in fields.items():
+            set_committed_value(job, key, value)
+        return True
 
     async def _postpone(
         self,
@@ -185,24 +231,26 @@ class Forwarder:
         retry_after: float | None = None,
     ) -> None:
         now = utcnow()
-        job.last_error = error[:500]
-        job.first_failure_at = job.first_failure_at or now
+        failed = {"last_error": error[:500], "first_failure_at": job.first_failure_at or now}
         decision = policy.after_failure(
             self.settings, job, now, count_attempt=count_attempt, retry_after=retry_after
         )
         if decision.action is policy.Action.fall_back:
-            await self._fall_back(session, job)
+            await self._fall_back(session, job, **failed)
         elif decision.action is policy.Action.give_up:
-            await self._finish(session, job, JobState.dead, f"{decision.reason}: {error}")
-        else:
-            assert decision.next_attempt_at is not None  # a retry always says when
-            states.check(job.state, JobState.pending)
-            job.state = JobState.pending
-            job.locked_by = job.locked_until = None
-            job.next_attempt_at = decision.next_attempt_at
+            await self._finish(
+                session,
+                job,
+                JobState.dead,
+                f"{decision.reason}: {error}",
+                first_failure_at=failed["first_failure_at"],
+            )
+        elif await self._settle(
+            session, job, JobState.pending, next_attempt_at=decision.next_attempt_at, **failed
+        ):
             await session.commit()
 
-    async def _fall_back(self, session: AsyncSession, job: ForwardJob) -> None:
+    async def _fall_back(self, session: AsyncSession, job: ForwardJob, **failed: Any) -> None:
         """The primary cannot take the study: hand what it has not stored to the fallback."""
         instance_ids = (
             await session.scalars(
@@ -216,9 +264,9 @@ class Forwarder:
             role=JobRole.fallback,
             instance_ids=instance_ids,
         )
-        states.check(job.state, JobState.superseded)
-        job.state = JobState.superseded
-        job.locked_by = job.locked_until = None
+        # The fallback job is written only if this worker still owns the primary.
+        if not await self._settle(session, job, JobState.superseded, **failed):
+            return
         log.warning(
             "pacs_fallback",
             job_id=str(job.id),
@@ -230,14 +278,19 @@ class Forwarder:
         self.wake()
 
     async def _finish(
-        self, session: AsyncSession, job: ForwardJob, state: JobState, error: str | None
+        self,
+        session: AsyncSession,
+        job: ForwardJob,
+        state: JobState,
+        error: str | None,
+        **values: Any,
     ) -> None:
-        states.check(job.state, state)
-        job.state = state
-        job.locked_by = job.locked_until = None
-        job.last_error = error[:500] if error else None
+        values["last_error"] = error[:500] if error else None
         if state is JobState.delivered:
-            job.delivered_at = utcnow()
+            values["delivered_at"] = utcnow()
+        if not await self._settle(session, job, state, **values):
+            return
+        if state is JobState.delivered:
             last = await session.scalar(
                 select(ForwardReceipt)
                 .where(ForwardReceipt.job_id == job.id)
@@ -257,3 +310,34 @@ class Forwarder:
         )
         if state is JobState.dead:
             metrics.PACS_FAILURES.labels(job.destination, "dead_letter").inc()
+
+    async def _after_error(self, session: AsyncSession, job_id: uuid.UUID, exc: Exception) -> None:
+        """Give the job back after an unexpected error, counting it as an attempt."""
+        try:
+            job = await session.get(ForwardJob, job_id, populate_existing=True)
+            if job is None:
+                return
+            destination = job.destination
+            attempts = job.attempts + 1
+            error = f"internal error: {type(exc).__name__}"
+            if attempts >= self.settings.forward_max_attempts:
+                # Not told upwards: that may be what keeps failing. An admin can retry it.
+                if await self._settle(
+                    session, job, JobState.dead, attempts=attempts, last_error=error
+                ):
+                    await session.commit()
+                    metrics.PACS_FAILURES.labels(destination, "dead_letter").inc()
+                    log.error("forward_job_dead_after_errors", job_id=str(job_id))
+                return
+            retry_at = utcnow() + policy.backoff(self.settings, attempts)
+            if await self._settle(
+                session,
+                job,
+                JobState.pending,
+                attempts=attempts,
+                last_error=error,
+                next_attempt_at=retry_at,
+            ):
+                await session.commit()
+        except Exception:
+            log.exception("forward_job_release_failed", job_id=str(job_id))
