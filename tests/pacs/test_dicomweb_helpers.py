@@ -10,7 +10,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from relaypacs.pacs.config import DestinationSettings
-from relaypacs.pacs.dicomweb import DicomWeb
+from relaypacs.pacs.dicomweb import DicomWeb, UnsafeIdentifier, resource_path
 from tests.servers import OrthancServer
 
 
@@ -59,5 +59,57 @@ async def test_search_studies_and_study_metadata(pacs: OrthancServer) -> None:
             str(ds.SOPInstanceUID)
         }
         assert await client.study_instance_uids("1.2.3.4.5.6.7") == set()
+    finally:
+        await client.close()
+
+
+UNSAFE = ["../../tools/shutdown", "1.2.3?limit=1", "1.2.3#x", "1.2.3/../4", "", "1.02.3"]
+
+
+@pytest.mark.parametrize("uid", UNSAFE)
+def test_a_non_uid_identifier_never_becomes_a_dicomweb_path(uid: str) -> None:
+    with pytest.raises(UnsafeIdentifier):
+        resource_path(uid)
+    with pytest.raises(UnsafeIdentifier):
+        resource_path("1.2.3", uid, suffix="/instances")
+    with pytest.raises(UnsafeIdentifier):
+        resource_path("1.2.3", "1.2.4", uid)
+
+
+def test_dicomweb_paths_are_built_from_checked_segments() -> None:
+    assert resource_path("1.2.3") == "/studies/1.2.3"
+    assert resource_path("1.2.3", suffix="/metadata") == "/studies/1.2.3/metadata"
+    assert resource_path("1.2.3", "4.5", "6.7") == "/studies/1.2.3/series/4.5/instances/6.7"
+    with pytest.raises(ValueError, match="suffix"):
+        resource_path("1.2.3", suffix="/../tools")
+
+
+async def test_no_request_leaves_the_gateway_for_a_traversal_uid() -> None:
+    sent: list[str] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.raw_path.decode())
+        return httpx.Response(200, json=[])
+
+    client = DicomWeb("orthanc", DestinationSettings(url="http://pacs.test/dicom-web"))
+    client.client = httpx.AsyncClient(
+        base_url="http://pacs.test/dicom-web", transport=httpx.MockTransport(record)
+    )
+    try:
+        evil = "../../tools/shutdown"
+        calls = [
+            client.store(evil, []),
+            client.study_instance_uids(evil),
+            client.study_metadata(evil),
+            client.search_series(evil),
+            client.search_instances("1.2.3", evil),
+            client.retrieve_instance("1.2.3", "1.2.4", evil),
+        ]
+        for call in calls:
+            with pytest.raises(UnsafeIdentifier):
+                await call
+        assert sent == []
+        await client.search_series("1.2.3")
+        assert sent == ["/dicom-web/studies/1.2.3/series"]
     finally:
         await client.close()

@@ -401,3 +401,39 @@ async def test_a_worker_that_lost_its_lease_cannot_overwrite_the_new_owners_job(
     assert reports == 0, "the new owner decides; the old one wrote nothing"
     detail = (await client.get(f"/api/upload/{upload_id}", headers=headers)).json()
     assert detail["state"] == "forwarding"
+
+
+async def test_a_study_uid_that_is_a_path_is_refused_at_completion_and_never_sent(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A StudyInstanceUID like `../../tools/shutdown` would have gone into the STOW URL."""
+    from tests.upload_client import init_body, send_all
+
+    pacs = ScriptedPacs([])
+    seen: list[str] = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path.decode())
+        return pacs(request)
+
+    app.state.forwarder.clients["orthanc"].client = httpx.AsyncClient(
+        base_url="http://pacs.test/dicom-web", transport=httpx.MockTransport(recording)
+    )
+    headers = await auth_headers(app, client)
+    study = write_study(tmp_path / "evil", count=2, study_uid="../../tools/shutdown")
+    init = await client.post("/api/upload/init", json=init_body(study.paths), headers=headers)
+    assert init.status_code == 201, init.text
+    await send_all(client, init.json(), study.paths, headers)
+    upload_id = init.json()["upload_id"]
+
+    done = await client.post(f"/api/upload/{upload_id}/complete", headers=headers)
+
+    assert done.status_code == 422, done.text
+    error = done.json()["error"]
+    assert error["code"] == "invalid_dicom"
+    assert {f["reason"] for f in error["files"]} == {
+        "not a valid DICOM UID (digits and dots, no leading zeros, at most 64 characters): "
+        "StudyInstanceUID"
+    }
+    assert await _run_once(app) is False, "nothing was queued"
+    assert pacs.posted == [] and not any("tools" in path for path in seen)

@@ -269,6 +269,42 @@ def test_every_missing_required_attribute_is_named() -> None:
     )
 
 
+UNSAFE_UIDS = [
+    "../../tools/shutdown",
+    "1.2.840.10008?x=1",
+    "1.2.3#frag",
+    "1.2.3/4",
+    "1.02.3",  # a component with a leading zero
+    "1." + "2" * 70,  # longer than 64 characters
+    "1.2.3.",
+]
+
+
+@pytest.mark.parametrize("uid", UNSAFE_UIDS)
+@pytest.mark.parametrize("attribute", ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"])
+def test_a_uid_that_is_not_a_dicom_uid_makes_the_file_invalid(attribute: str, uid: str) -> None:
+    inspection = inspect(part10_bytes(make_dataset(**{attribute: uid})))
+
+    assert inspection.outcome is Outcome.invalid
+    assert inspection.reason == (
+        "not a valid DICOM UID (digits and dots, no leading zeros, at most 64 characters): "
+        + attribute
+    )
+    assert uid not in (inspection.reason or "")
+
+
+def test_a_modality_longer_than_a_cs_value_is_invalid_not_a_database_error() -> None:
+    inspection = inspect(part10_bytes(make_dataset(Modality="X" * 17)))
+
+    assert inspection.reason == "Modality is longer than 16 characters"
+
+
+def test_an_instance_number_beyond_a_database_integer_is_dropped() -> None:
+    inspection = inspect(part10_bytes(make_dataset(InstanceNumber="999999999999")))
+
+    assert inspection.instance is not None and inspection.instance.instance_number is None
+
+
 def test_dicomdir_is_recognised_and_skipped_with_a_note() -> None:
     inspection = inspect(read_testdata("DICOMDIR"))
 

@@ -12,10 +12,12 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
+from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
 import httpx
+from pydicom.uid import UID
 
 from relaypacs.pacs.config import DestinationSettings, PacsAuth
 from relaypacs.pacs.stow import StowResult, parse_response
@@ -148,6 +150,30 @@ class Multipart:
         yield f"--{self.boundary}--\r\n".encode()
 
 
+class UnsafeIdentifier(ValueError):
+    """An identifier that is not a DICOM UID: it never goes into a URL."""
+
+
+_SUFFIXES = frozenset({"", "/series", "/instances", "/metadata"})
+
+
+def resource_path(
+    study_uid: str, series_uid: str | None = None, sop_uid: str | None = None, suffix: str = ""
+) -> str:
+    """The one way to name a DICOMweb resource: `/studies/{study}[/series/{series}
+    [/instances/{sop}]]{suffix}`, each UID checked (PS3.5 §9) and quoted as one segment."""
+    if suffix not in _SUFFIXES:
+        raise ValueError(f"unknown DICOMweb resource suffix {suffix!r}")
+    path = ""
+    for name, uid in (("studies", study_uid), ("series", series_uid), ("instances", sop_uid)):
+        if uid is None:
+            break
+        if not UID(uid).is_valid:
+            raise UnsafeIdentifier(f"not a DICOM UID: {uid[:80]!r}")
+        path += f"/{name}/{quote(uid, safe='')}"
+    return path + suffix
+
+
 class DicomWeb:
     """One destination's DICOMweb endpoints."""
 
@@ -176,7 +202,7 @@ class DicomWeb:
         body = Multipart(boundary=f"relaypacs-{uuid.uuid4().hex}", parts=parts)
         try:
             response = await self.client.post(
-                f"/studies/{study_uid}",
+                resource_path(study_uid),
                 content=body.stream(),
                 headers={
                     "Content-Type": body.content_type,
@@ -200,7 +226,7 @@ class DicomWeb:
         offset, page = 0, 1000
         while True:
             response = await self.client.get(
-                f"/studies/{study_uid}/instances",
+                resource_path(study_uid, suffix="/instances"),
                 params={"includefield": "00080018", "limit": str(page), "offset": str(offset)},
                 headers={"Accept": "application/dicom+json"},
             )
@@ -230,7 +256,8 @@ class DicomWeb:
     async def study_metadata(self, study_uid: str) -> list[dict[str, Any]]:
         """WADO-RS study metadata (DICOM JSON, no bulk data)."""
         response = await self.client.get(
-            f"/studies/{study_uid}/metadata", headers={"Accept": "application/dicom+json"}
+            resource_path(study_uid, suffix="/metadata"),
+            headers={"Accept": "application/dicom+json"},
         )
         response.raise_for_status()
         result: list[dict[str, Any]] = response.json() or []
@@ -238,13 +265,13 @@ class DicomWeb:
 
     async def search_series(self, study_uid: str, **params: str) -> list[dict[str, Any]]:
         """QIDO-RS: the series of a study (DICOM JSON); [] when the PACS has none."""
-        return await self._qido(f"/studies/{study_uid}/series", params)
+        return await self._qido(resource_path(study_uid, suffix="/series"), params)
 
     async def search_instances(
         self, study_uid: str, series_uid: str, **params: str
     ) -> list[dict[str, Any]]:
         """QIDO-RS: the instances of one series (DICOM JSON)."""
-        return await self._qido(f"/studies/{study_uid}/series/{series_uid}/instances", params)
+        return await self._qido(resource_path(study_uid, series_uid, suffix="/instances"), params)
 
     async def _qido(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
         response = await self.client.get(
@@ -259,7 +286,7 @@ class DicomWeb:
     async def retrieve_instance(self, study_uid: str, series_uid: str, sop_uid: str) -> bytes:
         """WADO-RS: one instance as Part 10 bytes (the first part of the multipart reply)."""
         response = await self.client.get(
-            f"/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}",
+            resource_path(study_uid, series_uid, sop_uid),
             headers={"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'},
         )
         response.raise_for_status()

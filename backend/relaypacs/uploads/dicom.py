@@ -43,6 +43,9 @@ REQUIRED_ATTRIBUTES = (
     "SeriesInstanceUID",
     "Modality",
 )
+UID_ATTRIBUTES = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+MAX_MODALITY = 16  # CS values are at most 16 characters
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # IS allows 12 digits; the columns are INTEGER
 # Only these are decoded; everything else is skipped over, which keeps big headers cheap.
 _HEADER_TAGS = [
     *REQUIRED_ATTRIBUTES,
@@ -214,11 +217,13 @@ def _text(ds: Dataset, keyword: str) -> str:
 
 
 def _integer(ds: Dataset, keyword: str) -> int | None:
+    """An IS value, or None when absent, unreadable or beyond a database integer."""
     try:
         value = ds.get(keyword)
-        return None if value is None or value == "" else int(value)
+        number = None if value is None or value == "" else int(value)
     except (TypeError, ValueError, OverflowError):
         return None
+    return number if number is not None and _INT_MIN <= number <= _INT_MAX else None
 
 
 def _iso_date(raw: str) -> str | None:
@@ -275,10 +280,22 @@ def _judge(ds: Dataset, stream: BinaryIO, has_file_meta: bool) -> DicomInspectio
     if missing:
         return DicomInspection.invalid("missing required attribute(s): " + ", ".join(missing))
 
-    warnings: list[str] = []
-    dataset_offset = 0
     # Without a TransferSyntaxUID, the encoding pydicom managed to read is the answer.
     transfer_syntax = _text(meta, "TransferSyntaxUID") or _syntax_read(ds)
+    # UIDs go into DICOMweb paths and the database: only PS3.5 §9 UIDs are accepted.
+    bad_uids = [name for name in UID_ATTRIBUTES if not UID(_text(ds, name)).is_valid]
+    if not UID(transfer_syntax).is_valid:
+        bad_uids.append("TransferSyntaxUID")
+    if bad_uids:
+        return DicomInspection.invalid(
+            "not a valid DICOM UID (digits and dots, no leading zeros, at most 64 "
+            "characters): " + ", ".join(bad_uids)
+        )
+    if len(_text(ds, "Modality")) > MAX_MODALITY:
+        return DicomInspection.invalid(f"Modality is longer than {MAX_MODALITY} characters")
+
+    warnings: list[str] = []
+    dataset_offset = 0
     if not has_file_meta and len(meta):
         dataset_offset = _meta_group_end(stream)
         warnings.append(
