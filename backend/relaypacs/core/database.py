@@ -76,7 +76,7 @@ def create_engine(settings: CoreSettings) -> AsyncEngine:
     if settings.is_sqlite:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
@@ -84,6 +84,8 @@ def create_engine(settings: CoreSettings) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
         pool_pre_ping=True,
+        # Bound values (patient names, tokens) never appear in error messages or logs.
+        hide_parameters=True,
     )
 
 
