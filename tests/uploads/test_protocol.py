@@ -290,6 +290,43 @@ async def test_duplicate_study_is_409_unless_forced_or_turned_off(
     assert other_date.status_code == 201
 
 
+async def test_a_duplicate_sent_by_someone_else_names_no_upload_and_is_audited(
+    app: FastAPI, client: httpx.AsyncClient, study: StudyFiles
+) -> None:
+    """Guessing a patient's name, study date and modality must not reveal another sender's
+    upload (its id, time or state): only its sender and admins see which upload matched."""
+    from sqlalchemy import select
+
+    from relaypacs.audit.models import AuditEvent
+
+    first = await _init(client, await auth_headers(app, client), study.paths)
+    stranger = await client.post(
+        "/api/upload/init", headers=await auth_headers(app, client), json=init_body(study.paths)
+    )
+    assert stranger.status_code == 409
+    error = stranger.json()["error"]
+    assert error["code"] == "duplicate_study"
+    assert error["duplicate_of"] == {"yours": False}
+    assert first["upload_id"] not in stranger.text
+    assert "elsewhere" in error["message"]
+
+    admin = await auth_headers(app, client, role=Role.admin)
+    seen_by_admin = await client.post(
+        "/api/upload/init", headers=admin, json=init_body(study.paths)
+    )
+    assert seen_by_admin.status_code == 409
+    assert seen_by_admin.json()["error"]["duplicate_of"]["upload_id"] == first["upload_id"]
+
+    async with app.state.database.sessionmaker() as session:
+        events = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "duplicate_detected")
+            )
+        ).all()
+    assert sorted(e.details["visible"] for e in events) == [False, True]
+    assert [e.target_id for e in events if not e.details["visible"]] == [None]
+
+
 async def test_a_study_uid_already_completed_is_409_at_completion(
     app: FastAPI, client: httpx.AsyncClient, study: StudyFiles
 ) -> None:

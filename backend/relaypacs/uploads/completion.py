@@ -273,7 +273,7 @@ async def _record(
         )
         if earlier is not None:
             metrics.UPLOADS_COMPLETED.labels("duplicate").inc()
-            raise upload_service.duplicate_error(earlier, user)
+            await upload_service.refuse_duplicate(session, earlier=earlier, user=user, ip=ip)
 
     return await _persist(
         session,

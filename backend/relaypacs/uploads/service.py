@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import NoReturn
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,8 +19,8 @@ from relaypacs.auth.models import User
 from relaypacs.core import export, security
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
-from relaypacs.core.errors import AppError
 from relaypacs.core.pagination import Rows, Window, paginate
+from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import states
 from relaypacs.uploads.errors import DuplicateStudy, TooManyFiles, UploadCompleted, UploadTooLarge
 from relaypacs.uploads.handoff import Handoff
@@ -89,8 +90,31 @@ async def find_duplicate(
     return await session.scalar(query)
 
 
-def duplicate_error(earlier: Upload, user: User) -> AppError:
-    return DuplicateStudy(
+async def refuse_duplicate(
+    session: AsyncSession, *, earlier: Upload, user: User, ip: str | None
+) -> NoReturn:
+    """409 duplicate_study, audited. The earlier upload is named only to whoever may see
+    it (its sender, or an admin): to anyone else a match says only that the study was
+    sent from elsewhere, so guessing name, date and modality reveals no upload."""
+    visible = earlier.user_id == user.id or has_permission(user.role, Permission.upload_read_all)
+    audit.record(
+        session,
+        action="duplicate_detected",
+        outcome="denied",
+        actor_id=user.id,
+        target_type="upload",
+        target_id=earlier.id if visible else None,
+        ip=ip,
+        details={"visible": visible},
+    )
+    await session.commit()
+    if not visible:
+        raise DuplicateStudy(
+            "A matching study (same patient, date and modality) was sent recently from "
+            "elsewhere; send it anyway with force_upload if this is a different study.",
+            duplicate_of={"yours": False},
+        )
+    raise DuplicateStudy(
         duplicate_of={
             "upload_id": str(earlier.id),
             "created_at": earlier.created_at.isoformat(),
@@ -123,7 +147,7 @@ async def create(
     if not data.force_upload and preferences.duplicate_check:
         earlier = await find_duplicate(session, settings=settings, key=key)
         if earlier is not None:
-            raise duplicate_error(earlier, user)
+            await refuse_duplicate(session, earlier=earlier, user=user, ip=ip)
 
     token = security.new_opaque_token()
     now = utcnow()
