@@ -97,7 +97,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.forwarder = forwarder
     app.state.handoff = Forwarding(settings=settings, forwarder=forwarder)
     app.state.readiness_info = {
-        name: functools.partial(forwarder.check_or_raise, name)
+        name: functools.partial(forwarder.monitor.recent_or_raise, name)
         for name, dest in settings.destinations.items()
         if dest.configured
         and (name in settings.active_destinations or name == settings.fallback_pacs)

@@ -437,3 +437,25 @@ async def test_a_study_uid_that_is_a_path_is_refused_at_completion_and_never_sen
     }
     assert await _run_once(app) is False, "nothing was queued"
     assert pacs.posted == [] and not any("tools" in path for path in seen)
+
+
+async def test_readyz_does_not_probe_the_pacs_for_every_anonymous_caller(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    import asyncio
+
+    probes: list[str] = []
+
+    def pacs(request: httpx.Request) -> httpx.Response:
+        probes.append(request.url.path)
+        return httpx.Response(200, json=[])
+
+    app.state.forwarder.clients["orthanc"].client = httpx.AsyncClient(
+        base_url="http://pacs.test/dicom-web", transport=httpx.MockTransport(pacs)
+    )
+    answers = await asyncio.gather(*(client.get("/readyz") for _ in range(20)))
+    assert all(a.json()["destinations"]["orthanc"]["ok"] for a in answers)
+    assert probes == ["/dicom-web/studies"], "20 concurrent callers share one probe"
+    for _ in range(5):
+        assert (await client.get("/readyz")).status_code == 200
+    assert len(probes) == 1, "a recent answer is reused"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio.to_thread
 
@@ -14,6 +15,10 @@ from relaypacs.pacs.config import PacsSettings, PacsType
 from relaypacs.pacs.dicomweb import DicomWeb
 
 log = get_logger("relaypacs.pacs")
+
+# /readyz is anonymous: it reuses an answer this recent rather than probing the PACS for
+# every caller (and concurrent callers share one probe).
+READINESS_PROBE_TTL = timedelta(seconds=10)
 
 
 @dataclass
@@ -32,6 +37,7 @@ class HealthMonitor:
         self.health: dict[str, DestinationHealth] = {
             n: DestinationHealth() for n in settings.destinations
         }
+        self._probing = {n: asyncio.Lock() for n in settings.destinations}
 
     async def check(self, name: str) -> bool:
         dest = self.settings.destinations[name]
@@ -53,6 +59,14 @@ class HealthMonitor:
         metrics.PACS_UP.labels(name).set(1 if ok else 0)
         return ok
 
-    async def check_or_raise(self, name: str) -> None:
-        if not await self.check(name):
+    async def recent_or_raise(self, name: str) -> None:
+        """For /readyz: the last answer if under READINESS_PROBE_TTL old, else one probe."""
+        async with self._probing[name]:
+            health = self.health[name]
+            fresh = (
+                health.last_checked is not None
+                and utcnow() - health.last_checked < READINESS_PROBE_TTL
+            )
+            up = health.up if fresh else await self.check(name)
+        if not up:
             raise ConnectionError(f"{name} is not answering")

@@ -51,7 +51,6 @@ class Forwarder:
         self.monitor = HealthMonitor(settings, self.clients)
         self.health = self.monitor.health
         self.check = self.monitor.check
-        self.check_or_raise = self.monitor.check_or_raise
         self.sender = Sender(
             settings=settings, storage=storage, clients=self.clients, holder=self.holder
         )
