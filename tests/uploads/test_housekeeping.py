@@ -105,3 +105,41 @@ async def test_cli_cleanup_reports_what_it_removed(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("expired uploads: 1, orphaned uploads: 0, bytes freed: ")
+
+
+async def test_a_completion_that_died_in_processing_is_released_then_expires_as_usual(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A `complete` whose process died would have held its upload in `processing` for ever
+    when the client never asks again."""
+    import uuid
+
+    from relaypacs.uploads.models import UploadState
+
+    overdue, fresh = await _two_uploads_one_overdue(app, client, tmp_path)
+    headers = await auth_headers(app, client)
+    third = write_study(tmp_path / "live", count=1)
+    init = await client.post(
+        "/api/upload/init", headers=headers, json=init_body(third.paths, patient_name="Live^P")
+    )
+    assert init.status_code == 201, init.text
+    live = init.json()["upload_id"]
+    long_ago, just_now = utcnow() - timedelta(minutes=10), utcnow()
+    async with app.state.database.sessionmaker() as session:
+        for upload_id, started in ((overdue, long_ago), (fresh, long_ago), (live, just_now)):
+            await session.execute(
+                update(Upload)
+                .where(Upload.id == uuid.UUID(upload_id))
+                .values(state=UploadState.processing, processing_started_at=started)
+            )
+        await session.commit()
+
+    report = await housekeeping.cleanup(database=app.state.database, storage=app.state.storage)
+
+    assert report.released_uploads == 2
+    assert report.expired_uploads == 1
+    async with app.state.database.sessionmaker() as session:
+        states = dict((await session.execute(select(Upload.id, Upload.state))).all())
+    assert states[uuid.UUID(overdue)] is UploadState.expired
+    assert states[uuid.UUID(fresh)] is UploadState.uploading  # can be completed again
+    assert states[uuid.UUID(live)] is UploadState.processing  # still running: left alone

@@ -12,6 +12,7 @@ from relaypacs.core.database import Database, execute_dml, utcnow
 from relaypacs.core.jobs import run_exclusive
 from relaypacs.core.logging import get_logger
 from relaypacs.uploads import states
+from relaypacs.uploads.completion import STALE_PROCESSING
 from relaypacs.uploads.models import Upload, UploadChunk, UploadState
 from relaypacs.uploads.schemas import CleanupReport
 from relaypacs.uploads.storage import Storage, build_storage
@@ -32,11 +33,26 @@ async def _is_orphan(database: Database, stored_id: str) -> bool:
 
 
 async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
-    """Expire uploads past their deadline, free their chunks, and drop orphaned data."""
+    """Release completions that died, expire uploads past their deadline, free their
+    chunks, and drop orphaned data."""
     now = utcnow()
     expired = 0
     freed = 0
     async with database.sessionmaker() as session:
+        # A `complete` whose process died (no heartbeat for STALE_PROCESSING) would hold
+        # its upload in `processing` for ever if the client never asks again: it goes back
+        # to `uploading`, to be completed again or to expire like any other.
+        released = await execute_dml(
+            session,
+            update(Upload)
+            .where(
+                Upload.state.in_(states.sources(UploadState.uploading)),
+                Upload.processing_started_at < now - STALE_PROCESSING,
+            )
+            .values(state=UploadState.uploading, processing_started_at=None)
+            .execution_options(synchronize_session=False),
+        )
+        await session.commit()
         overdue = (
             await session.scalars(
                 select(Upload.id).where(
@@ -75,7 +91,12 @@ async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
             continue
         freed += await storage.delete_upload(stored_id)
         orphans += 1
-    report = CleanupReport(expired_uploads=expired, orphaned_uploads=orphans, bytes_freed=freed)
+    report = CleanupReport(
+        expired_uploads=expired,
+        orphaned_uploads=orphans,
+        bytes_freed=freed,
+        released_uploads=released,
+    )
     log.info("uploads_cleanup", **report.model_dump())
     return report
 

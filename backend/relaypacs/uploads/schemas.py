@@ -242,3 +242,4 @@ class CleanupReport(BaseModel):
     expired_uploads: int
     orphaned_uploads: int
     bytes_freed: int
+    released_uploads: int = 0  # completions that died in `processing`, back to `uploading`
