@@ -51,6 +51,29 @@ async def test_wrong_password_and_unknown_account_get_the_same_answer(
     assert ("login", "failure") in await _audit_actions(app)
 
 
+@pytest.mark.parametrize("settings_overrides", [{"login_rate_limit_per_minute": 1000}])
+async def test_thirty_parallel_wrong_passwords_lock_the_account(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The failure count is one atomic UPDATE: parallel attempts cannot overwrite each
+    other's count and slip past the limit."""
+    import asyncio
+
+    user = await create_user(app)
+    wrong = {"login": user.username, "password": "wrong-wrong-wrong"}
+    answers = await asyncio.gather(*(client.post("/api/auth/login", json=wrong) for _ in range(30)))
+    assert {a.status_code for a in answers} == {401}
+    right = await client.post(
+        "/api/auth/login", json={"login": user.username, "password": user.password}
+    )
+    assert right.status_code == 401, "locked"
+    async with app.state.database.sessionmaker() as session:
+        locked_until = await session.scalar(select(User.locked_until).where(User.id == user.id))
+    assert locked_until is not None and locked_until > utcnow()
+    locks = [a for a in await _audit_actions(app) if a == ("account_locked", "denied")]
+    assert 1 <= len(locks) <= 30 // 5
+
+
 async def test_five_failures_lock_the_account_then_it_unlocks_after_the_window(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pyotp
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from relaypacs.auth.models import User
 from tests.factories import UserFixture, bearer, create_user, login
@@ -182,3 +182,40 @@ async def test_repeated_wrong_codes_lock_the_account(
         "/api/auth/login/2fa", json={"mfa_token": token, "code": _code(user.totp_secret)}
     )
     assert right.status_code == 401
+
+
+async def test_the_right_password_does_not_reset_the_count_of_wrong_codes(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Someone who knows the password must not get unlimited second-factor guesses by
+    signing in again between them."""
+    user = await create_user(app, mfa=True)
+    assert user.totp_secret
+    for _ in range(5):
+        token = (await _password_step(client, user))["mfa_token"]
+        wrong = await client.post(
+            "/api/auth/login/2fa", json={"mfa_token": token, "code": "999999"}
+        )
+        assert wrong.status_code == 401
+    locked = await client.post(
+        "/api/auth/login", json={"login": user.username, "password": user.password}
+    )
+    assert locked.status_code == 401, "five wrong codes lock the account"
+
+
+async def test_a_completed_sign_in_starts_the_count_again(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    user = await create_user(app, mfa=True)
+    assert user.totp_secret
+    for _ in range(4):
+        token = (await _password_step(client, user))["mfa_token"]
+        await client.post("/api/auth/login/2fa", json={"mfa_token": token, "code": "999999"})
+    token = (await _password_step(client, user))["mfa_token"]
+    right = await client.post(
+        "/api/auth/login/2fa", json={"mfa_token": token, "code": _code(user.totp_secret)}
+    )
+    assert right.status_code == 200, right.text
+    async with app.state.database.sessionmaker() as session:
+        count = await session.scalar(select(User.failed_login_count).where(User.id == user.id))
+    assert count == 0

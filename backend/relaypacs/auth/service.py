@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
@@ -30,7 +31,7 @@ from relaypacs.auth.schemas import (
 from relaypacs.core import security
 from relaypacs.core.cache import Cache
 from relaypacs.core.config import CoreSettings
-from relaypacs.core.database import utcnow
+from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.dependencies import ClientInfo
 from relaypacs.core.errors import AppError
 from relaypacs.core.logging import get_logger
@@ -93,6 +94,41 @@ async def _check_rate_limit(cache: Cache, settings: CoreSettings, client: Client
         raise TooManyAttempts(headers={"Retry-After": str(retry)}, retry_after=retry)
 
 
+async def _count_failure(session: AsyncSession, settings: CoreSettings, user: User) -> bool:
+    """Count a failed attempt in one atomic UPDATE (parallel attempts all count); True when
+    this one locks the account (the count then starts again)."""
+    count = await session.scalar(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_login_count=User.failed_login_count + 1)
+        .returning(User.failed_login_count)
+        .execution_options(synchronize_session=False)
+    )
+    if count is None or count < settings.login_max_failures:
+        return False
+    locked = await execute_dml(
+        session,
+        update(User)
+        .where(User.id == user.id, User.failed_login_count >= settings.login_max_failures)
+        .values(
+            failed_login_count=0,
+            locked_until=utcnow() + timedelta(minutes=settings.login_lockout_minutes),
+        )
+        .execution_options(synchronize_session=False),
+    )
+    return locked == 1
+
+
+async def _reset_failures(session: AsyncSession, user: User) -> None:
+    """A completed sign-in starts the count again (in the database, not a stale copy)."""
+    await session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_login_count=0, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def _record_failure(
     session: AsyncSession,
     *,
@@ -101,21 +137,17 @@ async def _record_failure(
     client: ClientInfo,
     reason: str,
 ) -> None:
-    if user is not None and reason != "locked":
-        user.failed_login_count += 1
-        if user.failed_login_count >= settings.login_max_failures:
-            user.locked_until = utcnow() + timedelta(minutes=settings.login_lockout_minutes)
-            user.failed_login_count = 0
-            audit.record(
-                session,
-                action="account_locked",
-                outcome="denied",
-                actor_id=user.id,
-                target_type="user",
-                target_id=user.id,
-                ip=client.ip,
-                details={"minutes": settings.login_lockout_minutes},
-            )
+    if user is not None and reason != "locked" and await _count_failure(session, settings, user):
+        audit.record(
+            session,
+            action="account_locked",
+            outcome="denied",
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+            details={"minutes": settings.login_lockout_minutes},
+        )
     audit.record(
         session,
         action="login",
@@ -165,14 +197,14 @@ async def login(
         raise InvalidCredentials()
     if user.email_verified_at is None:
         raise EmailNotVerified()
-    user.failed_login_count = 0
-    user.locked_until = None
     if user.mfa_enabled:
-        await session.commit()
+        # The failure count is reset only once the second factor succeeds: a known
+        # password must not wipe out the wrong codes tried before it.
         token = security.encode_token(
             settings, subject=str(user.id), token_type="mfa", issued_at=utcnow(), ttl=MFA_TOKEN_TTL
         )
         return MfaChallenge(mfa_token=token, expires_in=int(MFA_TOKEN_TTL.total_seconds()))
+    await _reset_failures(session, user)
     return await auth_sessions.create(session, settings=settings, user=user, client=client)
 
 
@@ -205,7 +237,7 @@ async def login_second_factor(
     if not await cache.add(f"mfa-used:{claims.jti}", "1", int(MFA_TOKEN_TTL.total_seconds())):
         await session.rollback()
         raise InvalidMfaCode()
-    user.failed_login_count = 0
+    await _reset_failures(session, user)
     if factor == "backup_code":
         audit.record(
             session,
