@@ -60,6 +60,18 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert "relaypacs_http_request_duration_seconds_bucket" in text
 
 
+@pytest.mark.parametrize("settings_overrides", [{"metrics_token": "scrape-secret-0123"}])
+async def test_metrics_need_the_token_when_one_is_configured(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/metrics")
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "not_authenticated"
+    wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    right = await client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-0123"})
+    assert right.status_code == 200
+    assert "relaypacs_http_requests_total" in right.text
+
+
 async def test_openapi_docs_are_served(client: httpx.AsyncClient) -> None:
     assert (await client.get("/docs")).status_code == 200
     spec = (await client.get("/openapi.json")).json()

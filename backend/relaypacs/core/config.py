@@ -81,6 +81,7 @@ class CoreSettings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     public_base_url: str = "http://127.0.0.1:8000"
     readiness_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    metrics_token: SecretStr = SecretStr("")
     redis_url: str = ""
 
     # web app: the built PWA served at `/`; empty means the repository's frontend/dist

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -7,7 +8,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from relaypacs.core.dependencies import SettingsDep
-from relaypacs.core.errors import error_body
+from relaypacs.core.errors import NotAuthenticated, error_body
 from relaypacs.ops import service
 from relaypacs.ops.schemas import Health, Readiness
 
@@ -41,6 +42,17 @@ async def readyz(request: Request, settings: SettingsDep) -> Any:
     return JSONResponse(body, status_code=503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (a bearer token when METRICS_TOKEN is set)",
+    response_class=Response,
+    responses={401: {"description": "METRICS_TOKEN is set and the request lacks it"}},
+)
+async def metrics(request: Request, settings: SettingsDep) -> Response:
+    expected = settings.metrics_token.get_secret_value()
+    if expected:
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise NotAuthenticated("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

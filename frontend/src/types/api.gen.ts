@@ -788,7 +788,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /** Prometheus metrics (a bearer token when METRICS_TOKEN is set) */
         get: operations["metrics_metrics_get"];
         put?: never;
         post?: never;
@@ -4326,6 +4326,13 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description METRICS_TOKEN is set and the request lacks it */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
