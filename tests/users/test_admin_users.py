@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from relaypacs.core.permissions import Role
@@ -78,6 +79,26 @@ async def test_role_change_is_audited(app: FastAPI, client: httpx.AsyncClient) -
     ).json()
     assert audit["total"] == 1
     assert audit["items"][0]["details"] == {"from": "clinician", "to": "radiologist"}
+
+
+@pytest.mark.parametrize("change", [{"role": "radiographer"}, {"facility": "Another Hospital"}])
+async def test_a_role_or_facility_change_ends_the_users_sessions(
+    app: FastAPI, client: httpx.AsyncClient, change: dict[str, str]
+) -> None:
+    """What a user may see follows their role and facility: they sign in again after a
+    change, and their open streams close at the next session check."""
+    headers = await _admin(app, client)
+    user = await create_user(app)
+    before = await login(client, user)
+    r = await client.patch(f"/api/users/{user.id}", headers=headers, json=change)
+    assert r.status_code == 200
+    assert (await client.get("/api/auth/me", headers=bearer(before))).status_code == 401
+    after = await login(client, user)
+    me = (await client.get("/api/auth/me", headers=bearer(after))).json()
+    assert {k: me[k] for k in change} == change
+    unchanged = await client.patch(f"/api/users/{user.id}", headers=headers, json=change)
+    assert unchanged.status_code == 200
+    assert (await client.get("/api/auth/me", headers=bearer(after))).status_code == 200
 
 
 async def test_disabling_a_user_revokes_all_their_sessions_at_once(

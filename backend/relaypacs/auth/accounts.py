@@ -116,11 +116,17 @@ async def count_admins(session: AsyncSession) -> int:
 async def update(
     session: AsyncSession, *, user: User, changes: UserUpdate, actor: User, client: ClientInfo
 ) -> User:
-    """Admin change of role, facility, name or active flag; disabling revokes every session."""
+    """Admin change of role, facility, name or active flag; disabling, or changing the role
+    or facility, revokes every session."""
     if user.id == actor.id and (
         (changes.role is not None and changes.role != user.role) or changes.is_active is False
     ):
         raise CannotChangeOwnAccount()
+    # What a user may see follows their role and facility: a change ends their sessions
+    # (open event streams close at their next session check), so they sign in again.
+    access_changed = (changes.role is not None and changes.role != user.role) or (
+        changes.facility is not None and changes.facility != user.facility
+    )
     if changes.role is not None and changes.role != user.role:
         audit.record(
             session,
@@ -157,6 +163,17 @@ async def update(
             target_id=user.id,
             ip=client.ip,
             details={"sessions_revoked": revoked},
+        )
+    if access_changed and user.is_active and user.id != actor.id:
+        revoked = await auth_sessions.revoke_all(session, user_id=user.id, reason="access_changed")
+        audit.record(
+            session,
+            action="sessions_revoked",
+            actor_id=actor.id,
+            target_type="user",
+            target_id=user.id,
+            ip=client.ip,
+            details={"reason": "role or facility changed", "count": revoked},
         )
     await session.commit()
     await session.refresh(user)
