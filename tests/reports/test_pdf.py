@@ -218,3 +218,34 @@ async def test_non_latin_names_and_text_are_drawn_not_boxes(
     for value in ("Παπαδοπούλου^Σοφία", "Без патологических изменений.", "Норма."):
         assert value in text, f"{value!r} not in {text!r}"
     assert b"DejaVuSans" in response.content  # the font is embedded, not just named
+
+
+async def test_every_read_of_a_report_is_audited(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """HIPAA §164.312(b): viewing a report and downloading its PDF leave an audit trail."""
+    from sqlalchemy import select
+
+    from relaypacs.audit.models import AuditEvent
+
+    clinician = await create_user(app)
+    report = await make_report(
+        app, user=clinician, status=ReportStatus.ready, impression="Normal.", ready_at=READY
+    )
+    headers = bearer(await login(client, clinician))
+    assert (await client.get(f"/api/reports/{report.id}", headers=headers)).status_code == 200
+    of_upload = await client.get(f"/api/reports/upload/{report.upload_id}", headers=headers)
+    assert of_upload.status_code == 200
+    assert (await download(client, headers, report.id)).status_code == 200
+    async with app.state.database.sessionmaker() as session:
+        events = (
+            await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.target_id == str(report.id))
+                .order_by(AuditEvent.id)
+            )
+        ).all()
+    reads = [(e.action, e.actor_id, e.details) for e in events if e.action.startswith("report_")]
+    assert [r for r in reads if r[0] != "report_created"] == [
+        ("report_viewed", clinician.id, {}),
+        ("report_viewed", clinician.id, {}),
+        ("report_downloaded", clinician.id, {"source": "report"}),
+    ]

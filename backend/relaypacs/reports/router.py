@@ -14,7 +14,7 @@ from relaypacs.core.dependencies import ClientDep, SessionDep
 from relaypacs.core.pagination import Window
 from relaypacs.core.service_levels import ServiceLevel
 from relaypacs.notifications.dependencies import NotifierDep
-from relaypacs.reports import pdf, service
+from relaypacs.reports import access_log, pdf, service
 from relaypacs.reports.dependencies import LockedReport, Reporter, VisibleReport
 from relaypacs.reports.models import Report, ReportStatus
 from relaypacs.reports.schemas import (
@@ -85,15 +85,25 @@ async def list_reports(
 
 @router.get("/upload/{upload_id}", response_model=ReportDetail, status_code=200, responses=_404)
 async def get_report_of_upload(
-    upload_id: uuid.UUID, session: SessionDep, user: CurrentUser
+    upload_id: uuid.UUID, session: SessionDep, user: CurrentUser, client: ClientDep
 ) -> ReportDetail:
     report = await service.get_for_upload_or_raise(session, user=user, upload_id=upload_id)
-    return await _detail(session, report)
+    detail = await _detail(session, report)
+    await access_log.record(
+        session, report=report, viewer=user, ip=client.ip, action="report_viewed"
+    )
+    return detail
 
 
 @router.get("/{report_id}", response_model=ReportDetail, status_code=200, responses=_404)
-async def get_report(report: VisibleReport, session: SessionDep) -> ReportDetail:
-    return await _detail(session, report)
+async def get_report(
+    report: VisibleReport, session: SessionDep, user: CurrentUser, client: ClientDep
+) -> ReportDetail:
+    detail = await _detail(session, report)
+    await access_log.record(
+        session, report=report, viewer=user, ip=client.ip, action="report_viewed"
+    )
+    return detail
 
 
 @router.get(
@@ -110,6 +120,8 @@ async def get_report(report: VisibleReport, session: SessionDep) -> ReportDetail
 async def download_report(
     report: VisibleReport,
     session: SessionDep,
+    user: CurrentUser,
+    client: ClientDep,
     source: Annotated[
         Literal["report", "pacs"],
         Query(description="`pacs`: the PDF the PACS supplied (404 when there is none)"),
@@ -119,6 +131,14 @@ async def download_report(
         content, filename = await pdf.pacs_pdf_for_download(session, report=report)
     else:
         content, filename = await pdf.render_for_download(session, report=report)
+    await access_log.record(
+        session,
+        report=report,
+        viewer=user,
+        ip=client.ip,
+        action="report_downloaded",
+        source=source,
+    )
     return Response(
         content,
         media_type="application/pdf",
