@@ -63,3 +63,73 @@ async def test_a_completed_upload_cannot_be_cancelled(
     assert refused.json()["error"]["code"] == "upload_completed"
     detail = await client.get(f"/api/upload/{upload_id}", headers=headers)
     assert detail.json()["state"] != "cancelled"
+
+
+async def _one_upload(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> tuple[dict[str, object], dict[str, str], bytes]:
+    headers = await auth_headers(app, client)
+    study = write_study(tmp_path / "study", count=1, pixel_bytes=300 * 1024)
+    init = await client.post(
+        "/api/upload/init", json=init_body(study.paths, chunk_size=CHUNK), headers=headers
+    )
+    assert init.status_code == 201, init.text
+    return init.json(), headers, chunk_of(study.paths[0], 0, CHUNK)
+
+
+async def test_a_chunk_in_flight_when_the_upload_is_cancelled_leaves_no_data(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    created, headers, data = await _one_upload(app, client, tmp_path)
+    upload_id = str(created["upload_id"])
+    storage = app.state.storage
+    real_write = storage.write_chunk
+
+    async def cancel_then_write(*args: object) -> None:
+        # The sender cancels while this chunk's bytes are on their way to storage.
+        token = {"X-Upload-Token": str(created["upload_token"])}
+        assert (await client.delete(f"/api/upload/{upload_id}", headers=token)).status_code == 204
+        await real_write(*args)
+
+    storage.write_chunk = cancel_then_write
+    try:
+        answer = await put_chunk(client, upload_id, 0, 0, data, headers)
+    finally:
+        storage.write_chunk = real_write
+    assert answer.status_code == 410, answer.text
+    assert answer.json()["error"]["code"] == "upload_cancelled"
+    assert upload_id.replace("-", "") not in await storage.list_upload_ids()
+
+
+async def test_a_writer_whose_claim_was_taken_over_is_not_told_its_chunk_is_stored(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    import uuid
+
+    from sqlalchemy import update
+
+    from relaypacs.uploads.models import UploadChunk
+
+    created, headers, data = await _one_upload(app, client, tmp_path)
+    upload_id = str(created["upload_id"])
+    storage = app.state.storage
+    real_write = storage.write_chunk
+
+    async def taken_over_then_write(*args: object) -> None:
+        # This writer stalled; another request took the claim over with other bytes.
+        async with app.state.database.sessionmaker() as session:
+            await session.execute(
+                update(UploadChunk)
+                .where(UploadChunk.upload_id == uuid.UUID(upload_id))
+                .values(md5="0" * 32)
+            )
+            await session.commit()
+        await real_write(*args)
+
+    storage.write_chunk = taken_over_then_write
+    try:
+        answer = await put_chunk(client, upload_id, 0, 0, data, headers)
+    finally:
+        storage.write_chunk = real_write
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["code"] == "chunk_conflict"

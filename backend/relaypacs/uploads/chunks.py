@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core import metrics
 from relaypacs.core.database import execute_dml, utcnow
+from relaypacs.uploads import states
 from relaypacs.uploads.errors import (
     ChecksumMismatch,
     ChunkConflict,
@@ -132,6 +133,18 @@ async def _claim(
     raise ChunkConflict(file=file_index, index=chunk_index)
 
 
+async def _claim_lost(session: AsyncSession, *, storage: Storage, upload_id: uuid.UUID) -> None:
+    """The claim was gone when the bytes were written: never a 200. Cancelled or expired
+    meanwhile: what this request wrote is deleted too, and the answer says why (410).
+    Otherwise another request took the claim over with other bytes: 409."""
+    upload = await session.get(Upload, upload_id, populate_existing=True)
+    if upload is None or upload.state in states.GONE:
+        await storage.delete_upload(upload_id.hex)
+    if upload is not None:
+        ensure_accepts_chunks(upload)
+    raise ChunkConflict("Another request replaced this chunk meanwhile; send it again.")
+
+
 async def receive(
     session: AsyncSession,
     *,
@@ -176,7 +189,7 @@ async def receive(
         data,
         file_size,
     )
-    await execute_dml(
+    confirmed = await execute_dml(
         session,
         update(UploadChunk)
         .where(
@@ -189,6 +202,8 @@ async def receive(
         .execution_options(synchronize_session=False),
     )
     await session.commit()
+    if confirmed != 1:
+        await _claim_lost(session, storage=storage, upload_id=upload_id)
     metrics.UPLOAD_CHUNKS.labels("stored").inc()
     metrics.UPLOAD_BYTES.inc(expected)
     return ChunkAck(file=file_index, index=chunk_index, md5=md5)
