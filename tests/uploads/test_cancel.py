@@ -3,12 +3,17 @@ cleanup), it takes nothing more, and a completed upload cannot be cancelled."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from relaypacs.core.permissions import Role
+from relaypacs.uploads.models import UploadChunk
 from tests.dicom_factory import write_study
 from tests.factories import auth_headers
 from tests.upload_client import chunk_of, init_body, put_chunk, upload_study
@@ -65,71 +70,66 @@ async def test_a_completed_upload_cannot_be_cancelled(
     assert detail.json()["state"] != "cancelled"
 
 
-async def _one_upload(
-    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
-) -> tuple[dict[str, object], dict[str, str], bytes]:
+async def _put_first_chunk_while(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+    meanwhile: Callable[[dict[str, Any]], Awaitable[None]],
+) -> tuple[str, httpx.Response]:
+    """PUT an upload's first chunk; `meanwhile(created)` runs just before its bytes are
+    written to storage (as if another request got in between)."""
     headers = await auth_headers(app, client)
     study = write_study(tmp_path / "study", count=1, pixel_bytes=300 * 1024)
     init = await client.post(
         "/api/upload/init", json=init_body(study.paths, chunk_size=CHUNK), headers=headers
     )
     assert init.status_code == 201, init.text
-    return init.json(), headers, chunk_of(study.paths[0], 0, CHUNK)
+    created = init.json()
+    storage = app.state.storage
+    real_write = storage.write_chunk
+
+    async def write(*args: object) -> None:
+        await meanwhile(created)
+        await real_write(*args)
+
+    storage.write_chunk = write
+    try:
+        data = chunk_of(study.paths[0], 0, CHUNK)
+        answer = await put_chunk(client, created["upload_id"], 0, 0, data, headers)
+    finally:
+        storage.write_chunk = real_write
+    return created["upload_id"], answer
 
 
 async def test_a_chunk_in_flight_when_the_upload_is_cancelled_leaves_no_data(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    created, headers, data = await _one_upload(app, client, tmp_path)
-    upload_id = str(created["upload_id"])
-    storage = app.state.storage
-    real_write = storage.write_chunk
+    async def cancel(created: dict[str, Any]) -> None:
+        token = {"X-Upload-Token": created["upload_token"]}
+        deleted = await client.delete(f"/api/upload/{created['upload_id']}", headers=token)
+        assert deleted.status_code == 204
 
-    async def cancel_then_write(*args: object) -> None:
-        # The sender cancels while this chunk's bytes are on their way to storage.
-        token = {"X-Upload-Token": str(created["upload_token"])}
-        assert (await client.delete(f"/api/upload/{upload_id}", headers=token)).status_code == 204
-        await real_write(*args)
+    upload_id, answer = await _put_first_chunk_while(app, client, tmp_path, cancel)
 
-    storage.write_chunk = cancel_then_write
-    try:
-        answer = await put_chunk(client, upload_id, 0, 0, data, headers)
-    finally:
-        storage.write_chunk = real_write
     assert answer.status_code == 410, answer.text
     assert answer.json()["error"]["code"] == "upload_cancelled"
-    assert upload_id.replace("-", "") not in await storage.list_upload_ids()
+    assert upload_id.replace("-", "") not in await app.state.storage.list_upload_ids()
 
 
 async def test_a_writer_whose_claim_was_taken_over_is_not_told_its_chunk_is_stored(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    import uuid
-
-    from sqlalchemy import update
-
-    from relaypacs.uploads.models import UploadChunk
-
-    created, headers, data = await _one_upload(app, client, tmp_path)
-    upload_id = str(created["upload_id"])
-    storage = app.state.storage
-    real_write = storage.write_chunk
-
-    async def taken_over_then_write(*args: object) -> None:
-        # This writer stalled; another request took the claim over with other bytes.
+    async def take_over(created: dict[str, Any]) -> None:
+        # Another request took the claim over with other bytes.
         async with app.state.database.sessionmaker() as session:
             await session.execute(
                 update(UploadChunk)
-                .where(UploadChunk.upload_id == uuid.UUID(upload_id))
+                .where(UploadChunk.upload_id == uuid.UUID(created["upload_id"]))
                 .values(md5="0" * 32)
             )
             await session.commit()
-        await real_write(*args)
 
-    storage.write_chunk = taken_over_then_write
-    try:
-        answer = await put_chunk(client, upload_id, 0, 0, data, headers)
-    finally:
-        storage.write_chunk = real_write
+    _, answer = await _put_first_chunk_while(app, client, tmp_path, take_over)
+
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"]["code"] == "chunk_conflict"

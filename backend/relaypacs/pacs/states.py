@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from relaypacs.core.states import Transitions
 from relaypacs.pacs.errors import IllegalJobTransition
 from relaypacs.pacs.models import JobState
 
@@ -28,15 +29,7 @@ ALLOWED: dict[JobState, frozenset[JobState]] = {
 OPEN = (S.pending, S.sending)
 
 
-def can_transition(current: JobState, target: JobState) -> bool:
-    return target in ALLOWED[current]
-
-
-def sources(target: JobState) -> tuple[JobState, ...]:
-    """Every state `target` may be reached from (for compare-and-set UPDATEs)."""
-    return tuple(state for state, targets in ALLOWED.items() if target in targets)
-
-
-def check(current: JobState, target: JobState) -> None:
-    if not can_transition(current, target):
-        raise IllegalJobTransition(current=current.value, target=target.value)
+TABLE = Transitions(ALLOWED, IllegalJobTransition)
+can_transition = TABLE.can_transition
+sources = TABLE.sources
+check = TABLE.check

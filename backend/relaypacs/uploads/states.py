@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from relaypacs.core.states import Transitions
 from relaypacs.uploads.errors import IllegalUploadTransition
 from relaypacs.uploads.models import UploadState
 
@@ -37,15 +38,7 @@ COMPLETED = (S.queued, S.forwarding, S.forwarded, S.failed)
 GONE = (S.expired, S.cancelled)
 
 
-def can_transition(current: UploadState, target: UploadState) -> bool:
-    return target in ALLOWED[current]
-
-
-def sources(target: UploadState) -> tuple[UploadState, ...]:
-    """Every state `target` may be reached from (for compare-and-set UPDATEs)."""
-    return tuple(state for state, targets in ALLOWED.items() if target in targets)
-
-
-def check(current: UploadState, target: UploadState) -> None:
-    if not can_transition(current, target):
-        raise IllegalUploadTransition(current=current.value, target=target.value)
+TABLE = Transitions(ALLOWED, IllegalUploadTransition)
+can_transition = TABLE.can_transition
+sources = TABLE.sources
+check = TABLE.check
