@@ -16,6 +16,7 @@ from relaypacs.auth.models import User
 from relaypacs.core.database import utcnow
 from relaypacs.core.permissions import Role
 from relaypacs.core.security import hash_password_sync
+from relaypacs.facilities import service as facilities
 
 DEFAULT_PASSWORD = "tangerine-bicycle-orbit-42"
 _counter = itertools.count(1)
@@ -27,16 +28,17 @@ class UserFixture:
     email: str
     username: str
     role: Role
-    facility: str
+    facility: str | None
     password: str
     totp_secret: str | None = None
+    facility_id: uuid.UUID | None = None
 
 
 async def create_user(
     app: FastAPI,
     *,
     role: Role = Role.clinician,
-    facility: str = "General Hospital",
+    facility: str | None = "General Hospital",
     password: str = DEFAULT_PASSWORD,
     verified: bool = True,
     active: bool = True,
@@ -52,7 +54,6 @@ async def create_user(
         email=email,
         username=username,
         full_name=f"Test {role.value} {n}",
-        facility=facility,
         role=role,
         password_hash=hash_password_sync(password, rounds=4),
         is_active=active,
@@ -63,9 +64,13 @@ async def create_user(
         **extra,
     )
     async with app.state.database.sessionmaker() as session:
+        # A facility given here is an approved membership (as an admin would set it).
+        if facility is not None:
+            home = await facilities.get_or_create_by_name(session, name=facility)
+            user.facility_id = home.id
         session.add(user)
         await session.commit()
-    return UserFixture(user.id, email, username, role, facility, password, secret)
+    return UserFixture(user.id, email, username, role, facility, password, secret, user.facility_id)
 
 
 async def login(client: httpx.AsyncClient, user: UserFixture) -> dict[str, Any]:

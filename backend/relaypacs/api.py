@@ -2,7 +2,8 @@
 
 Public routes (no access token) are exactly: the ops router (/healthz, /readyz,
 /metrics) and `auth.router.public` (register, verify-email, verify-email/resend, login,
-login/2fa, refresh), the upload transfer routes (chunk, status, complete, and DELETE
+login/2fa, refresh), `GET /api/facilities` (the open facilities' names, for
+registration), the upload transfer routes (chunk, status, complete, and DELETE
 for cancel), which take either the owner's access token or the upload's X-Upload-Token,
 and the notification event
 stream, which takes a single-use ticket (EventSource cannot send headers). Everything
@@ -17,6 +18,8 @@ from relaypacs.audit.router import router as audit_router
 from relaypacs.auth.dependencies import get_principal
 from relaypacs.auth.router import public as auth_public_router
 from relaypacs.auth.router import router as auth_router
+from relaypacs.facilities.router import public as facilities_public_router
+from relaypacs.facilities.router import router as facilities_router
 from relaypacs.notifications.router import router as notifications_router
 from relaypacs.notifications.router import stream_router as notifications_stream_router
 from relaypacs.ops.router import router as ops_router
@@ -29,6 +32,8 @@ from relaypacs.users.router import me_router
 
 public_router = APIRouter(prefix="/api")
 public_router.include_router(auth_public_router, prefix="/auth", tags=["auth"])
+# The open facilities' names, which registration offers.
+public_router.include_router(facilities_public_router, prefix="/facilities", tags=["facilities"])
 # Chunk, status and complete accept the owner's access token OR the upload's own
 # X-Upload-Token (so a service worker can finish an upload); the dependency checks both.
 public_router.include_router(uploads_transfer_router, tags=["uploads"])
@@ -44,6 +49,7 @@ api_router = APIRouter(
 api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
 api_router.include_router(me_router, prefix="/me", tags=["me"])
 api_router.include_router(users_router, prefix="/users", tags=["users"])
+api_router.include_router(facilities_router, prefix="/facilities", tags=["facilities"])
 api_router.include_router(audit_router, prefix="/audit", tags=["audit"])
 api_router.include_router(uploads_router, tags=["uploads"])
 api_router.include_router(pacs_router, prefix="/pacs", tags=["pacs"])

@@ -109,7 +109,9 @@ def users_create_admin(
         bool, typer.Option("--password-stdin", help="Read the password from standard input")
     ] = False,
     full_name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
-    facility: Annotated[str, typer.Option(help="Facility")] = "Administration",
+    facility: Annotated[
+        str | None, typer.Option(help="Facility to belong to (created when missing)")
+    ] = None,
 ) -> None:
     """Create an administrator (non-interactive; the database must be migrated)."""
     import asyncio

@@ -6,6 +6,7 @@ from relaypacs.audit import models as audit_models
 from relaypacs.auth import models as auth_models
 from relaypacs.core import jobs as job_models
 from relaypacs.core.database import Base
+from relaypacs.facilities import models as facility_models
 from relaypacs.notifications import models as notification_models
 from relaypacs.pacs import models as pacs_models
 from relaypacs.reports import models as report_models
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "audit_models",
     "auth_models",
+    "facility_models",
     "job_models",
     "notification_models",
     "pacs_models",

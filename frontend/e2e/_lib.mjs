@@ -133,7 +133,6 @@ export function newUser(prefix = 'e2e') {
     username: `${prefix}_${id}`,
     email: `${prefix}.${id}@example.org`,
     fullName: `E2E ${prefix} ${id}`,
-    facility: 'St Elsewhere Radiology',
     role: 'radiographer',
     password: `Tr0ub4dor&3-${id}-horse-battery`,
   };
@@ -169,7 +168,6 @@ export async function registerViaApi(user) {
       email: user.email,
       username: user.username,
       full_name: user.fullName,
-      facility: user.facility,
       role: user.role,
       password: user.password,
     }),
@@ -187,7 +185,8 @@ export async function registerViaUi(page, user) {
   await page.getByLabel('Full name').fill(user.fullName);
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Username').fill(user.username);
-  await page.getByLabel('Facility').fill(user.facility);
+  // No facility exists on a fresh gateway: register without one ("None for now").
+  await page.getByLabel('Facility').selectOption('');
   await page.getByLabel('Role').selectOption(user.role);
   await page.getByLabel('Password', { exact: true }).fill(user.password);
   await page.getByRole('button', { name: 'Create account' }).click();

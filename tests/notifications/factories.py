@@ -61,6 +61,7 @@ async def create_delivered(
     upload = Upload(
         id=uuid.uuid4(),
         user_id=uploader.id,
+        facility_id=uploader.facility_id,
         facility=uploader.facility,
         patient_name=f"Doe^Patient{n}",
         study_date=date(2026, 11, 1),
@@ -81,6 +82,7 @@ async def create_delivered(
         id=uuid.uuid4(),
         upload_id=upload.id,
         uploader_id=uploader.id,
+        facility_id=uploader.facility_id,
         facility=uploader.facility,
         study_instance_uid=study_uid,
         patient_name=upload.patient_name,

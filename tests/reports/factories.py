@@ -44,6 +44,7 @@ async def make_upload(
     upload = Upload(
         id=uuid.uuid4(),
         user_id=user.id,
+        facility_id=user.facility_id,
         facility=user.facility,
         patient_name=patient_name or f"Patient^{n}",
         study_date=study_date,

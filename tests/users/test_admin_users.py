@@ -23,10 +23,13 @@ async def test_list_is_paginated_and_filtered_by_role_and_facility(
     assert page["total"] == 5 and len(page["items"]) == 2
     second = (await client.get("/api/users?page=3&page_size=2", headers=headers)).json()
     assert len(second["items"]) == 1
+    inactive = await client.get("/api/users?active=false", headers=headers)
+    assert inactive.json()["total"] == 0
     rads = (await client.get("/api/users?role=radiologist", headers=headers)).json()
     assert rads["total"] == 3 and {u["role"] for u in rads["items"]} == {"radiologist"}
-    south = (await client.get("/api/users?facility=South", headers=headers)).json()
-    assert south["total"] == 1
+    south_id = (await create_user(app, facility="South")).facility_id
+    south = (await client.get(f"/api/users?facility_id={south_id}", headers=headers)).json()
+    assert south["total"] == 2 and {u["facility"] for u in south["items"]} == {"South"}
     assert "password_hash" not in south["items"][0]
     bad = await client.get("/api/users?role=wizard", headers=headers)
     assert bad.status_code == 422
@@ -43,7 +46,6 @@ async def test_admin_creates_a_radiologist_who_can_log_in(
             "email": "rad@example.org",
             "username": "rad1",
             "full_name": "Dr Rad",
-            "facility": "Central",
             "role": "radiologist",
             "password": "opaline-meridian-sparrow-5",
         },
@@ -61,7 +63,6 @@ async def test_admin_creates_a_radiologist_who_can_log_in(
             "email": "other@example.org",
             "username": "rad1",
             "full_name": "Dr Rad",
-            "facility": "Central",
             "role": "radiologist",
             "password": "opaline-meridian-sparrow-5",
         },
@@ -81,13 +82,16 @@ async def test_role_change_is_audited(app: FastAPI, client: httpx.AsyncClient) -
     assert audit["items"][0]["details"] == {"from": "clinician", "to": "radiologist"}
 
 
-@pytest.mark.parametrize("change", [{"role": "radiographer"}, {"facility": "Another Hospital"}])
+@pytest.mark.parametrize("change", [{"role": "radiographer"}, {"facility_id": "another"}])
 async def test_a_role_or_facility_change_ends_the_users_sessions(
     app: FastAPI, client: httpx.AsyncClient, change: dict[str, str]
 ) -> None:
     """What a user may see follows their role and facility: they sign in again after a
     change, and their open streams close at the next session check."""
     headers = await _admin(app, client)
+    if "facility_id" in change:
+        another = await create_user(app, facility="Another Hospital")
+        change = {"facility_id": str(another.facility_id)}
     user = await create_user(app)
     before = await login(client, user)
     r = await client.patch(f"/api/users/{user.id}", headers=headers, json=change)

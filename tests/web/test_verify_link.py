@@ -16,7 +16,6 @@ FORM = {
     "email": "ana@example.org",
     "username": "ana.w",
     "full_name": "Ana Wright",
-    "facility": "Rural Clinic 4",
     "password": "marmalade-satellite-cobalt-19",
     "role": "radiographer",
 }

@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaypacs.audit import service as audit
 from relaypacs.auth import passwords, verification
 from relaypacs.auth import sessions as auth_sessions
-from relaypacs.auth.errors import CannotChangeOwnAccount, EmailTaken, UsernameTaken, UserNotFound
+from relaypacs.auth.errors import (
+    CannotChangeOwnAccount,
+    EmailTaken,
+    NoPendingRequest,
+    UsernameTaken,
+    UserNotFound,
+)
 from relaypacs.auth.models import User
 from relaypacs.auth.schemas import ProfileUpdate, UserCreate, UserUpdate
 from relaypacs.core.config import CoreSettings
@@ -20,6 +26,8 @@ from relaypacs.core.database import utcnow
 from relaypacs.core.dependencies import ClientInfo
 from relaypacs.core.permissions import Role
 from relaypacs.core.security import PasswordHasher
+from relaypacs.facilities import service as facilities
+from relaypacs.facilities.models import Facility
 
 
 def normalize_email(email: str) -> str:
@@ -65,9 +73,17 @@ async def create(
     verified: bool,
     actor_id: uuid.UUID | None,
     ip: str | None = None,
+    requested_facility: Facility | None = None,
+    requested_role: Role | None = None,
 ) -> User:
-    """Create an account after checking password strength and uniqueness; caller commits."""
+    """Create an account after checking password strength and uniqueness; caller commits.
+    `requested_*` record a pending membership request (self-registration)."""
     email = normalize_email(data.email)
+    facility = (
+        await facilities.get_open_or_raise(session, facility_id=data.facility_id)
+        if data.facility_id is not None
+        else None
+    )
     passwords.check_strength(
         data.password, username=data.username, email=email, full_name=data.full_name
     )
@@ -82,12 +98,16 @@ async def create(
         email=email,
         username=data.username.lower(),
         full_name=data.full_name,
-        facility=data.facility,
+        home_facility=facility,
         role=data.role,
         password_hash=await hasher.hash(data.password),
         email_verified_at=now if verified else None,
         password_changed_at=now,
     )
+    if requested_role is not None:
+        user.requested_facility = requested_facility
+        user.requested_role = requested_role
+        user.membership_requested_at = now
     session.add(user)
     try:
         await session.flush()
@@ -101,7 +121,13 @@ async def create(
         target_type="user",
         target_id=user.id,
         ip=ip,
-        details={"role": user.role.value, "verified": verified},
+        details={
+            "role": user.role.value,
+            "verified": verified,
+            "facility_id": str(facility.id) if facility else None,
+            "requested_facility_id": str(requested_facility.id) if requested_facility else None,
+            "requested_role": requested_role.value if requested_role else None,
+        },
     )
     return user
 
@@ -124,9 +150,9 @@ async def update(
         raise CannotChangeOwnAccount()
     # What a user may see follows their role and facility: a change ends their sessions
     # (open event streams close at their next session check), so they sign in again.
-    access_changed = (changes.role is not None and changes.role != user.role) or (
-        changes.facility is not None and changes.facility != user.facility
-    )
+    facility_given = "facility_id" in changes.model_fields_set
+    facility_changed = facility_given and changes.facility_id != user.facility_id
+    access_changed = (changes.role is not None and changes.role != user.role) or facility_changed
     if changes.role is not None and changes.role != user.role:
         audit.record(
             session,
@@ -138,7 +164,12 @@ async def update(
             details={"from": user.role.value, "to": changes.role.value},
         )
         user.role = changes.role
-    if changes.facility is not None and changes.facility != user.facility:
+    if facility_changed:
+        facility = (
+            await facilities.get_open_or_raise(session, facility_id=changes.facility_id)
+            if changes.facility_id is not None
+            else None
+        )
         audit.record(
             session,
             action="facility_changed",
@@ -146,8 +177,15 @@ async def update(
             target_type="user",
             target_id=user.id,
             ip=client.ip,
+            details={
+                "from": str(user.facility_id) if user.facility_id else None,
+                "to": str(changes.facility_id) if changes.facility_id else None,
+            },
         )
-        user.facility = changes.facility
+        user.home_facility = facility
+    if access_changed and user.membership_pending:
+        # Access set by hand in user management answers the pending request.
+        _close_request(session, user, actor=actor, client=client, outcome="superseded")
     if changes.full_name is not None:
         user.full_name = changes.full_name
     if changes.is_active is not None and changes.is_active != user.is_active:
@@ -178,6 +216,65 @@ async def update(
     await session.commit()
     await session.refresh(user)
     return user
+
+
+def _close_request(
+    session: AsyncSession, user: User, *, actor: User, client: ClientInfo, outcome: str
+) -> None:
+    audit.record(
+        session,
+        action=f"membership_{outcome}",
+        actor_id=actor.id,
+        target_type="user",
+        target_id=user.id,
+        ip=client.ip,
+        details={
+            "requested_facility_id": (
+                str(user.requested_facility_id) if user.requested_facility_id else None
+            ),
+            "requested_role": user.requested_role.value if user.requested_role else None,
+        },
+    )
+    user.requested_facility = None
+    user.requested_role = None
+    user.membership_requested_at = None
+
+
+async def decide_membership(
+    session: AsyncSession, *, user: User, approve: bool, actor: User, client: ClientInfo
+) -> User:
+    """Approve (grant the requested facility and role; sessions end) or reject a pending
+    membership request."""
+    if not user.membership_pending or user.requested_role is None:
+        raise NoPendingRequest()
+    if not approve:
+        _close_request(session, user, actor=actor, client=client, outcome="rejected")
+        await session.commit()
+        await session.refresh(user)
+        return user
+    facility_id = user.requested_facility_id
+    if facility_id is not None:
+        await facilities.get_open_or_raise(session, facility_id=facility_id)
+    grant: dict[str, object] = {"role": user.requested_role}
+    if facility_id is not None:
+        grant["facility_id"] = facility_id
+    changes = UserUpdate.model_validate(grant)
+    audit.record(
+        session,
+        action="membership_approved",
+        actor_id=actor.id,
+        target_type="user",
+        target_id=user.id,
+        ip=client.ip,
+        details={
+            "facility_id": str(facility_id) if facility_id else None,
+            "role": user.requested_role.value,
+        },
+    )
+    user.requested_facility = None
+    user.requested_role = None
+    user.membership_requested_at = None
+    return await update(session, user=user, changes=changes, actor=actor, client=client)
 
 
 async def update_profile(

@@ -93,3 +93,9 @@ class CannotChangeOwnAccount(AppError):
     status_code = 409
     code = "cannot_change_own_account"
     message = "Admins cannot disable themselves or change their own role."
+
+
+class NoPendingRequest(AppError):
+    status_code = 409
+    code = "no_pending_request"
+    message = "This user has no pending facility membership request."

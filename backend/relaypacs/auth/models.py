@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from relaypacs.core.database import Base, utcnow
 from relaypacs.core.permissions import Role
+from relaypacs.facilities.models import Facility
 
 
 class User(Base):
@@ -17,10 +18,24 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    facility: Mapped[str] = mapped_column(String(200), index=True)
+    # The facility whose reports a radiographer sees: set only by an admin (approving a
+    # request, or in user management). Self-registration can only *request* one.
+    facility_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("facility.id"), index=True)
+    home_facility: Mapped[Facility | None] = relationship(foreign_keys=[facility_id], lazy="joined")
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="user_role", native_enum=False, length=20), index=True
     )
+    # A pending membership request: the facility and role asked for at registration.
+    requested_facility_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("facility.id"), index=True
+    )
+    requested_facility: Mapped[Facility | None] = relationship(
+        foreign_keys=[requested_facility_id], lazy="joined"
+    )
+    requested_role: Mapped[Role | None] = mapped_column(
+        Enum(Role, name="user_role", native_enum=False, length=20)
+    )
+    membership_requested_at: Mapped[datetime | None]
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
     email_verified_at: Mapped[datetime | None]
@@ -33,6 +48,15 @@ class User(Base):
     totp_last_step: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def facility(self) -> str | None:
+        """The name of the facility the user belongs to (None: no facility access)."""
+        return self.home_facility.name if self.home_facility is not None else None
+
+    @property
+    def membership_pending(self) -> bool:
+        return self.membership_requested_at is not None
 
     @property
     def mfa_enabled(self) -> bool:

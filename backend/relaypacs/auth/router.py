@@ -28,6 +28,7 @@ from relaypacs.auth.schemas import (
     SessionRead,
     TokenPair,
     VerifyEmailRequest,
+    membership_of,
 )
 from relaypacs.core.dependencies import CacheDep, ClientDep, HasherDep, SessionDep, SettingsDep
 from relaypacs.core.errors import AppError, NotFound
@@ -197,8 +198,10 @@ async def me(principal: PrincipalDep) -> Me:
         email=user.email,
         username=user.username,
         full_name=user.full_name,
+        facility_id=user.facility_id,
         facility=user.facility,
         role=user.role,
+        membership=membership_of(user),
         mfa_enabled=user.mfa_enabled,
         permissions=sorted(ROLE_PERMISSIONS[user.role]),
         session_id=principal.session.id,

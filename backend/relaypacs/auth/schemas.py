@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from relaypacs.core.permissions import Permission, Role
+
+if TYPE_CHECKING:
+    from relaypacs.auth.models import User
 
 Username = Annotated[
     str,
@@ -15,7 +18,6 @@ Username = Annotated[
     ),
 ]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Facility = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # Length is checked by the password policy, so the error names the reason.
 Password = Annotated[str, Field(min_length=1, max_length=1024)]
 OtpCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=20)]
@@ -25,8 +27,10 @@ class RegisterRequest(BaseModel):
     email: EmailStr
     username: Username
     full_name: FullName
-    facility: Facility
     password: Password
+    # Both are requests: the account starts as a clinician with no facility access, and an
+    # admin grants the facility (and the radiographer role) by approving the request.
+    facility_id: uuid.UUID | None = None
     role: Literal[Role.clinician, Role.radiographer] = Role.clinician
 
 
@@ -78,13 +82,35 @@ class RefreshRequest(BaseModel):
     refresh_token: Annotated[str, Field(min_length=10, max_length=2000)]
 
 
+class MembershipRequest(BaseModel):
+    """A pending request for facility access (and role), awaiting an admin."""
+
+    facility_id: uuid.UUID | None
+    facility: str | None
+    role: Role
+    requested_at: datetime
+
+
+def membership_of(user: User) -> MembershipRequest | None:
+    if user.membership_requested_at is None or user.requested_role is None:
+        return None
+    return MembershipRequest(
+        facility_id=user.requested_facility_id,
+        facility=user.requested_facility.name if user.requested_facility else None,
+        role=user.requested_role,
+        requested_at=user.membership_requested_at,
+    )
+
+
 class Me(BaseModel):
     id: uuid.UUID
     email: str
     username: str
     full_name: str
-    facility: str
+    facility_id: uuid.UUID | None
+    facility: str | None
     role: Role
+    membership: MembershipRequest | None
     mfa_enabled: bool
     permissions: list[Permission]
     session_id: uuid.UUID
@@ -132,7 +158,7 @@ class UserCreate(BaseModel):
     email: EmailStr
     username: Username
     full_name: FullName
-    facility: Facility
+    facility_id: uuid.UUID | None = None
     role: Role
     password: Password
 
@@ -141,7 +167,8 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    facility: Facility | None = None
+    # Sent as null: the user leaves their facility. Left out: unchanged.
+    facility_id: uuid.UUID | None = None
     full_name: FullName | None = None
     is_active: bool | None = None
 

@@ -36,6 +36,7 @@ from relaypacs.core.dependencies import ClientInfo
 from relaypacs.core.errors import AppError
 from relaypacs.core.logging import get_logger
 from relaypacs.core.permissions import Role
+from relaypacs.facilities import service as facilities
 
 log = get_logger("relaypacs.auth")
 
@@ -54,18 +55,31 @@ async def register(
     data: RegisterRequest,
     client: ClientInfo,
 ) -> str:
-    """Create an unverified clinician/radiographer account and mail the link."""
+    """Create an unverified clinician account with no facility access and mail the link;
+    the facility and role asked for wait, as a request, for an admin's approval."""
+    requested = (
+        await facilities.get_open_or_raise(session, facility_id=data.facility_id)
+        if data.facility_id is not None
+        else None
+    )
+    wants_more = requested is not None or data.role != Role.clinician
     create = UserCreate(
         email=data.email,
         username=data.username,
         full_name=data.full_name,
-        facility=data.facility,
-        role=data.role,
+        role=Role.clinician,
         password=data.password,
     )
     try:
         user = await accounts.create(
-            session, hasher=hasher, data=create, verified=False, actor_id=None, ip=client.ip
+            session,
+            hasher=hasher,
+            data=create,
+            verified=False,
+            actor_id=None,
+            ip=client.ip,
+            requested_facility=requested,
+            requested_role=data.role if wants_more else None,
         )
     except EmailTaken:
         # Don't reveal which addresses have accounts: same answer, and the owner is told.
@@ -307,7 +321,6 @@ async def ensure_bootstrap_admin(
         email=email,
         username=email.split("@")[0][:64] or "admin",
         full_name="Administrator",
-        facility="Administration",
         role=Role.admin,
         password=settings.bootstrap_admin_password.get_secret_value(),
     )

@@ -30,6 +30,10 @@ class Principal:
     session: AuthSession
 
     @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+    @property
     def role(self) -> Role:
         return self.user.role
 

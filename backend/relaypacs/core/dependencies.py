@@ -8,6 +8,7 @@ identity established it answers 401: it fails closed.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Protocol
@@ -73,6 +74,9 @@ CacheDep = Annotated[Cache, Depends(get_cache)]
 
 class Identity(Protocol):
     """Who is calling, as far as permissions go (auth's `Principal` is one)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
 
     @property
     def role(self) -> Role: ...

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     report_read_all = "report:read_all"
     report_update = "report:update"
     user_manage = "user:manage"
+    facility_manage = "facility:manage"
     audit_read = "audit:read"
     analytics_export = "analytics:export"
     pacs_manage = "pacs:manage"

@@ -47,3 +47,9 @@ class ReportClosed(AppError):
 class PacsPdfNotFound(NotFound):
     code = "pacs_pdf_not_found"
     message = "The PACS supplied no PDF for this report."
+
+
+class NotReportOwner(AppError):
+    status_code = 403
+    code = "not_report_owner"
+    message = "Only the study's uploader, a radiologist or an admin can add to this report."

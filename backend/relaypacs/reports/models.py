@@ -29,7 +29,10 @@ class Report(Base):
         ForeignKey("upload.id", ondelete="CASCADE"), unique=True
     )
     uploader_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id"), index=True)
-    facility: Mapped[str] = mapped_column(String(200), index=True)
+    # The uploader's facility when the study was sent (None: no facility membership then);
+    # the name is kept as it was, for display.
+    facility_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("facility.id"), index=True)
+    facility: Mapped[str | None] = mapped_column(String(200), index=True)
     study_instance_uid: Mapped[str] = mapped_column(String(64), index=True)
     patient_name: Mapped[str] = mapped_column(String(200))
     study_date: Mapped[date]

@@ -91,7 +91,7 @@ async def opened(session: AsyncSession, report: Report) -> Dispatch:
                 type="upload_complete",
                 title=f"New {report.service_level} study",
                 body=f"A {report.service_level} {report.modality} study from "
-                f"{report.facility} is waiting to be reported.",
+                f"{report.facility or 'a user with no facility'} is waiting to be reported.",
             )
         )
     return dispatch.extend(await announce(session, report, created=True))

@@ -117,7 +117,7 @@ async def _pacs_report(session: AsyncSession, report: Report) -> list[str]:
 async def sheet_of(session: AsyncSession, *, report: Report) -> ReportSheet:
     return ReportSheet(
         short_id=report.id.hex[:8],
-        facility=report.facility,
+        facility=report.facility or NOT_RECORDED,
         patient_name=report.patient_name,
         study_instance_uid=report.study_instance_uid or NOT_RECORDED,
         study_date=report.study_date.isoformat(),

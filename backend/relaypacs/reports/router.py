@@ -221,7 +221,7 @@ async def assign_report(
     "/{report_id}/notes",
     response_model=ReportNoteRead,
     status_code=201,
-    responses={**_404, **_409},
+    responses={**_404, **_409, 403: {"description": "Not the study's uploader"}},
 )
 async def add_report_note(
     report: LockedReport,

@@ -30,7 +30,8 @@ class ReportRead(BaseModel):
     id: uuid.UUID
     upload_id: uuid.UUID
     uploader_id: uuid.UUID
-    facility: str
+    facility_id: uuid.UUID | None
+    facility: str | None
     study_instance_uid: str
     patient_name: str
     study_date: date

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from relaypacs.reports.errors import (
     IllegalTransition,
     InvalidAssignee,
     MessageRequired,
+    NotReportOwner,
     ReportClosed,
     ReportIncomplete,
     ReportNotFound,
@@ -40,8 +41,11 @@ from relaypacs.uploads.errors import UploadNotFound
 def _scoped(query: Select[Any], user: User) -> Select[Any]:
     if has_permission(user.role, Permission.report_read_all):
         return query
-    if has_permission(user.role, Permission.report_read_facility):
-        return query.where(Report.facility == user.facility)
+    if has_permission(user.role, Permission.report_read_facility) and user.facility_id:
+        # Only a membership an admin granted opens a facility's reports.
+        return query.where(
+            or_(Report.facility_id == user.facility_id, Report.uploader_id == user.id)
+        )
     return query.where(Report.uploader_id == user.id)
 
 
@@ -57,6 +61,7 @@ async def create_for_upload(
     report = Report(
         upload_id=upload.id,
         uploader_id=upload.user_id,
+        facility_id=upload.facility_id,
         facility=upload.facility,
         study_instance_uid=upload.study_instance_uid or "",
         patient_name=upload.patient_name,
@@ -318,7 +323,10 @@ async def add_note(
     ip: str | None,
 ) -> tuple[ReportNote, Dispatch]:
     """A note on the report. From the clinician's side it answers a request for more data:
-    the report goes back to PENDING for the radiologist."""
+    the report goes back to PENDING for the radiologist. Seeing a report is not enough to
+    answer for it: only its uploader, radiologists and admins add notes."""
+    if report.uploader_id != actor.id and not has_permission(actor.role, Permission.report_update):
+        raise NotReportOwner()
     _ensure_open(report)
     if upload_id is not None:
         linked = await uploads_service.get(session, upload_id=upload_id)

@@ -45,7 +45,10 @@ class Upload(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id"), index=True)
-    facility: Mapped[str] = mapped_column(String(200), index=True)
+    # The uploader's facility when the study was sent (None: no facility membership then);
+    # the name is kept as it was, for display.
+    facility_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("facility.id"), index=True)
+    facility: Mapped[str | None] = mapped_column(String(200), index=True)
     patient_name: Mapped[str] = mapped_column(String(200))
     study_date: Mapped[date]
     modality: Mapped[str] = mapped_column(String(8))

@@ -173,7 +173,8 @@ class UploadRead(BaseModel):
 
     id: uuid.UUID
     user_id: uuid.UUID
-    facility: str
+    facility_id: uuid.UUID | None
+    facility: str | None
     patient_name: str
     study_date: date
     modality: str

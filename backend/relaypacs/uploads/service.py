@@ -154,6 +154,7 @@ async def create(
     upload = Upload(
         id=uuid.uuid4(),
         user_id=user.id,
+        facility_id=user.facility_id,
         facility=user.facility,
         patient_name=data.patient_name,
         study_date=data.study_date,

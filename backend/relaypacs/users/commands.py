@@ -13,6 +13,8 @@ from relaypacs.core.database import Database
 from relaypacs.core.errors import AppError
 from relaypacs.core.permissions import Role
 from relaypacs.core.security import PasswordHasher
+from relaypacs.facilities import service as facilities
+from relaypacs.facilities.schemas import FacilityCreate
 
 
 class CommandError(Exception):
@@ -26,17 +28,17 @@ async def create_admin(
     username: str,
     password: str,
     full_name: str,
-    facility: str,
+    facility: str | None,
 ) -> uuid.UUID:
     try:
         data = UserCreate(
             email=email,
             username=username,
             full_name=full_name,
-            facility=facility,
             role=Role.admin,
             password=password,
         )
+        facility_name = FacilityCreate(name=facility).name if facility is not None else None
     except ValidationError as exc:
         first = exc.errors()[0]
         raise CommandError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
@@ -44,6 +46,9 @@ async def create_admin(
     try:
         async with database.sessionmaker() as session:
             try:
+                if facility_name:
+                    home = await facilities.get_or_create_by_name(session, name=facility_name)
+                    data.facility_id = home.id
                 user = await accounts.create(
                     session, hasher=PasswordHasher(1), data=data, verified=True, actor_id=None
                 )

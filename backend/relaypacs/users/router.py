@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -41,9 +41,15 @@ async def list_users(
     session: SessionDep,
     window: Annotated[Window, Depends(pagination.window(default_size=50, max_size=200))],
     role: Role | None = None,
-    facility: Annotated[str | None, Query(max_length=200)] = None,
+    facility_id: uuid.UUID | None = None,
+    pending: Annotated[
+        bool | None, Query(description="Only users with (true) / without (false) a pending request")
+    ] = None,
+    active: bool | None = None,
 ) -> UserPage:
-    rows = await service.list(session, window=window, role=role, facility=facility)
+    rows = await service.list(
+        session, window=window, role=role, facility_id=facility_id, pending=pending, active=active
+    )
     return UserPage.of(rows, UserRead.model_validate)
 
 
@@ -87,6 +93,31 @@ async def update_user(
     user = await accounts.get_or_raise(session, user_id=user_id)
     updated = await accounts.update(session, user=user, changes=changes, actor=admin, client=client)
     return UserRead.model_validate(updated)
+
+
+@admin_router.post(
+    "/{user_id}/membership/{decision}",
+    response_model=UserRead,
+    status_code=200,
+    responses={
+        **NOT_FOUND,
+        409: {"description": "No pending membership request"},
+        422: {"description": "The requested facility is no longer open"},
+    },
+    summary="Approve or reject a pending facility membership request",
+)
+async def decide_membership(
+    user_id: uuid.UUID,
+    decision: Literal["approve", "reject"],
+    admin: CurrentUser,
+    session: SessionDep,
+    client: ClientDep,
+) -> UserRead:
+    user = await accounts.get_or_raise(session, user_id=user_id)
+    decided = await accounts.decide_membership(
+        session, user=user, approve=decision == "approve", actor=admin, client=client
+    )
+    return UserRead.model_validate(decided)
 
 
 @me_router.get("/profile", response_model=ProfileRead, status_code=200)

@@ -4,8 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from relaypacs.auth.models import User
+from relaypacs.auth.schemas import MembershipRequest, membership_of
 from relaypacs.core.config import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 from relaypacs.core.pagination import Page
 from relaypacs.core.permissions import Role
@@ -23,12 +25,24 @@ NOTIFICATION_TYPES = (
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _membership(cls, value: Any) -> Any:
+        if isinstance(value, User):
+            return {
+                **{name: getattr(value, name) for name in cls.model_fields if name != "membership"},
+                "membership": membership_of(value),
+            }
+        return value
+
     id: uuid.UUID
     email: str
     username: str
     full_name: str
-    facility: str
+    facility_id: uuid.UUID | None
+    facility: str | None
     role: Role
+    membership: MembershipRequest | None
     is_active: bool
     email_verified: bool
     mfa_enabled: bool
@@ -45,8 +59,9 @@ class ProfileRead(BaseModel):
     pending_email: str | None
     username: str
     full_name: str
-    facility: str
+    facility: str | None
     role: Role
+    membership: MembershipRequest | None
 
 
 class NotificationPreference(BaseModel):

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
 from relaypacs.auth.models import User
+from relaypacs.auth.schemas import membership_of
 from relaypacs.core import export
 from relaypacs.core.database import utcnow
 from relaypacs.core.dependencies import ClientInfo
@@ -33,13 +34,23 @@ async def list(
     *,
     window: Window,
     role: Role | None,
-    facility: str | None,
+    facility_id: uuid.UUID | None,
+    pending: bool | None,
+    active: bool | None,
 ) -> Rows:
     query = select(User)
     if role is not None:
         query = query.where(User.role == role)
-    if facility:
-        query = query.where(User.facility == facility)
+    if facility_id is not None:
+        query = query.where(User.facility_id == facility_id)
+    if pending is not None:
+        query = query.where(
+            User.membership_requested_at.is_not(None)
+            if pending
+            else User.membership_requested_at.is_(None)
+        )
+    if active is not None:
+        query = query.where(User.is_active.is_(active))
     return await paginate(session, query, window, User.created_at, User.id)
 
 
@@ -51,6 +62,7 @@ def profile(user: User) -> ProfileRead:
         full_name=user.full_name,
         facility=user.facility,
         role=user.role,
+        membership=membership_of(user),
     )
 
 

@@ -280,6 +280,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/facilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The facilities open to new members (names only) */
+        get: operations["list_open_facilities_api_facilities_get"];
+        put?: never;
+        /** Create Facility */
+        post: operations["create_facility_api_facilities_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/facilities/all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every facility (admin) */
+        get: operations["list_all_facilities_api_facilities_all_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/facilities/{facility_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename or (de)activate a facility (admin) */
+        patch: operations["update_facility_api_facilities__facility_id__patch"];
+        trace?: never;
+    };
     "/api/me/export": {
         parameters: {
             query?: never;
@@ -764,6 +816,23 @@ export interface paths {
         patch: operations["update_user_api_users__user_id__patch"];
         trace?: never;
     };
+    "/api/users/{user_id}/membership/{decision}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve or reject a pending facility membership request */
+        post: operations["decide_membership_api_users__user_id__membership__decision__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -967,6 +1036,63 @@ export interface components {
              */
             status: "verified";
         };
+        /** FacilityCreate */
+        FacilityCreate: {
+            /** Name */
+            name: string;
+        };
+        /** FacilityList */
+        FacilityList: {
+            /** Items */
+            items: components["schemas"]["FacilityRead"][];
+        };
+        /**
+         * FacilityOption
+         * @description What anyone may see of a facility (registration offers these): no PHI.
+         */
+        FacilityOption: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** FacilityOptions */
+        FacilityOptions: {
+            /** Items */
+            items: components["schemas"]["FacilityOption"][];
+        };
+        /** FacilityRead */
+        FacilityRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Active */
+            is_active: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** FacilityUpdate */
+        FacilityUpdate: {
+            /** Is Active */
+            is_active?: boolean | null;
+            /** Name */
+            name?: string | null;
+        };
         /** FileDeclaration */
         FileDeclaration: {
             /** Name */
@@ -1074,7 +1200,9 @@ export interface components {
             /** Email */
             email: string;
             /** Facility */
-            facility: string;
+            facility: string | null;
+            /** Facility Id */
+            facility_id: string | null;
             /** Full Name */
             full_name: string;
             /**
@@ -1082,6 +1210,7 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            membership: components["schemas"]["MembershipRequest"] | null;
             /** Mfa Enabled */
             mfa_enabled: boolean;
             /** Permissions */
@@ -1094,6 +1223,22 @@ export interface components {
             session_id: string;
             /** Username */
             username: string;
+        };
+        /**
+         * MembershipRequest
+         * @description A pending request for facility access (and role), awaiting an admin.
+         */
+        MembershipRequest: {
+            /** Facility */
+            facility: string | null;
+            /** Facility Id */
+            facility_id: string | null;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            role: components["schemas"]["Role"];
         };
         /** MfaChallenge */
         MfaChallenge: {
@@ -1188,7 +1333,7 @@ export interface components {
          * Permission
          * @enum {string}
          */
-        Permission: "upload:create" | "upload:read_own" | "upload:read_all" | "report:read_own" | "report:read_facility" | "report:read_all" | "report:update" | "user:manage" | "audit:read" | "analytics:export" | "pacs:manage";
+        Permission: "upload:create" | "upload:read_own" | "upload:read_all" | "report:read_own" | "report:read_facility" | "report:read_all" | "report:update" | "user:manage" | "facility:manage" | "audit:read" | "analytics:export" | "pacs:manage";
         /** Preferences */
         Preferences: {
             /**
@@ -1225,9 +1370,10 @@ export interface components {
             /** Email */
             email: string;
             /** Facility */
-            facility: string;
+            facility: string | null;
             /** Full Name */
             full_name: string;
+            membership: components["schemas"]["MembershipRequest"] | null;
             /** Pending Email */
             pending_email: string | null;
             role: components["schemas"]["Role"];
@@ -1371,8 +1517,8 @@ export interface components {
              * Format: email
              */
             email: string;
-            /** Facility */
-            facility: string;
+            /** Facility Id */
+            facility_id?: string | null;
             /** Full Name */
             full_name: string;
             /** Password */
@@ -1400,7 +1546,9 @@ export interface components {
             /** Destination */
             destination: string | null;
             /** Facility */
-            facility: string;
+            facility: string | null;
+            /** Facility Id */
+            facility_id: string | null;
             /** Findings */
             findings: string | null;
             /** Has Pdf Attachment */
@@ -1503,7 +1651,9 @@ export interface components {
             /** Destination */
             destination: string | null;
             /** Facility */
-            facility: string;
+            facility: string | null;
+            /** Facility Id */
+            facility_id: string | null;
             /** Findings */
             findings: string | null;
             /**
@@ -1697,7 +1847,9 @@ export interface components {
              */
             expires_at: string;
             /** Facility */
-            facility: string;
+            facility: string | null;
+            /** Facility Id */
+            facility_id: string | null;
             /** File Count */
             file_count: number;
             /** Files */
@@ -1810,7 +1962,9 @@ export interface components {
              */
             expires_at: string;
             /** Facility */
-            facility: string;
+            facility: string | null;
+            /** Facility Id */
+            facility_id: string | null;
             /** File Count */
             file_count: number;
             /**
@@ -1875,8 +2029,8 @@ export interface components {
              * Format: email
              */
             email: string;
-            /** Facility */
-            facility: string;
+            /** Facility Id */
+            facility_id?: string | null;
             /** Full Name */
             full_name: string;
             /** Password */
@@ -1927,7 +2081,9 @@ export interface components {
             /** Email Verified */
             email_verified: boolean;
             /** Facility */
-            facility: string;
+            facility: string | null;
+            /** Facility Id */
+            facility_id: string | null;
             /** Full Name */
             full_name: string;
             /**
@@ -1939,6 +2095,7 @@ export interface components {
             is_active: boolean;
             /** Locked Until */
             locked_until: string | null;
+            membership: components["schemas"]["MembershipRequest"] | null;
             /** Mfa Enabled */
             mfa_enabled: boolean;
             role: components["schemas"]["Role"];
@@ -1947,8 +2104,8 @@ export interface components {
         };
         /** UserUpdate */
         UserUpdate: {
-            /** Facility */
-            facility?: string | null;
+            /** Facility Id */
+            facility_id?: string | null;
             /** Full Name */
             full_name?: string | null;
             /** Is Active */
@@ -2641,6 +2798,156 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Accepted"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_open_facilities_api_facilities_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FacilityOptions"];
+                };
+            };
+        };
+    };
+    create_facility_api_facilities_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FacilityCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FacilityRead"];
+                };
+            };
+            /** @description Missing, invalid or revoked access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Name already used */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_all_facilities_api_facilities_all_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FacilityList"];
+                };
+            };
+            /** @description Missing, invalid or revoked access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    update_facility_api_facilities__facility_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                facility_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FacilityUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FacilityRead"];
+                };
+            };
+            /** @description Missing, invalid or revoked access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such facility */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Name already used */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -3623,6 +3930,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Not the study's uploader */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description No such report, or not visible to you */
             404: {
                 headers: {
@@ -4110,7 +4424,10 @@ export interface operations {
         parameters: {
             query?: {
                 role?: components["schemas"]["Role"] | null;
-                facility?: string | null;
+                facility_id?: string | null;
+                /** @description Only users with (true) / without (false) a pending request */
+                pending?: boolean | null;
+                active?: boolean | null;
                 /** @description 1-based page number */
                 page?: number;
                 /** @description Items per page */
@@ -4295,6 +4612,57 @@ export interface operations {
             };
         };
     };
+    decide_membership_api_users__user_id__membership__decision__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                decision: "approve" | "reject";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description Missing, invalid or revoked access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No pending membership request */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The requested facility is no longer open */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     healthz_healthz_get: {
         parameters: {
             query?: never;
@@ -4378,7 +4746,8 @@ type ReadonlyArray<T> = [
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const pathsApiReportsGetParametersQuerySortAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/reports"]["get"]["parameters"]["query"]["sort"]> = ["date", "-date", "status", "-status", "modality", "-modality", "priority"];
 export const pathsApiReportsReport_idDownloadGetParametersQuerySourceValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/reports/{report_id}/download"]["get"]["parameters"]["query"]["source"]> = ["report", "pacs"];
-export const permissionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Permission"]> = ["upload:create", "upload:read_own", "upload:read_all", "report:read_own", "report:read_facility", "report:read_all", "report:update", "user:manage", "audit:read", "analytics:export", "pacs:manage"];
+export const pathsApiUsersUser_idMembershipDecisionPostParametersPathDecisionValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/users/{user_id}/membership/{decision}"]["post"]["parameters"]["path"]["decision"]> = ["approve", "reject"];
+export const permissionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Permission"]> = ["upload:create", "upload:read_own", "upload:read_all", "report:read_own", "report:read_facility", "report:read_all", "report:update", "user:manage", "facility:manage", "audit:read", "analytics:export", "pacs:manage"];
 export const readinessStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Readiness"]["status"]> = ["ready", "unavailable"];
 export const registerRequestRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RegisterRequest"]["role"]> = ["clinician", "radiographer"];
 export const reportStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReportStatus"]> = ["ASSIGNED", "PENDING", "READY", "ADDITIONAL_DATA_REQUIRED"];

@@ -5,6 +5,7 @@ import { InstallPrompt } from '@/components/ui/install-prompt';
 import { NetworkBanner } from '@/components/ui/network-banner';
 import { paths } from '@/config/paths';
 import { useAuth } from '@/lib/auth';
+import type { Me } from '@/types/api';
 
 export interface AppLayoutProps {
   children: ReactNode;
@@ -81,10 +82,21 @@ export function AppLayout({ children, navExtra }: AppLayoutProps) {
         </div>
       </header>
       <NetworkBanner />
+      {user?.membership && <MembershipNotice membership={user.membership} />}
       <main id="main" ref={main} className="app-main" tabIndex={-1}>
         {children}
       </main>
       <InstallPrompt />
     </div>
+  );
+}
+
+function MembershipNotice({ membership }: { membership: NonNullable<Me['membership']> }) {
+  const place = membership.facility ? ` to ${membership.facility}` : '';
+  return (
+    <p className="membership-notice" role="status">
+      Your request for access{place} as a {membership.role} is waiting for an administrator. Until then you see your
+      own uploads and reports only.
+    </p>
   );
 }

@@ -4,7 +4,7 @@ import { MemoryRouter } from 'react-router-dom';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { RegisterPage } from '@/features/auth/components/register-page';
-import { fakeApi } from '@/testing/fake-api';
+import { fakeApi, type FakeRequest } from '@/testing/fake-api';
 
 function renderRegister() {
   return render(
@@ -14,11 +14,21 @@ function renderRegister() {
   );
 }
 
+const CLINIC = { id: '5b0c8a52-2222-4c4c-9999-000000000004', name: 'Rural Clinic 4' };
+
+function facilitiesOr(answer: (request: FakeRequest) => { status: number; body?: unknown }) {
+  return (request: FakeRequest) =>
+    request.method === 'GET' && request.url === '/api/facilities'
+      ? { status: 200, body: { items: [CLINIC] } }
+      : answer(request);
+}
+
 async function fillIdentity() {
   await userEvent.type(screen.getByLabelText('Full name'), 'Ana Wright');
   await userEvent.type(screen.getByLabelText('Email'), 'ana@example.org');
   await userEvent.type(screen.getByLabelText('Username'), 'ana.w');
-  await userEvent.type(screen.getByLabelText('Facility'), 'Rural Clinic 4');
+  await screen.findByRole('option', { name: 'Rural Clinic 4' });
+  await userEvent.selectOptions(screen.getByLabelText('Facility'), 'Rural Clinic 4');
   await userEvent.selectOptions(screen.getByLabelText('Role'), 'radiographer');
 }
 
@@ -27,7 +37,9 @@ describe('RegisterPage', () => {
   afterEach(() => restore());
 
   it('gives live strength feedback and only submits a strong password', async () => {
-    const api = fakeApi(() => ({ status: 202, body: { status: 'accepted', message: 'Check your inbox for the verification link.' } }));
+    const api = fakeApi(
+      facilitiesOr(() => ({ status: 202, body: { status: 'accepted', message: 'Check your inbox for the verification link.' } })),
+    );
     restore = api.restore;
     renderRegister();
     await fillIdentity();
@@ -50,21 +62,23 @@ describe('RegisterPage', () => {
 
     await userEvent.click(submit);
     expect(await screen.findByRole('heading', { name: 'Check your email' })).toBeInTheDocument();
-    expect(api.requests[0]?.body).toEqual({
+    expect(api.requests.find((r) => r.method === 'POST')?.body).toEqual({
       full_name: 'Ana Wright',
       email: 'ana@example.org',
       username: 'ana.w',
-      facility: 'Rural Clinic 4',
+      facility_id: CLINIC.id,
       role: 'radiographer',
       password: 'marmalade-satellite-cobalt-19',
     });
   }, 30_000);
 
   it('puts server validation errors on their fields', async () => {
-    restore = fakeApi(() => ({
-      status: 409,
-      body: { error: { code: 'username_taken', message: 'This username is taken.' } },
-    })).restore;
+    restore = fakeApi(
+      facilitiesOr(() => ({
+        status: 409,
+        body: { error: { code: 'username_taken', message: 'This username is taken.' } },
+      })),
+    ).restore;
     renderRegister();
     await fillIdentity();
     await userEvent.type(screen.getByLabelText('Password', { selector: 'input' }), 'marmalade-satellite-cobalt-19');
@@ -75,5 +89,25 @@ describe('RegisterPage', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('This username is taken.');
     expect(username).toHaveAttribute('aria-invalid', 'true');
     expect(username).toHaveAccessibleDescription(expect.stringContaining('This username is taken.'));
+  }, 30_000);
+
+  it('registers without a facility, and says access is approved by an administrator', async () => {
+    const api = fakeApi((request) =>
+      request.method === 'GET'
+        ? { status: 503, body: { error: { code: 'service_unavailable', message: 'Down' } } }
+        : { status: 202, body: { status: 'accepted', message: 'Check your inbox.' } },
+    );
+    restore = api.restore;
+    renderRegister();
+    expect(await screen.findByText(/could not be loaded; you can register without one/)).toBeInTheDocument();
+    expect(screen.getByLabelText('Facility')).toHaveAccessibleDescription(expect.stringContaining('administrator approves'));
+    await userEvent.type(screen.getByLabelText('Full name'), 'Ana Wright');
+    await userEvent.type(screen.getByLabelText('Email'), 'ana@example.org');
+    await userEvent.type(screen.getByLabelText('Username'), 'ana.w');
+    await userEvent.type(screen.getByLabelText('Password', { selector: 'input' }), 'marmalade-satellite-cobalt-19');
+    await screen.findByText(/good to go/, {}, { timeout: 10_000 });
+    await userEvent.click(screen.getByRole('button', { name: 'Create account' }));
+    await screen.findByRole('heading', { name: 'Check your email' });
+    expect(api.requests.find((r) => r.method === 'POST')?.body).toMatchObject({ facility_id: null, role: 'clinician' });
   }, 30_000);
 });

@@ -1,14 +1,15 @@
-import { useId, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 
 import { FormAlert } from '@/components/ui/form-alert';
 import { PasswordField } from '@/components/ui/password-field';
 import { TextField } from '@/components/ui/text-field';
 import { paths } from '@/config/paths';
+import { listOpenFacilities } from '@/features/auth/api/facilities';
 import { register } from '@/features/auth/api/register';
 import { PasswordStrengthMeter } from '@/features/auth/components/password-strength-meter';
 import { MIN_LENGTH, MIN_SCORE, usePasswordStrength } from '@/features/auth/hooks/use-password-strength';
-import type { RegisterInput, RegistrableRole } from '@/features/auth/types/auth';
+import type { FacilityOption, RegisterInput, RegistrableRole } from '@/features/auth/types/auth';
 import { errorMessage } from '@/lib/api-client';
 import { useOnline } from '@/lib/network';
 import type { ApiErrorBody } from '@/types/api';
@@ -19,7 +20,7 @@ const EMPTY: RegisterInput = {
   full_name: '',
   email: '',
   username: '',
-  facility: '',
+  facility_id: null,
   role: 'clinician',
   password: '',
 };
@@ -33,12 +34,16 @@ function fieldErrorsOf(error: unknown): FieldErrors {
   }
   if (body?.error?.code === 'weak_password') errors.password = body.error.message;
   if (body?.error?.code === 'username_taken') errors.username = body.error.message;
+  if (body?.error?.code === 'unknown_facility') errors.facility_id = body.error.message;
   return errors;
 }
 
 export function RegisterPage() {
   const online = useOnline();
   const roleId = useId();
+  const facilityId = useId();
+  const accessHintId = useId();
+  const [facilities, setFacilities] = useState<FacilityOption[] | 'failed' | null>(null);
   const [form, setForm] = useState<RegisterInput>(EMPTY);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -55,6 +60,17 @@ export function RegisterPage() {
     setForm((current) => ({ ...current, [key]: value }));
     setFieldErrors((current) => ({ ...current, [key]: undefined }));
   }
+
+  useEffect(() => {
+    let live = true;
+    listOpenFacilities().then(
+      (items) => live && setFacilities(items),
+      () => live && setFacilities('failed'),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
@@ -84,7 +100,7 @@ export function RegisterPage() {
     );
   }
 
-  const complete = form.full_name && form.email && form.username && form.facility && strongEnough;
+  const complete = form.full_name && form.email && form.username && strongEnough;
   return (
     <section className="card narrow" aria-labelledby="register-title">
       <form onSubmit={onSubmit} noValidate aria-labelledby="register-title">
@@ -121,26 +137,45 @@ export function RegisterPage() {
           error={fieldErrors.username}
           onChange={(event) => set('username', event.target.value)}
         />
-        <TextField
-          label="Facility"
-          name="facility"
-          autoComplete="organization"
-          required
-          value={form.facility}
-          error={fieldErrors.facility}
-          onChange={(event) => set('facility', event.target.value)}
-        />
+        <div className="field">
+          <label htmlFor={facilityId}>Facility</label>
+          <select
+            id={facilityId}
+            name="facility_id"
+            aria-describedby={accessHintId}
+            aria-invalid={fieldErrors.facility_id ? true : undefined}
+            value={form.facility_id ?? ''}
+            onChange={(event) => set('facility_id', event.target.value || null)}
+          >
+            <option value="">None for now</option>
+            {Array.isArray(facilities) &&
+              facilities.map((facility) => (
+                <option key={facility.id} value={facility.id}>
+                  {facility.name}
+                </option>
+              ))}
+          </select>
+          {facilities === 'failed' && (
+            <p className="field-hint">The list of facilities could not be loaded; you can register without one.</p>
+          )}
+          {fieldErrors.facility_id && <p className="field-error">{fieldErrors.facility_id}</p>}
+        </div>
         <div className="field">
           <label htmlFor={roleId}>Role</label>
           <select
             id={roleId}
             name="role"
+            aria-describedby={accessHintId}
             value={form.role}
             onChange={(event) => set('role', event.target.value as RegistrableRole)}
           >
             <option value="clinician">Clinician</option>
             <option value="radiographer">Radiographer</option>
           </select>
+          <p id={accessHintId} className="field-hint">
+            Your account starts with your own uploads and reports only. An administrator approves the facility and
+            role you ask for here before you see a facility&apos;s reports.
+          </p>
         </div>
         <PasswordField
           name="password"

@@ -11,5 +11,7 @@ export function isMfaChallenge(result: LoginResult): result is MfaChallenge {
 export type RegisterInput = Schemas['RegisterRequest'];
 export type RegistrableRole = RegisterInput['role'];
 
+export type FacilityOption = Schemas['FacilityOption'];
+
 export type Accepted = Schemas['Accepted'];
 export type EmailVerified = Schemas['EmailVerified'];

@@ -1,0 +1,64 @@
+import { render, screen } from '@testing-library/react';
+import { MemoryRouter } from 'react-router-dom';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { AppLayout } from '@/components/layout/app-layout';
+import { clearSession, setSession } from '@/lib/api-client';
+import { AuthProvider } from '@/lib/auth';
+import { db } from '@/lib/db';
+import { fakeApi, ME, tokenPair } from '@/testing/fake-api';
+import type { Me } from '@/types/api';
+
+async function renderSignedInAs(me: Me) {
+  await db.cache.clear();
+  await setSession(tokenPair(1));
+  const api = fakeApi((request) => {
+    if (request.url === '/api/auth/refresh') return { status: 200, body: tokenPair(2) };
+    if (request.url === '/api/auth/me') return { status: 200, body: me };
+    return { status: 404, body: {} };
+  });
+  render(
+    <MemoryRouter>
+      <AuthProvider>
+        <AppLayout>
+          <p>Page</p>
+        </AppLayout>
+      </AuthProvider>
+    </MemoryRouter>,
+  );
+  await screen.findByRole('button', { name: /Sign out/ });
+  return api;
+}
+
+describe('AppLayout: a pending facility membership', () => {
+  let restore = () => {};
+  afterEach(async () => {
+    restore();
+    await clearSession();
+  });
+
+  it('tells a user whose facility access awaits an administrator what they can see meanwhile', async () => {
+    restore = (
+      await renderSignedInAs({
+        ...ME,
+        role: 'clinician',
+        facility: null,
+        facility_id: null,
+        membership: {
+          facility: 'Rural Clinic 4',
+          facility_id: ME.facility_id,
+          role: 'radiographer',
+          requested_at: '2026-12-01T08:00:00Z',
+        },
+      })
+    ).restore;
+    expect(
+      screen.getByText(/request for access to Rural Clinic 4 as a radiographer is waiting for an administrator/),
+    ).toHaveTextContent('own uploads and reports only');
+  });
+
+  it('says nothing when there is no pending request', async () => {
+    restore = (await renderSignedInAs(ME)).restore;
+    expect(screen.queryByText(/waiting for an administrator/)).not.toBeInTheDocument();
+  });
+});
