@@ -1,9 +1,12 @@
 """A stand-in for a Web Push service (RFC 8030): a real HTTP server on a loopback port that
 records every message it receives and answers 201, or whatever status a test set for a path
-(404/410 for an expired subscription, 5xx for an outage)."""
+(404/410 for an expired subscription, 5xx for an outage), or a redirect. It also counts the
+TCP connections it accepted (whatever was sent on them), and records and refuses (403) a
+proxy's CONNECT."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -19,25 +22,51 @@ class PushRequest:
     body: bytes
 
 
+class _Server(ThreadingHTTPServer):
+    def __init__(self, host: str, service: PushService) -> None:
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        self.service = service
+        super().__init__((host, 0), service._handler())
+
+    def verify_request(self, request: object, client_address: object) -> bool:
+        with self.service._lock:
+            self.service.connections += 1
+        return True
+
+
 class PushService:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[PushRequest] = []
         self.statuses: dict[str, int] = {}
+        self.locations: dict[str, str] = {}
+        self.connections = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(host, self)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        port: int = self._server.server_address[1]
+        return port
+
+    @property
     def origin(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        host = str(self._server.server_address[0])
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def new_endpoint(self, status: int = 201) -> str:
         """A fresh subscription endpoint URL that answers `status`."""
         path = f"/push/{uuid.uuid4().hex}"
         self.statuses[path] = status
         return self.origin + path
+
+    def new_redirect(self, status: int, location: str) -> str:
+        """An endpoint URL that answers `status` with `Location: location`."""
+        endpoint = self.new_endpoint(status)
+        self.locations[endpoint.removeprefix(self.origin)] = location
+        return endpoint
 
     def received(self, endpoint: str) -> list[PushRequest]:
         path = endpoint.removeprefix(self.origin)
@@ -58,21 +87,34 @@ class PushService:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:
+            def _record(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
                 request = PushRequest(
-                    method="POST",
+                    method=self.command,
                     path=self.path,
                     headers={name.lower(): value for name, value in self.headers.items()},
-                    body=body,
+                    body=self.rfile.read(length),
                 )
                 with service._lock:
                     service.requests.append(request)
+
+            def do_POST(self) -> None:
+                self._record()
                 status = service.statuses.get(self.path, 404)
                 self.send_response(status)
                 if status == 201:
                     self.send_header("Location", f"{service.origin}/message/{uuid.uuid4().hex}")
+                elif self.path in service.locations:
+                    self.send_header("Location", service.locations[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:  # a client that turned a redirected POST into a GET
+                self.do_POST()
+
+            def do_CONNECT(self) -> None:
+                self._record()
+                self.send_response(403)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -82,8 +124,8 @@ class PushService:
         return Handler
 
 
-def running_push_service() -> Iterator[PushService]:
-    service = PushService()
+def running_push_service(host: str = "127.0.0.1") -> Iterator[PushService]:
+    service = PushService(host)
     service.start()
     try:
         yield service
