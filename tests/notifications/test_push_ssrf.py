@@ -421,6 +421,29 @@ async def test_a_send_to_a_name_resolving_inward_makes_no_connection(
 
 
 @pytest.mark.parametrize("settings_overrides", [ANY_HOST])
+@pytest.mark.parametrize("literal", ["127.0.0.1", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]"])
+async def test_a_stored_internal_ip_literal_is_not_connected_to(
+    app: FastAPI,
+    settings: Settings,
+    dns: StubResolver,
+    listener: PushService,
+    caplog: pytest.LogCaptureFixture,
+    literal: str,
+) -> None:
+    caplog.set_level(logging.INFO)
+    user = await create_user(app)
+    endpoint = f"https://{literal}:{listener.port}/send/device-token-{uuid.uuid4().hex}"
+    await store(app, user.id, endpoint)
+
+    await send(app, settings, user.id)
+
+    assert listener.connections == 0
+    assert await failures(app, endpoint) == 1
+    assert dns.asked == []
+    assert_refusal_logged(caplog, "internal_address", endpoint)
+
+
+@pytest.mark.parametrize("settings_overrides", [ANY_HOST])
 async def test_a_send_to_a_name_resolving_to_ipv6_loopback_makes_no_connection(
     app: FastAPI, settings: Settings, dns: StubResolver, caplog: pytest.LogCaptureFixture
 ) -> None:
