@@ -2,7 +2,7 @@
 records every message it receives and answers 201, or whatever status a test set for a path
 (404/410 for an expired subscription, 5xx for an outage), or a redirect. It also counts the
 TCP connections it accepted (whatever was sent on them), and records and refuses (403) a
-proxy's CONNECT."""
+proxy's CONNECT. And a stub DNS resolver, for the push guard."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 
 @dataclass(frozen=True)
@@ -131,3 +133,38 @@ def running_push_service(host: str = "127.0.0.1") -> Iterator[PushService]:
         yield service
     finally:
         service.stop()
+
+
+class StubResolver(AbstractResolver):
+    """DNS as a test scripts it: a name gives its answers in turn (the last one from then on);
+    an unknown name fails as NXDOMAIN does."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, list[list[str]]] = {}
+        self.asked: list[str] = []
+
+    def script(self, host: str, *answers: list[str]) -> None:
+        self.answers[host] = list(answers)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.asked.append(host)
+        if host not in self.answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        answers = self.answers[host]
+        addresses = answers[min(self.asked.count(host), len(answers)) - 1]
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        pass
