@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -27,6 +29,16 @@ DEFAULT_SECRET_KEY = "change-me-in-production"
 MIN_CHUNK_SIZE = 256 * 1024
 MAX_CHUNK_SIZE = 16 * 1024 * 1024
 DEFAULT_CHUNK_SIZE = 1024 * 1024
+# The browsers' push services (an entry allows that host and every host under it): Chrome and
+# other Chromium browsers (FCM), Firefox (Mozilla autopush), Edge (WNS), Safari (APNs).
+DEFAULT_PUSH_ALLOWED_HOSTS = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "notify.windows.com",
+    "push.apple.com",
+)
+_HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*")
 # backend/relaypacs/core/config.py → the repository root's frontend/dist (absent when installed).
 REPO_FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 
@@ -141,6 +153,9 @@ class CoreSettings(BaseSettings):
     vapid_public_key: str = ""
     vapid_subject: str = "mailto:admin@relaypacs.local"
     push_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    push_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = DEFAULT_PUSH_ALLOWED_HOSTS
+    # Tests only (a stand-in push service on loopback): refused unless ENVIRONMENT=test.
+    push_allow_private_endpoints: bool = False
 
     # outgoing mail (verification links); without SMTP_HOST, development logs the link
     smtp_host: str = ""
@@ -192,6 +207,43 @@ class CoreSettings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"not a crontab expression ({exc})") from None
         return value
+
+    @field_validator("push_allowed_hosts", mode="before")
+    @classmethod
+    def _split_push_hosts(cls, value: object) -> object:
+        return value.split(",") if isinstance(value, str) else value
+
+    @field_validator("push_allowed_hosts")
+    @classmethod
+    def _check_push_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        hosts: list[str] = []
+        for raw in value:
+            entry = raw.strip().lower().removeprefix("*.").removeprefix(".").rstrip(".")
+            if not entry:
+                continue
+            if entry != "*" and not _HOST_NAME.fullmatch(entry):
+                try:
+                    ipaddress.ip_address(entry)
+                except ValueError:
+                    raise ValueError(
+                        f"{raw.strip()!r} is not a host name; expected comma-separated hosts "
+                        "such as fcm.googleapis.com,push.apple.com (or * for any public host)"
+                    ) from None
+            hosts.append(entry)
+        if not hosts:
+            raise ValueError(
+                "empty; list the push services' hosts (comma-separated), or * for any public host"
+            )
+        return tuple(dict.fromkeys(hosts))
+
+    @model_validator(mode="after")
+    def _check_push_private_endpoints(self) -> Self:
+        if self.push_allow_private_endpoints and self.environment is not Environment.test:
+            raise ValueError(
+                "PUSH_ALLOW_PRIVATE_ENDPOINTS: only for the test suite's local push service; "
+                "refused unless ENVIRONMENT=test"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_s3(self) -> Self:

@@ -35,3 +35,9 @@ class InvalidPushEndpoint(AppError):
     status_code = 422
     code = "invalid_push_endpoint"
     message = "The subscription's endpoint is not an acceptable push service URL."
+
+
+class PushEndpointNotAllowed(AppError):
+    status_code = 422
+    code = "push_endpoint_not_allowed"
+    message = "The subscription's endpoint is not a push service this server may send to."

@@ -3,6 +3,8 @@
 Keys: `VAPID_PRIVATE_KEY` is the base64url raw 32-byte P-256 scalar, `VAPID_PUBLIC_KEY` the
 base64url uncompressed point (the browser's `applicationServerKey`); `relaypacs push keys`
 prints a pair. Payload bodies may name a study, so logs carry only ids and status codes.
+Endpoints are checked, when subscribed and on every send, by `push_guard` (allow-list, public
+addresses only at connect time, no redirects).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import asyncio
 import base64
 import binascii
 import functools
-import ipaddress
 import json
 import time
 import uuid
@@ -30,12 +31,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.auth.models import User
-from relaypacs.core.config import CoreSettings, Environment
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import Database, utcnow
 from relaypacs.core.logging import get_logger
+from relaypacs.notifications import push_guard
 from relaypacs.notifications.errors import (
     InvalidPushEndpoint,
     InvalidPushKey,
+    PushEndpointNotAllowed,
     PushNotConfigured,
     PushSubscriptionNotFound,
 )
@@ -128,27 +131,18 @@ def _check_keys(p256dh: str, auth: str) -> None:
         raise InvalidPushKey("keys.auth must be a 16-byte secret.")
 
 
-def _check_endpoint(settings: CoreSettings, endpoint: str) -> None:
-    parts = urlsplit(endpoint)
-    if len(endpoint) > _ENDPOINT_MAX_LENGTH or not parts.hostname:
+async def _check_endpoint(settings: CoreSettings, endpoint: str) -> None:
+    if len(endpoint) > _ENDPOINT_MAX_LENGTH or not urlsplit(endpoint).hostname:
         raise InvalidPushEndpoint("The endpoint must be an absolute URL of at most 1000 chars.")
-    if settings.environment is not Environment.production:
-        return  # a local stand-in push service over plain http is fine in development/tests
-    if parts.scheme != "https":
-        raise InvalidPushEndpoint("The endpoint must use https.")
     # The gateway POSTs to this URL: keep browsers from pointing it at internal services.
-    if _is_internal_host(parts.hostname):
-        raise InvalidPushEndpoint("The endpoint must be a public push service.")
-
-
-def _is_internal_host(host: str) -> bool:
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return True
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return not address.is_global
+        await push_guard.check_subscription(settings, endpoint)
+    except push_guard.EndpointRefused as exc:
+        if exc.reason == "scheme":
+            raise InvalidPushEndpoint(exc.message) from exc
+        raise PushEndpointNotAllowed(exc.message) from exc
+    except (OSError, TimeoutError) as exc:
+        raise InvalidPushEndpoint("The endpoint's host could not be resolved.") from exc
 
 
 async def subscribe(
@@ -162,7 +156,7 @@ async def subscribe(
     """Store (or take over) the browser's subscription; the user's oldest beyond the cap go."""
     vapid_signer(settings)
     endpoint = str(data.endpoint)
-    _check_endpoint(settings, endpoint)
+    await _check_endpoint(settings, endpoint)
     _check_keys(data.keys.p256dh, data.keys.auth)
     agent = user_agent[:_USER_AGENT_MAX_LENGTH] if user_agent else None
     user_id = user.id  # a rollback expires `user`; its id must not need a reload
@@ -280,8 +274,12 @@ def _origin(endpoint: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
+def _refused(target: _Target, exc: push_guard.EndpointRefused) -> None:
+    log.warning("push_endpoint_refused", subscription_id=str(target.id), reason=exc.reason)
+
+
 async def _send_one(
-    http: aiohttp.ClientSession,
+    http: push_guard.NoRedirects,
     *,
     settings: CoreSettings,
     vapid: Any,
@@ -289,7 +287,13 @@ async def _send_one(
     data: str,
     urgency: str,
 ) -> int | None:
-    """Deliver one message; the push service's status, or None if it was unreachable."""
+    """Deliver one message; the push service's status, or None if it was unreachable or
+    refused by the guard."""
+    try:
+        push_guard.check_endpoint(settings, target.endpoint)
+    except push_guard.EndpointRefused as exc:
+        _refused(target, exc)
+        return None
     claims = {
         "sub": settings.vapid_subject,
         "aud": _origin(target.endpoint),
@@ -312,6 +316,10 @@ async def _send_one(
         )
     except WebPushException as exc:
         return exc.status_code if isinstance(exc.status_code, int) else None
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, push_guard.EndpointRefused):
+            _refused(target, exc.os_error)
+        return None
     except (aiohttp.ClientError, TimeoutError):
         return None
     except Exception as exc:  # noqa: BLE001 - one broken subscription must not stop the rest
@@ -338,8 +346,7 @@ async def send_to_user(
     vapid = vapid_signer(settings)
     data = encode_payload(payload).decode()
     urgency = "high" if payload.get("type") in HIGH_URGENCY_TYPES else "normal"
-    # trust_env: honour HTTPS_PROXY/NO_PROXY like requests does; hospitals often egress via one.
-    async with aiohttp.ClientSession(trust_env=True) as http:
+    async with push_guard.client_session(settings) as http:
         statuses = await asyncio.gather(
             *(
                 _send_one(

@@ -87,7 +87,14 @@ async def list_push_subscriptions(
     "/push-subscriptions",
     response_model=PushSubscriptionRead,
     status_code=201,
-    responses={503: {"description": "Web Push is not configured"}},
+    responses={
+        422: {
+            "description": "Invalid keys (`invalid_push_key`), an endpoint that is not https "
+            "(`invalid_push_endpoint`), or not an allowed, public push service "
+            "(`push_endpoint_not_allowed`)"
+        },
+        503: {"description": "Web Push is not configured"},
+    },
 )
 async def create_push_subscription(
     data: PushSubscriptionCreate,
