@@ -3253,14 +3253,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Invalid keys (`invalid_push_key`), an endpoint that is not https (`invalid_push_endpoint`), or not an allowed, public push service (`push_endpoint_not_allowed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
+                content?: never;
             };
             /** @description Web Push is not configured */
             503: {
