@@ -12,7 +12,6 @@ import asyncio
 from datetime import timedelta
 
 import anyio
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
@@ -70,7 +69,7 @@ class PacsStudyIndex:
         try:
             with anyio.fail_after(COMPLETION_TIMEOUT):
                 return await self.clients[name].study_patient_ids(study_uid)
-        except (httpx.HTTPError, ValueError, TimeoutError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, it did not answer
             log.info("study_conflict_check_unanswered", destination=name, error=type(exc).__name__)
             return None
 
