@@ -27,6 +27,7 @@ def ct_instance(
     number: int,
     pixel_bytes: int = 8 * 1024,
     patient_name: str = "DOE^JANE",
+    patient_id: str = "PID-0001",
     study_date: str = "20260115",
     modality: str = "CT",
     sop_uid: str | None = None,
@@ -44,7 +45,7 @@ def ct_instance(
     ds.SeriesInstanceUID = series_uid
     ds.Modality = modality
     ds.PatientName = patient_name
-    ds.PatientID = "PID-0001"
+    ds.PatientID = patient_id
     ds.StudyDate = study_date
     ds.SeriesNumber = 1
     ds.InstanceNumber = number

@@ -25,6 +25,7 @@ from relaypacs.flows import delivery
 from relaypacs.flows.forwarding import Forwarding
 from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.service import Notifier
+from relaypacs.pacs.conflicts import PacsStudyIndex
 from relaypacs.pacs.worker import Forwarder
 from relaypacs.reports import sync as report_sync
 from relaypacs.settings import Settings, load_settings
@@ -96,6 +97,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.forwarder = forwarder
     app.state.handoff = Forwarding(settings=settings, forwarder=forwarder)
+    app.state.pacs_studies = PacsStudyIndex(
+        settings=settings, clients=forwarder.clients, health=forwarder.health
+    )
     app.state.readiness_info = {
         name: functools.partial(forwarder.monitor.recent_or_raise, name)
         for name, dest in settings.destinations.items()

@@ -217,6 +217,13 @@ CASES = [
         signed_in(404),
         path=lambda c: f"/api/upload/{c.other_upload_id}",
     ),
+    Case(
+        "POST",
+        "/api/upload/{upload_id}/study-conflict/override",
+        admin_only(200),
+        path=lambda c: f"/api/upload/{c.other_upload_id}/study-conflict/override",
+        body=lambda c: {"reason": "Reviewed: the PACS record was corrected."},
+    ),
     # PACS administration
     Case("GET", "/api/pacs/destinations", admin_only(200)),
     Case(

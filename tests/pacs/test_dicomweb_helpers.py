@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import httpx
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.uid import generate_uid
 
 from relaypacs.pacs.config import DestinationSettings
 from relaypacs.pacs.dicomweb import DicomWeb, UnsafeIdentifier, resource_path
+from tests.dicom_factory import ct_instance
 from tests.servers import OrthancServer
 
 
@@ -63,6 +66,36 @@ async def test_search_studies_and_study_metadata(pacs: OrthancServer) -> None:
         await client.close()
 
 
+async def test_study_patient_ids_names_every_patient_a_study_uid_is_held_under(
+    pacs: OrthancServer,
+) -> None:
+    """Orthanc keeps one study per (PatientID, StudyInstanceUID): a second patient's image
+    with the same StudyInstanceUID is a second study, and QIDO-RS lists both."""
+    study_uid, other_study = generate_uid(), generate_uid()
+    for patient_id, uid in (("PID-A", study_uid), ("PID-B", study_uid), ("PID-C", other_study)):
+        ds = ct_instance(
+            study_uid=uid,
+            series_uid=generate_uid(),
+            number=1,
+            pixel_bytes=1024,
+            patient_id=patient_id,
+        )
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        assert pacs.request("POST", "/instances", buffer.getvalue())["Status"] == "Success"
+    client = DicomWeb(
+        "orthanc",
+        DestinationSettings(
+            url=pacs.dicomweb_url, auth="basic", username=pacs.username, password=pacs.password
+        ),
+    )
+    try:
+        assert await client.study_patient_ids(study_uid) == {"PID-A", "PID-B"}
+        assert await client.study_patient_ids(generate_uid()) == set()
+    finally:
+        await client.close()
+
+
 UNSAFE = ["../../tools/shutdown", "1.2.3?limit=1", "1.2.3#x", "1.2.3/../4", "", "1.02.3"]
 
 
@@ -104,6 +137,7 @@ async def test_no_request_leaves_the_gateway_for_a_traversal_uid() -> None:
             client.search_series(evil),
             client.search_instances("1.2.3", evil),
             client.retrieve_instance("1.2.3", "1.2.4", evil),
+            client.study_patient_ids("1.2.3&PatientID=*"),
         ]
         for call in calls:
             with pytest.raises(UnsafeIdentifier):

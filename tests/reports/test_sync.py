@@ -74,7 +74,9 @@ def _content(value_type: str, concept: Dataset, **values: Any) -> Dataset:
     return item
 
 
-def _instance(study_uid: str, sop_class: str, modality: str) -> Dataset:
+def _instance(
+    study_uid: str, sop_class: str, modality: str, patient: dict[str, str] | None = None
+) -> Dataset:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UID(sop_class)
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -88,7 +90,7 @@ def _instance(study_uid: str, sop_class: str, modality: str) -> Dataset:
     ds.Modality = modality
     ds.SeriesNumber = 900
     ds.InstanceNumber = 1
-    for keyword, value in PATIENT.items():
+    for keyword, value in (PATIENT | (patient or {})).items():
         setattr(ds, keyword, value)
     return ds
 
@@ -99,8 +101,11 @@ def _part10(ds: Dataset) -> bytes:
     return buffer.getvalue()
 
 
-def basic_text_sr(study_uid: str, *, finding: str, impression: str) -> bytes:
-    ds = _instance(study_uid, BASIC_TEXT_SR, "SR")
+def basic_text_sr(
+    study_uid: str, *, finding: str, impression: str, patient: dict[str, str] | None = None
+) -> bytes:
+    """A radiologist's Basic Text SR; `patient` overrides PATIENT's PatientName/ID."""
+    ds = _instance(study_uid, BASIC_TEXT_SR, "SR", patient)
     ds.ValueType = "CONTAINER"
     ds.ContinuityOfContent = "SEPARATE"
     ds.ConceptNameCodeSequence = Sequence([_code("18748-4", "LN", "Diagnostic Imaging Report")])
@@ -132,8 +137,10 @@ def a_pdf(text: str) -> bytes:
     return buffer.getvalue()
 
 
-def encapsulated_pdf(study_uid: str, document: bytes) -> bytes:
-    ds = _instance(study_uid, ENCAPSULATED_PDF, "DOC")
+def encapsulated_pdf(
+    study_uid: str, document: bytes, patient: dict[str, str] | None = None
+) -> bytes:
+    ds = _instance(study_uid, ENCAPSULATED_PDF, "DOC", patient)
     ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
     ds.DocumentTitle = "Radiology report"
     ds.BurnedInAnnotation = "YES"

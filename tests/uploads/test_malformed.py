@@ -10,6 +10,7 @@ import httpx
 import pydicom
 import pytest
 from fastapi import FastAPI
+from pydicom import config as pydicom_config
 from pydicom.data import get_testdata_file
 from sqlalchemy import func, select
 
@@ -63,6 +64,12 @@ def _case_files(case: str, tmp_path: Path) -> list[Path]:
         ]
     if case == "truncated":
         return [*_good(tmp_path), _write(tmp_path / "cut.dcm", ct.read_bytes()[:300])]
+    if case == "long_patient_id":
+        ds = ct_instance(study_uid="1.2.3.4", series_uid="1.2.3.4.5", number=1)
+        with pydicom_config.disable_value_validation():
+            ds.PatientID = "P" * 65  # LO holds 64; the study row's column too
+            ds.save_as(tmp_path / "long-id.dcm", enforce_file_format=True)
+        return [*_good(tmp_path), tmp_path / "long-id.dcm"]
     if case == "no_sop_instance_uid":
         ds = ct_instance(study_uid="1.2.3.4", series_uid="1.2.3.4.5", number=1)
         del ds.SOPInstanceUID
@@ -78,6 +85,7 @@ def _case_files(case: str, tmp_path: Path) -> list[Path]:
         ("text", "not"),
         ("truncated", "truncated"),
         ("no_sop_instance_uid", "SOPInstanceUID"),
+        ("long_patient_id", "PatientID is longer than 64"),
     ],
 )
 async def test_invalid_files_are_422_with_a_reason_each_and_record_nothing(
@@ -120,6 +128,34 @@ async def test_files_from_two_studies_are_422_listing_the_studies(
     assert error["code"] == "multiple_studies"
     assert sorted(error["studies"]) == sorted([a.study_uid, b.study_uid])
     await _nothing_recorded(app)
+
+
+async def test_files_of_two_patients_are_422_multiple_patients(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A PACS report is checked against the upload's one patient (reports.sync)."""
+    ours = write_study(tmp_path / "ours", count=1)
+    theirs = write_study(
+        tmp_path / "theirs", count=1, study_uid=ours.study_uid, patient_id="PID-0002"
+    )
+    done, created, headers = await _upload(app, client, ours.paths + theirs.paths)
+    assert done.status_code == 422, done.text
+    error = done.json()["error"]
+    assert error["code"] == "multiple_patients" and error["patients"] == 2
+    assert "PID-000" not in done.text  # no patient ID in the answer
+    await _nothing_recorded(app)
+    status = await client.get(f"/api/upload/{created['upload_id']}/status", headers=headers)
+    assert status.json()["state"] == "uploading"
+
+
+async def test_the_study_keeps_the_instances_patient_id(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    study = write_study(tmp_path / "study", count=2, patient_id="PID-4242")
+    done, _, _ = await _upload(app, client, study.paths)
+    assert done.status_code == 202, done.text
+    async with app.state.database.sessionmaker() as session:
+        assert await session.scalar(select(Study.patient_id)) == "PID-4242"
 
 
 async def test_a_dicomdir_is_skipped_with_a_note(

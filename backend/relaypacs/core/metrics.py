@@ -23,7 +23,8 @@ UPLOAD_CHUNKS = Counter(
 UPLOAD_BYTES = Counter("relaypacs_upload_bytes_total", "Upload bytes durably stored.")
 UPLOADS_COMPLETED = Counter(
     "relaypacs_uploads_completed_total",
-    "Upload completions, by outcome (queued, invalid_dicom, incomplete, duplicate).",
+    "Upload completions, by outcome (queued, invalid_dicom, incomplete, duplicate, "
+    "study_uid_conflict).",
     ["outcome"],
 )
 PACS_UP = Gauge(

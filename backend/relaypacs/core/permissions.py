@@ -19,6 +19,8 @@ class Permission(StrEnum):
     upload_create = "upload:create"
     upload_read_own = "upload:read_own"
     upload_read_all = "upload:read_all"
+    # Let an upload go on although the PACS holds its StudyInstanceUID for another patient.
+    upload_override = "upload:override"
     report_read_own = "report:read_own"
     report_read_facility = "report:read_facility"
     report_read_all = "report:read_all"

@@ -168,10 +168,15 @@ def resource_path(
     for name, uid in (("studies", study_uid), ("series", series_uid), ("instances", sop_uid)):
         if uid is None:
             break
-        if not UID(uid).is_valid:
-            raise UnsafeIdentifier(f"not a DICOM UID: {uid[:80]!r}")
-        path += f"/{name}/{quote(uid, safe='')}"
+        path += f"/{name}/{quote(checked_uid(uid), safe='')}"
     return path + suffix
+
+
+def checked_uid(uid: str) -> str:
+    """`uid` if it is a DICOM UID (PS3.5 §9), else UnsafeIdentifier: for paths and queries."""
+    if not UID(uid).is_valid:
+        raise UnsafeIdentifier(f"not a DICOM UID: {uid[:80]!r}")
+    return uid
 
 
 class DicomWeb:
@@ -253,6 +258,20 @@ class DicomWeb:
         result: list[dict[str, Any]] = response.json() or []
         return result
 
+    async def study_patient_ids(self, study_uid: str) -> set[str]:
+        """QIDO-RS: the PatientIDs the PACS holds this StudyInstanceUID under ("" for an
+        empty one); an empty set when it does not hold the study."""
+        rows = await self._qido(
+            "/studies", {"StudyInstanceUID": checked_uid(study_uid), "includefield": "00100020"}
+        )
+        found: set[str] = set()
+        for row in rows:
+            # A PACS that ignored the filter must not make another study a conflict.
+            if _value(row, "0020000D") not in (None, study_uid):
+                continue
+            found.add(str(_value(row, "00100020") or "").strip())
+        return found
+
     async def study_metadata(self, study_uid: str) -> list[dict[str, Any]]:
         """WADO-RS study metadata (DICOM JSON, no bulk data)."""
         response = await self.client.get(
@@ -296,6 +315,12 @@ class DicomWeb:
                 "WADO-RS reply without a DICOM part", request=response.request
             )
         return parts[0]
+
+
+def _value(row: dict[str, Any], tag: str) -> Any:
+    """The first value of a DICOM JSON attribute (None when absent or empty)."""
+    values = (row.get(tag) or {}).get("Value") or [None]
+    return values[0]
 
 
 def multipart_parts(content_type: str, body: bytes) -> list[bytes]:

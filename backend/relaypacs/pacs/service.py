@@ -191,11 +191,3 @@ async def delivery_receipt(
         instances_failed=counts.get(ItemState.failed, 0),
         received_at=receipt.started_at + timedelta(milliseconds=receipt.duration_ms),
     )
-
-
-async def delivered_sop_instance_uids(session: AsyncSession, *, upload_id: uuid.UUID) -> set[str]:
-    """Every SOP Instance UID the PACS acknowledged for the upload (its own instances)."""
-    rows = await session.scalars(
-        select(ForwardReceipt.referenced).where(ForwardReceipt.upload_id == upload_id)
-    )
-    return {uid for referenced in rows for uid in referenced or []}

@@ -9,6 +9,7 @@ import contextlib
 import uuid
 from typing import Any
 
+import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,7 +18,7 @@ from relaypacs.core import metrics
 from relaypacs.core.database import Database, execute_dml, utcnow
 from relaypacs.core.logging import get_logger
 from relaypacs.notifications.service import Notifier
-from relaypacs.pacs import outbox, policy, states
+from relaypacs.pacs import conflicts, outbox, policy, states
 from relaypacs.pacs.clients import close_all, dicomweb_clients
 from relaypacs.pacs.config import PacsSettings
 from relaypacs.pacs.delivery import Outcome, Sender
@@ -182,6 +183,21 @@ class Forwarder:
                 session, job, "PACS unreachable (health check)", count_attempt=False
             )
             return
+        if job.destination in self.clients:
+            # Asked again here: the PACS may not have answered at completion.
+            try:
+                conflict = await conflicts.conflict_before_sending(
+                    session,
+                    client=self.clients[job.destination],
+                    upload=upload,
+                    destination=job.destination,
+                )
+            except (httpx.HTTPError, ValueError) as exc:
+                await self._postpone(session, job, f"study check failed: {type(exc).__name__}")
+                return
+            if conflict:
+                await self._finish(session, job, JobState.dead, conflict)
+                return
         attempt = await self.sender.send(session, job, upload, dest)
         if attempt.outcome is Outcome.lease_lost:
             return  # another worker owns the job now

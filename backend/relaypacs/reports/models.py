@@ -17,6 +17,15 @@ class ReportStatus(StrEnum):
     additional_data_required = "ADDITIONAL_DATA_REQUIRED"
 
 
+class SyncWarningCode(StrEnum):
+    """Why the sync did not attach a report instance it found for the study."""
+
+    patient_id_mismatch = "patient_id_mismatch"
+    patient_name_mismatch = "patient_name_mismatch"
+    # The upload was recorded before its PatientID was kept: nothing to compare with.
+    patient_identity_unknown = "patient_identity_unknown"
+
+
 class Report(Base):
     """One per delivered upload; the study fields are copied so the queue filters and sorts
     without joining the upload tables."""
@@ -52,6 +61,11 @@ class Report(Base):
     pacs_report_kind: Mapped[str | None] = mapped_column(String(8))
     pacs_report_sop_instance_uid: Mapped[str | None] = mapped_column(String(64))
     pacs_report_text: Mapped[str | None] = mapped_column(Text)
+    # The latest report instance the sync found but did not attach, because its patient
+    # identity differs from the upload's (a `reports.schemas.SyncWarningCode`).
+    sync_warning_code: Mapped[str | None] = mapped_column(String(32))
+    sync_warning_sop_instance_uid: Mapped[str | None] = mapped_column(String(64))
+    sync_warning_at: Mapped[datetime | None]
     last_synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -14,16 +14,15 @@ from relaypacs.core.dependencies import ClientDep, SessionDep
 from relaypacs.core.pagination import Window
 from relaypacs.core.service_levels import ServiceLevel
 from relaypacs.notifications.dependencies import NotifierDep
-from relaypacs.reports import access_log, pdf, service
+from relaypacs.reports import access_log, pdf, service, views
 from relaypacs.reports.dependencies import LockedReport, Reporter, VisibleReport
-from relaypacs.reports.models import Report, ReportStatus
+from relaypacs.reports.models import ReportStatus
 from relaypacs.reports.schemas import (
     Assignment,
     NoteCreate,
     ReportDetail,
     ReportNoteRead,
     ReportPage,
-    ReportRead,
     ReportSort,
     ReportUpdate,
     StatusChange,
@@ -38,16 +37,6 @@ _409: dict[int | str, dict[str, Any]] = {
     409: {"description": "Not allowed in the report's current status"}
 }
 _403: dict[int | str, dict[str, Any]] = {403: {"description": "Radiologists and admins only"}}
-
-
-async def _detail(session: SessionDep, report: Report) -> ReportDetail:
-    notes = await service.notes_of(session, report_id=report.id)
-    attachment = await service.attachment_of(session, report_id=report.id)
-    return ReportDetail(
-        **ReportRead.model_validate(report).model_dump(),
-        notes=[ReportNoteRead.model_validate(note) for note in notes],
-        has_pdf_attachment=attachment is not None,
-    )
 
 
 def _upper(value: object) -> object:
@@ -80,7 +69,7 @@ async def list_reports(
         assignee_id=assignee_id,
         sort=sort,
     )
-    return ReportPage.of(rows, ReportRead.model_validate)
+    return ReportPage.of(rows, lambda report: views.read(report, viewer=user))
 
 
 @router.get("/upload/{upload_id}", response_model=ReportDetail, status_code=200, responses=_404)
@@ -88,7 +77,7 @@ async def get_report_of_upload(
     upload_id: uuid.UUID, session: SessionDep, user: CurrentUser, client: ClientDep
 ) -> ReportDetail:
     report = await service.get_for_upload_or_raise(session, user=user, upload_id=upload_id)
-    detail = await _detail(session, report)
+    detail = await views.detail(session, report, viewer=user)
     await access_log.record(
         session, report=report, viewer=user, ip=client.ip, action="report_viewed"
     )
@@ -99,7 +88,7 @@ async def get_report_of_upload(
 async def get_report(
     report: VisibleReport, session: SessionDep, user: CurrentUser, client: ClientDep
 ) -> ReportDetail:
-    detail = await _detail(session, report)
+    detail = await views.detail(session, report, viewer=user)
     await access_log.record(
         session, report=report, viewer=user, ip=client.ip, action="report_viewed"
     )
@@ -167,7 +156,7 @@ async def update_report(
         session, actor=actor, report=report, changes=changes, ip=client.ip
     )
     await notifier.deliver(dispatch)
-    return await _detail(session, report)
+    return await views.detail(session, report, viewer=actor)
 
 
 @router.post(
@@ -193,7 +182,7 @@ async def change_report_status(
         ip=client.ip,
     )
     await notifier.deliver(dispatch)
-    return await _detail(session, report)
+    return await views.detail(session, report, viewer=actor)
 
 
 @router.post(
@@ -214,7 +203,7 @@ async def assign_report(
         session, actor=actor, report=report, assignee_id=assignment.assignee_id, ip=client.ip
     )
     await notifier.deliver(dispatch)
-    return await _detail(session, report)
+    return await views.detail(session, report, viewer=actor)
 
 
 @router.post(

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from relaypacs.core.pagination import Page
 from relaypacs.core.service_levels import ServiceLevel
-from relaypacs.reports.models import ReportStatus
+from relaypacs.reports.models import ReportStatus, SyncWarningCode
 
 ReportSort = Literal["date", "-date", "status", "-status", "modality", "-modality", "priority"]
 Text = Annotated[str, Field(max_length=20_000)]
@@ -22,6 +22,27 @@ class ReportNoteRead(BaseModel):
     body: str
     upload_id: uuid.UUID | None
     created_at: datetime
+
+
+SYNC_WARNING_MESSAGES = {
+    SyncWarningCode.patient_id_mismatch: "A report in the PACS for this study belongs to "
+    "another PatientID than the uploaded images; it was not attached.",
+    SyncWarningCode.patient_name_mismatch: "A report in the PACS for this study names another "
+    "patient than the uploaded images; it was not attached.",
+    SyncWarningCode.patient_identity_unknown: "A report in the PACS for this study could not be "
+    "checked against the uploaded images' patient (recorded before PatientIDs were kept); it "
+    "was not attached.",
+}
+
+
+class SyncWarning(BaseModel):
+    """A report instance the PACS sync found for the study but did not attach, because it
+    is not the upload's patient's (radiologists and admins only)."""
+
+    code: SyncWarningCode
+    message: str
+    sop_instance_uid: str
+    detected_at: datetime
 
 
 class ReportRead(BaseModel):
@@ -50,6 +71,8 @@ class ReportRead(BaseModel):
     updated_at: datetime
     ready_at: datetime | None
     last_synced_at: datetime | None
+    # Set only for those who work reports (`report:update`); None for everyone else.
+    sync_warning: SyncWarning | None = None
 
 
 class ReportDetail(ReportRead):

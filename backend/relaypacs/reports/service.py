@@ -363,36 +363,6 @@ async def add_note(
     return note, dispatch
 
 
-async def attach_pacs_report(
-    session: AsyncSession,
-    *,
-    report: Report,
-    kind: str,
-    sop_instance_uid: str,
-    text: str | None,
-    pdf: bytes | None,
-) -> Dispatch:
-    """The PACS has a report for the study (SR text or encapsulated PDF): keep it and make
-    the report READY. The caller commits."""
-    report.pacs_report_kind = kind
-    report.pacs_report_sop_instance_uid = sop_instance_uid
-    report.pacs_report_text = text
-    if pdf is not None:
-        attachment = await session.get(ReportAttachment, report.id)
-        if attachment is None:
-            session.add(
-                ReportAttachment(report_id=report.id, media_type="application/pdf", content=pdf)
-            )
-        else:
-            attachment.content = pdf
-    if report.impression is None and text:
-        report.impression = text
-    _, dispatch = await change_status(
-        session, actor=None, report=report, target=ReportStatus.ready, commit=False
-    )
-    return dispatch
-
-
 @export.section("reports")
 async def _export_reports(
     session: AsyncSession, user_id: uuid.UUID

@@ -6,23 +6,25 @@ the REPORT_SYNC_BATCH open reports checked longest ago, asks each report's desti
 or an Encapsulated PDF (modality DOC) — and retrieves it (WADO-RS). A report found makes
 the report READY with the SR's text or the PDF attached, and notifies the uploader.
 
+Only a report the PACS holds for the upload's patient counts: an instance the gateway
+sent itself (from any upload) is never a report, and one whose PatientID (or PatientName,
+when it has one) differs from the upload's instances is not attached but recorded as the
+report's sync warning (audited; shown to radiologists and admins).
+
 A PACS that cannot be reached is logged and skipped until the next run; the job never
 fails because of one, and logs name reports by id only (no patient data).
 """
 
 from __future__ import annotations
 
-import io
+import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
 import httpx
-import pydicom
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,33 +33,30 @@ from relaypacs.core.errors import AppError
 from relaypacs.core.logging import get_logger
 from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.service import Notifier
-from relaypacs.pacs import service as pacs_service
 from relaypacs.pacs.clients import close_all, dicomweb_clients
 from relaypacs.pacs.config import PacsSettings
 from relaypacs.pacs.dicomweb import DicomWeb
-from relaypacs.reports import service as reports_service
-from relaypacs.reports.models import Report, ReportStatus
+from relaypacs.reports import pacs_reports, report_instances
+from relaypacs.reports.models import Report, ReportStatus, SyncWarningCode
+from relaypacs.reports.report_instances import (
+    ENCAPSULATED_PDF,
+    TEXT_SR_CLASSES,
+    PatientIdentity,
+    ReportInstance,
+    UnreadableReport,
+    identity_mismatch,
+)
+from relaypacs.uploads import service as uploads_service
 
 log = get_logger("relaypacs.reports.sync")
 
 JOB_NAME = "reports.pacs_sync"
 REPORT_MODALITIES = frozenset({"SR", "DOC"})
-ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
-# Text-bearing SR classes: Basic Text, Enhanced, Comprehensive, Comprehensive 3D,
-# Extensible. Dose reports and other machine SRs (also modality SR) are not reports.
-TEXT_SR_CLASSES = frozenset(
-    f"1.2.840.10008.5.1.4.1.1.88.{suffix}" for suffix in ("11", "22", "33", "34", "35")
-)
 
-STUDY_INSTANCE_UID = "0020000D"
 SERIES_INSTANCE_UID = "0020000E"
 MODALITY = "00080060"
 SOP_CLASS_UID = "00080016"
 SOP_INSTANCE_UID = "00080018"
-
-
-class UnreadableReport(Exception):
-    """The PACS returned an instance that is not the SR or PDF it claimed to be."""
 
 
 @dataclass(frozen=True)
@@ -68,94 +67,34 @@ class PacsReport:
     pdf: bytes | None
 
 
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """A report instance of another patient, found in the upload's study."""
+
+    sop_instance_uid: str
+    code: SyncWarningCode
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    report: PacsReport | None
+    mismatch: Mismatch | None = None
+
+
 @dataclass
 class SyncSummary:
     checked: int = 0
     ready: int = 0
+    mismatched: int = 0
     unreachable: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
 class _OpenReport:
     id: uuid.UUID
-    upload_id: uuid.UUID
     destination: str | None
     study_instance_uid: str
-    own_instances: frozenset[str]
-
-
-# --- reading the PACS's report instances (blocking: run in a worker thread) ------------
-
-
-def _meaning(item: Dataset, keyword: str) -> str:
-    codes = item.get(keyword)
-    return str(codes[0].get("CodeMeaning", "")).strip() if codes else ""
-
-
-def _value_of(item: Dataset) -> str:
-    kind = str(item.get("ValueType", ""))
-    if kind == "TEXT":
-        return str(item.get("TextValue", "")).strip()
-    if kind == "CODE":
-        return _meaning(item, "ConceptCodeSequence")
-    if kind == "NUM" and item.get("MeasuredValueSequence"):
-        measured = item.MeasuredValueSequence[0]
-        unit = _meaning(measured, "MeasurementUnitsCodeSequence")
-        return f"{measured.get('NumericValue', '')} {unit}".strip()
-    if kind == "PNAME":
-        return str(item.get("PersonName", ""))
-    if kind in ("DATE", "TIME", "DATETIME"):
-        keyword = {"DATE": "Date", "TIME": "Time", "DATETIME": "DateTime"}[kind]
-        return str(item.get(keyword, ""))
-    if kind == "UIDREF":
-        return str(item.get("UID", ""))
-    return ""
-
-
-def _walk(items: Sequence[Dataset], lines: list[str]) -> None:
-    for item in items:
-        name = _meaning(item, "ConceptNameCodeSequence")
-        if item.get("ValueType") == "CONTAINER":
-            if name:
-                lines += ["", name] if lines else [name]
-        else:
-            value = _value_of(item)
-            if value and item.get("ValueType") == "TEXT" and name:
-                lines += ["", name, value] if lines else [name, value]
-            elif value:
-                lines.append(f"{name}: {value}" if name else value)
-        _walk(item.get("ContentSequence", []), lines)
-
-
-def sr_text(raw: bytes) -> str:
-    """The readable content of an SR: TEXT values and CODE meanings, under the concept
-    names (section headings) they belong to."""
-    try:
-        dataset = pydicom.dcmread(io.BytesIO(raw))
-    except (InvalidDicomError, ValueError, EOFError) as exc:
-        raise UnreadableReport("not a DICOM instance") from exc
-    if "ContentSequence" not in dataset:
-        raise UnreadableReport("SR without content")
-    lines: list[str] = []
-    _walk([dataset], lines)
-    return "\n".join(lines).strip()
-
-
-def encapsulated_pdf(raw: bytes) -> bytes:
-    """The PDF inside an Encapsulated PDF instance (without DICOM's even-length padding)."""
-    try:
-        dataset = pydicom.dcmread(io.BytesIO(raw))
-        document = bytes(dataset.EncapsulatedDocument)
-    except (InvalidDicomError, AttributeError, ValueError, EOFError) as exc:
-        raise UnreadableReport("no encapsulated document") from exc
-    length = dataset.get("EncapsulatedDocumentLength")
-    if length:
-        document = document[: int(length)]
-    elif document.endswith(b"\x00"):
-        document = document[:-1]
-    if not document.startswith(b"%PDF"):
-        raise UnreadableReport("encapsulated document is not a PDF")
-    return document
+    identity: PatientIdentity
 
 
 # --- asking the PACS ---------------------------------------------------------------------
@@ -166,37 +105,77 @@ def _first(row: dict[str, Any], tag: str) -> str:
     return str(values[0]) if values[0] is not None else ""
 
 
-async def find_report(
-    client: DicomWeb, study_uid: str, *, exclude: frozenset[str] = frozenset()
-) -> PacsReport | None:
-    """The study's report on the PACS, if it has one (SR text preferred, PDF kept too)."""
-    found: list[tuple[str, str, str]] = []  # (series, SOP instance, SOP class)
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    series_uid: str
+    sop_uid: str
+    pdf: bool
+
+
+async def _candidates(client: DicomWeb, study_uid: str) -> list[_Candidate]:
+    """The study's text SRs (first) and Encapsulated PDFs, as the PACS lists them."""
+    found: list[_Candidate] = []
     for series in await client.search_series(study_uid):
         if _first(series, MODALITY).upper() not in REPORT_MODALITIES:
             continue
         series_uid = _first(series, SERIES_INSTANCE_UID)
         for instance in await client.search_instances(study_uid, series_uid):
-            sop_uid = _first(instance, SOP_INSTANCE_UID)
             sop_class = _first(instance, SOP_CLASS_UID)
-            if sop_uid in exclude:
-                continue
             if sop_class in TEXT_SR_CLASSES or sop_class == ENCAPSULATED_PDF:
-                found.append((series_uid, sop_uid, sop_class))
-    sr = next((f for f in found if f[2] in TEXT_SR_CLASSES), None)
-    pdf = next((f for f in found if f[2] == ENCAPSULATED_PDF), None)
-    text = document = None
-    if sr is not None:
-        raw = await client.retrieve_instance(study_uid, sr[0], sr[1])
-        text = await anyio.to_thread.run_sync(sr_text, raw)
-    if pdf is not None:
-        raw = await client.retrieve_instance(study_uid, pdf[0], pdf[1])
-        document = await anyio.to_thread.run_sync(encapsulated_pdf, raw)
+                found.append(
+                    _Candidate(
+                        series_uid,
+                        _first(instance, SOP_INSTANCE_UID),
+                        sop_class == ENCAPSULATED_PDF,
+                    )
+                )
+    return sorted(found, key=lambda candidate: candidate.pdf)
+
+
+async def find_report(
+    client: DicomWeb,
+    study_uid: str,
+    *,
+    expected: PatientIdentity,
+    sent_by_gateway: Callable[[list[str]], Awaitable[set[str]]],
+) -> Finding:
+    """The study's report on the PACS, if it has one for the upload's patient (SR text
+    preferred, PDF kept too). Never an instance the gateway sent (from any upload: an
+    uploader can put an SR in a study), nor one of another patient (the uploader chose the
+    StudyInstanceUID): the first such is returned as `mismatch`."""
+    candidates = await _candidates(client, study_uid)
+    ours = await sent_by_gateway([c.sop_uid for c in candidates])
+    chosen: dict[bool, tuple[str, ReportInstance]] = {}
+    mismatch: Mismatch | None = None
+    for candidate in candidates:
+        if candidate.sop_uid in ours or candidate.pdf in chosen:
+            continue
+        raw = await client.retrieve_instance(study_uid, candidate.series_uid, candidate.sop_uid)
+        try:
+            read = await anyio.to_thread.run_sync(
+                functools.partial(report_instances.read, raw, pdf=candidate.pdf)
+            )
+        except UnreadableReport as exc:
+            log.warning(
+                "report_sync_unreadable", sop_instance_uid=candidate.sop_uid, reason=str(exc)
+            )
+            continue
+        code = identity_mismatch(read.identity, expected)
+        if code is None:
+            chosen[candidate.pdf] = (candidate.sop_uid, read)
+        elif mismatch is None:
+            mismatch = Mismatch(candidate.sop_uid, code)
+    sr, pdf = chosen.get(False), chosen.get(True)
     primary = sr or pdf
     if primary is None:
-        return None
-    return PacsReport(
-        kind="SR" if sr else "PDF", sop_instance_uid=primary[1], text=text, pdf=document
+        return Finding(None, mismatch)
+    found = PacsReport(
+        kind="SR" if sr else "PDF",
+        sop_instance_uid=primary[0],
+        text=sr[1].text if sr else None,
+        pdf=pdf[1].pdf if pdf else None,
     )
+    return Finding(found, mismatch)
 
 
 # --- the sync pass -----------------------------------------------------------------------
@@ -215,18 +194,19 @@ async def _claim_batch(session: AsyncSession, *, limit: int) -> list[_OpenReport
     ).all()
     if not rows:
         return []
-    batch = [
-        _OpenReport(
-            id=row.id,
-            upload_id=row.upload_id,
-            destination=row.destination,
-            study_instance_uid=row.study_instance_uid,
-            own_instances=frozenset(
-                await pacs_service.delivered_sop_instance_uids(session, upload_id=row.upload_id)
-            ),
+    batch = []
+    for row in rows:
+        patient_id, patient_name = await uploads_service.patient_identity(
+            session, upload_id=row.upload_id
+        ) or (None, None)
+        batch.append(
+            _OpenReport(
+                id=row.id,
+                destination=row.destination,
+                study_instance_uid=row.study_instance_uid,
+                identity=PatientIdentity(patient_id, patient_name or ""),
+            )
         )
-        for row in rows
-    ]
     await session.execute(
         update(Report)
         .where(Report.id.in_([report.id for report in batch]))
@@ -247,7 +227,7 @@ async def _make_ready(
         if report is None or report.status is ReportStatus.ready:
             return False
         try:
-            dispatch = await reports_service.attach_pacs_report(
+            dispatch = await pacs_reports.attach(
                 session,
                 report=report,
                 kind=found.kind,
@@ -263,6 +243,30 @@ async def _make_ready(
     return True
 
 
+async def _warn(database: Database, report_id: uuid.UUID, mismatch: Mismatch) -> bool:
+    async with database.sessionmaker() as session:
+        report = await session.scalar(
+            select(Report).where(Report.id == report_id).with_for_update()
+        )
+        if report is None:
+            return False
+        recorded = pacs_reports.warn(
+            session, report=report, sop_instance_uid=mismatch.sop_instance_uid, code=mismatch.code
+        )
+        await session.commit()
+    if recorded:
+        log.warning("report_sync_patient_mismatch", report_id=str(report_id), reason=mismatch.code)
+    return recorded
+
+
+def _sent_by_gateway(database: Database) -> Callable[[list[str]], Awaitable[set[str]]]:
+    async def sent(uids: list[str]) -> set[str]:
+        async with database.sessionmaker() as session:
+            return await uploads_service.recorded_sop_instance_uids(session, uids=uids)
+
+    return sent
+
+
 async def sync_once(
     *, settings: PacsSettings, database: Database, notifier: Notifier
 ) -> SyncSummary:
@@ -271,6 +275,7 @@ async def sync_once(
     async with database.sessionmaker() as session:
         batch = await _claim_batch(session, limit=settings.report_sync_batch)
     clients = dicomweb_clients(settings)
+    sent_by_gateway = _sent_by_gateway(database)
     try:
         for report in batch:
             summary.checked += 1
@@ -279,12 +284,12 @@ async def sync_once(
             if not report.study_instance_uid or client is None or name in summary.unreachable:
                 continue
             try:
-                found = await find_report(
-                    client, report.study_instance_uid, exclude=report.own_instances
+                finding = await find_report(
+                    client,
+                    report.study_instance_uid,
+                    expected=report.identity,
+                    sent_by_gateway=sent_by_gateway,
                 )
-            except UnreadableReport as exc:
-                log.warning("report_sync_unreadable", report_id=str(report.id), reason=str(exc))
-                continue
             except (httpx.HTTPError, ValueError) as exc:
                 # Down, refusing us, or answering garbage: try this PACS again next run.
                 summary.unreachable.add(name)
@@ -298,6 +303,9 @@ async def sync_once(
                     http_status=status,
                 )
                 continue
+            if finding.mismatch is not None and await _warn(database, report.id, finding.mismatch):
+                summary.mismatched += 1
+            found = finding.report
             if found is not None and await _make_ready(database, notifier, report.id, found):
                 summary.ready += 1
                 log.info("report_sync_ready", report_id=str(report.id), kind=found.kind)
@@ -307,6 +315,7 @@ async def sync_once(
         "report_sync_finished",
         checked=summary.checked,
         ready=summary.ready,
+        mismatched=summary.mismatched,
         unreachable=sorted(summary.unreachable),
     )
     return summary

@@ -5,37 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaypacs.audit import service as audit
 from relaypacs.auth.models import User
 from relaypacs.core import metrics
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
-from relaypacs.uploads import dicom, states, validation
+from relaypacs.uploads import dicom, recording, states, study_conflict, validation
 from relaypacs.uploads import service as upload_service
 from relaypacs.uploads.chunks import ensure_accepts_chunks
 from relaypacs.uploads.errors import (
     InvalidDicom,
+    MultiplePatients,
     MultipleStudies,
     NoInstances,
     UploadIncomplete,
 )
 from relaypacs.uploads.handoff import Handoff
-from relaypacs.uploads.models import (
-    FileStatus,
-    Instance,
-    Series,
-    Study,
-    Upload,
-    UploadChunk,
-    UploadState,
-)
+from relaypacs.uploads.models import Instance, Upload, UploadChunk, UploadState
 from relaypacs.uploads.schemas import CompleteAccepted
 from relaypacs.uploads.storage import Storage
+from relaypacs.uploads.study_conflict import PacsStudies
 from relaypacs.users import service as users_service
 
 # The completing request refreshes processing_started_at every HEARTBEAT; a run silent
@@ -82,17 +75,6 @@ async def _release(session: AsyncSession, upload_id: uuid.UUID) -> None:
     await session.commit()
 
 
-def _accepted(upload: Upload, instances: int) -> CompleteAccepted:
-    return CompleteAccepted(
-        upload_id=upload.id,
-        state=upload.state,
-        study_instance_uid=upload.study_instance_uid,
-        instances=instances,
-        warnings=list(upload.warnings or []),
-        skipped_files=list(upload.skipped_files or []),
-    )
-
-
 async def _instance_count(session: AsyncSession, upload: Upload) -> int:
     rows = await session.scalars(select(Instance.id).where(Instance.upload_id == upload.id))
     return len(rows.all())
@@ -134,6 +116,7 @@ async def complete(
     settings: CoreSettings,
     storage: Storage,
     handoff: Handoff,
+    studies: PacsStudies,
     upload: Upload,
     user: User,
     skip_invalid: bool,
@@ -144,9 +127,9 @@ async def complete(
         if upload.state is UploadState.processing:
             await _wait_for_other_run(session, upload)
         if upload.state in states.COMPLETED:
-            return _accepted(upload, await _instance_count(session, upload))
+            return recording.accepted(upload, await _instance_count(session, upload))
         if upload.state is UploadState.processing and not _stale(upload):
-            return _accepted(upload, 0)  # still running elsewhere: ask again later
+            return recording.accepted(upload, 0)  # still running elsewhere: ask again later
         if upload.state is not UploadState.processing:
             ensure_accepts_chunks(upload)
         missing = {
@@ -162,13 +145,14 @@ async def complete(
                 session,
                 settings=settings,
                 handoff=handoff,
+                studies=studies,
                 storage=storage,
                 upload=upload,
                 user=user,
                 skip_invalid=skip_invalid,
                 ip=ip,
             )
-    return _accepted(upload, 0)
+    return recording.accepted(upload, 0)
 
 
 async def _run(
@@ -177,6 +161,7 @@ async def _run(
     settings: CoreSettings,
     storage: Storage,
     handoff: Handoff,
+    studies: PacsStudies,
     upload: Upload,
     user: User,
     skip_invalid: bool,
@@ -190,6 +175,7 @@ async def _run(
             session,
             settings=settings,
             handoff=handoff,
+            studies=studies,
             upload=upload,
             user=user,
             checks=checks,
@@ -215,6 +201,7 @@ async def _record(
     *,
     settings: CoreSettings,
     handoff: Handoff,
+    studies: PacsStudies,
     upload: Upload,
     user: User,
     checks: list[validation.FileCheck],
@@ -249,15 +236,20 @@ async def _record(
             ]
         )
     valid = [c for c in checks if c.inspection.instance is not None]
-    studies = sorted(
+    study_uids = sorted(
         {c.inspection.instance.study_instance_uid for c in valid if c.inspection.instance}
     )
-    if len(studies) > 1:
+    if len(study_uids) > 1:
         metrics.UPLOADS_COMPLETED.labels("invalid_dicom").inc()
-        raise MultipleStudies(studies=studies)
+        raise MultipleStudies(studies=study_uids)
     if not valid:
         raise NoInstances()
-    study_uid = studies[0]
+    study_uid = study_uids[0]
+    patients = sorted({c.inspection.instance.patient_id for c in valid if c.inspection.instance})
+    if len(patients) > 1:
+        # One identity per upload: what a PACS report is checked against (reports.sync).
+        metrics.UPLOADS_COMPLETED.labels("invalid_dicom").inc()
+        raise MultiplePatients(patients=len(patients))
 
     preferences = await users_service.get_preferences(session, user_id=user.id)
     if not upload.force_upload and preferences.duplicate_check:
@@ -274,117 +266,24 @@ async def _record(
         if earlier is not None:
             metrics.UPLOADS_COMPLETED.labels("duplicate").inc()
             await upload_service.refuse_duplicate(session, earlier=earlier, user=user, ip=ip)
-
-    return await _persist(
+    # Not skipped by force_upload: that answers "is this a duplicate", not "whose study".
+    await study_conflict.ensure_no_conflict(
         session,
-        settings=settings,
+        studies=studies,
+        upload=upload,
+        user=user,
+        study_uid=study_uid,
+        patient_id=patients[0],
+        ip=ip,
+    )
+
+    return await recording.record(
+        session,
         handoff=handoff,
         upload=upload,
         user=user,
         checks=checks,
         study_uid=study_uid,
+        patient_id=patients[0],
         ip=ip,
     )
-
-
-async def _persist(
-    session: AsyncSession,
-    *,
-    settings: CoreSettings,
-    handoff: Handoff,
-    upload: Upload,
-    user: User,
-    checks: list[validation.FileCheck],
-    study_uid: str,
-    ip: str | None,
-) -> CompleteAccepted:
-    seen: dict[str, int] = {}
-    kept: list[validation.FileCheck] = []
-    skipped: list[dict[str, object]] = []
-    for check in checks:
-        f, inspection = check.file, check.inspection
-        f.sha256 = check.sha256
-        if inspection.outcome is dicom.Outcome.dicomdir:
-            f.status, f.note = FileStatus.dicomdir, inspection.reason
-        elif inspection.instance is None:
-            f.status, f.note = FileStatus.skipped, inspection.reason
-            skipped.append({"file": f.index, "name": f.name, "reason": inspection.reason})
-        elif inspection.instance.sop_instance_uid in seen:
-            f.status = FileStatus.duplicate
-            f.note = f"same SOP Instance UID as file {seen[inspection.instance.sop_instance_uid]}"
-        else:
-            seen[inspection.instance.sop_instance_uid] = f.index
-            f.status = FileStatus.instance
-            kept.append(check)
-
-    instances = [c.inspection.instance for c in kept if c.inspection.instance]
-    first = instances[0]
-    study = Study(
-        id=uuid.uuid4(),
-        upload_id=upload.id,
-        study_instance_uid=study_uid,
-        patient_name=first.patient_name or None,
-        study_date=date.fromisoformat(first.study_date) if first.study_date else None,
-        modality=first.modality,
-        instance_count=len(kept),
-        total_bytes=sum(c.file.size for c in kept),
-    )
-    session.add(study)
-    await session.flush()
-    series_ids: dict[str, uuid.UUID] = {}
-    for uid in dict.fromkeys(i.series_instance_uid for i in instances):
-        members = [i for i in instances if i.series_instance_uid == uid]
-        series = Series(
-            id=uuid.uuid4(),
-            study_id=study.id,
-            series_instance_uid=uid,
-            modality=members[0].modality,
-            series_number=members[0].series_number,
-            instance_count=len(members),
-        )
-        session.add(series)
-        series_ids[uid] = series.id
-    await session.flush()
-    for check in kept:
-        i = check.inspection.instance
-        assert i is not None
-        session.add(
-            Instance(
-                series_id=series_ids[i.series_instance_uid],
-                upload_id=upload.id,
-                file_index=check.file.index,
-                sop_instance_uid=i.sop_instance_uid,
-                sop_class_uid=i.sop_class_uid,
-                instance_number=i.instance_number,
-                transfer_syntax=i.transfer_syntax,
-                has_file_meta=i.has_file_meta,
-                dataset_offset=i.dataset_offset,
-                size=check.file.size,
-                sha256=check.sha256,
-            )
-        )
-    upload.study_instance_uid = study_uid
-    file_warnings = [w for c in kept for w in c.inspection.warnings]
-    upload.warnings = list(
-        dict.fromkeys(validation.header_warnings(upload, instances) + file_warnings)
-    )[:50]
-    upload.skipped_files = skipped
-    states.check(upload.state, UploadState.queued)
-    upload.state = UploadState.queued
-    upload.completed_at = utcnow()
-    upload.processing_started_at = None
-    # The forward jobs go in with `queued`, in this transaction: a completed study is
-    # never left unsent.
-    await session.flush()
-    destinations = await handoff.queue(session, upload=upload)
-    audit.record(
-        session,
-        action="upload_completed",
-        actor_id=user.id,
-        target_type="upload",
-        target_id=upload.id,
-        ip=ip,
-        details={"instances": len(kept), "skipped": len(skipped), "destinations": destinations},
-    )
-    await session.commit()
-    return _accepted(upload, len(kept))

@@ -25,6 +25,7 @@ from relaypacs.uploads.errors import UploadNotFound
 from relaypacs.uploads.handoff import Handoff
 from relaypacs.uploads.models import Upload, UploadFile
 from relaypacs.uploads.storage import Storage
+from relaypacs.uploads.study_conflict import PacsStudies
 
 
 def get_storage(request: Request) -> Storage:
@@ -41,6 +42,14 @@ def get_handoff(request: Request) -> Handoff:
 
 
 HandoffDep = Annotated[Handoff, Depends(get_handoff)]
+
+
+def get_pacs_studies(request: Request) -> PacsStudies:
+    studies: PacsStudies = request.app.state.pacs_studies
+    return studies
+
+
+PacsStudiesDep = Annotated[PacsStudies, Depends(get_pacs_studies)]
 
 
 @dataclass(frozen=True, slots=True)

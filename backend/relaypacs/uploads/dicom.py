@@ -45,11 +45,13 @@ REQUIRED_ATTRIBUTES = (
 )
 UID_ATTRIBUTES = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
 MAX_MODALITY = 16  # CS values are at most 16 characters
+MAX_PATIENT_ID = 64  # LO values are at most 64 characters
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # IS allows 12 digits; the columns are INTEGER
 # Only these are decoded; everything else is skipped over, which keeps big headers cheap.
 _HEADER_TAGS = [
     *REQUIRED_ATTRIBUTES,
     "PatientName",
+    "PatientID",
     "StudyDate",
     "SeriesNumber",
     "InstanceNumber",
@@ -87,6 +89,7 @@ class DicomInstance:
     series_instance_uid: str
     modality: str
     patient_name: str
+    patient_id: str  # "" when absent (type 2)
     study_date: str | None  # ISO YYYY-MM-DD, None when absent or not a valid DA
     series_number: int | None
     instance_number: int | None
@@ -293,6 +296,8 @@ def _judge(ds: Dataset, stream: BinaryIO, has_file_meta: bool) -> DicomInspectio
         )
     if len(_text(ds, "Modality")) > MAX_MODALITY:
         return DicomInspection.invalid(f"Modality is longer than {MAX_MODALITY} characters")
+    if len(_text(ds, "PatientID")) > MAX_PATIENT_ID:
+        return DicomInspection.invalid(f"PatientID is longer than {MAX_PATIENT_ID} characters")
 
     warnings: list[str] = []
     dataset_offset = 0
@@ -327,6 +332,7 @@ def _judge(ds: Dataset, stream: BinaryIO, has_file_meta: bool) -> DicomInspectio
         series_instance_uid=_text(ds, "SeriesInstanceUID"),
         modality=_text(ds, "Modality"),
         patient_name=patient_name,
+        patient_id=_text(ds, "PatientID"),
         study_date=study_date,
         series_number=_integer(ds, "SeriesNumber"),
         instance_number=_integer(ds, "InstanceNumber"),

@@ -108,3 +108,27 @@ class IllegalUploadTransition(AppError):
     status_code = 409
     code = "illegal_transition"
     message = "This change is not allowed from the upload's current state."
+
+
+class MultiplePatients(AppError):
+    status_code = 422
+    code = "multiple_patients"
+    message = "The files belong to more than one patient (PatientID); upload each on its own."
+
+
+class StudyUidConflict(AppError):
+    status_code = 409
+    code = "study_uid_conflict"
+    message = (
+        "The PACS already holds a study with this StudyInstanceUID for a different patient; "
+        "nothing was sent. Check the files, or ask an administrator to review and override."
+    )
+
+
+class OverrideNotApplicable(AppError):
+    status_code = 409
+    code = "override_not_applicable"
+    message = (
+        "Only an upload stopped by a study UID conflict (still uploading, or failed) can be "
+        "overridden."
+    )

@@ -5,7 +5,17 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relaypacs.core.database import Base, utcnow
@@ -69,6 +79,9 @@ class Upload(Base):
     study_instance_uid: Mapped[str | None] = mapped_column(String(64), index=True)
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     skipped_files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # An admin decided (audited, with a reason) that this upload may go to a PACS that
+    # holds its StudyInstanceUID for another patient (see uploads.study_conflict).
+    study_conflict_overridden: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class UploadFile(Base):
@@ -109,6 +122,9 @@ class Study(Base):
     )
     study_instance_uid: Mapped[str] = mapped_column(String(64), index=True)
     patient_name: Mapped[str | None] = mapped_column(String(200))
+    # From the instances' headers (one patient per upload); None for uploads recorded
+    # before it was kept: their identity cannot be checked against a PACS report.
+    patient_id: Mapped[str | None] = mapped_column(String(64))
     study_date: Mapped[date | None]
     modality: Mapped[str | None] = mapped_column(String(16))
     instance_count: Mapped[int] = mapped_column(Integer)
@@ -140,7 +156,8 @@ class Instance(Base):
         ForeignKey("upload.id", ondelete="CASCADE"), index=True
     )
     file_index: Mapped[int] = mapped_column(Integer)
-    sop_instance_uid: Mapped[str] = mapped_column(String(64))
+    # Indexed: the report sync asks whether a PACS instance is one the gateway sent.
+    sop_instance_uid: Mapped[str] = mapped_column(String(64), index=True)
     sop_class_uid: Mapped[str] = mapped_column(String(64))
     instance_number: Mapped[int | None]
     transfer_syntax: Mapped[str] = mapped_column(String(64))

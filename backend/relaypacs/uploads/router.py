@@ -10,10 +10,11 @@ from relaypacs.core import pagination
 from relaypacs.core.dependencies import ClientDep, SessionDep, SettingsDep
 from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission, has_permission
-from relaypacs.uploads import chunks, completion, service
+from relaypacs.uploads import chunks, completion, service, study_conflict
 from relaypacs.uploads.dependencies import (
     ChunkTransferDep,
     HandoffDep,
+    PacsStudiesDep,
     StorageDep,
     TransferDep,
     VisibleUpload,
@@ -22,10 +23,12 @@ from relaypacs.uploads.models import UploadState
 from relaypacs.uploads.schemas import (
     ChunkAck,
     CompleteAccepted,
+    StudyConflictOverride,
     UploadCreated,
     UploadDetail,
     UploadInit,
     UploadPage,
+    UploadRead,
     UploadStatus,
 )
 
@@ -131,8 +134,14 @@ async def cancel_upload(
     response_model=CompleteAccepted,
     status_code=202,
     responses={
-        409: {"description": "upload_incomplete (lists missing chunks) or duplicate"},
-        422: {"description": "invalid_dicom (a reason per file) or multiple_studies"},
+        409: {
+            "description": "upload_incomplete (lists missing chunks), duplicate_study, or "
+            "study_uid_conflict (the PACS holds this StudyInstanceUID for another patient)"
+        },
+        422: {
+            "description": "invalid_dicom (a reason per file), multiple_studies or "
+            "multiple_patients"
+        },
     },
 )
 async def complete_upload(
@@ -141,6 +150,7 @@ async def complete_upload(
     settings: SettingsDep,
     storage: StorageDep,
     handoff: HandoffDep,
+    studies: PacsStudiesDep,
     request: Request,
     skip_invalid: bool = False,
 ) -> CompleteAccepted:
@@ -149,6 +159,7 @@ async def complete_upload(
         settings=settings,
         storage=storage,
         handoff=handoff,
+        studies=studies,
         upload=transfer.upload,
         user=transfer.owner,
         skip_invalid=skip_invalid,
@@ -156,6 +167,30 @@ async def complete_upload(
     )
     handoff.committed()
     return accepted
+
+
+@router.post(
+    "/upload/{upload_id}/study-conflict/override",
+    response_model=UploadRead,
+    status_code=200,
+    summary="Let an upload go on despite a study UID conflict (admins; audited)",
+    responses={
+        **NOT_FOUND,
+        403: {"description": "Admins only"},
+        409: {"description": "override_not_applicable: not uploading or failed"},
+    },
+)
+async def override_study_conflict(
+    # First: anyone else gets 403 whether or not the upload exists.
+    admin: Annotated[User, Depends(user_with(Permission.upload_override))],
+    upload: VisibleUpload,
+    decision: StudyConflictOverride,
+    session: SessionDep,
+    client: ClientDep,
+) -> UploadRead:
+    return await study_conflict.override(
+        session, upload=upload, actor=admin, reason=decision.reason, ip=client.ip
+    )
 
 
 @router.get(

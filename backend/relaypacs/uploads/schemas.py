@@ -190,6 +190,17 @@ class UploadRead(BaseModel):
     study_instance_uid: str | None
     warnings: list[str]
     skipped_files: list[dict[str, Any]]
+    # An admin let it go to a PACS holding its StudyInstanceUID for another patient.
+    study_conflict_overridden: bool
+
+
+class StudyConflictOverride(BaseModel):
+    """An admin's decision that the upload may go on despite a study UID conflict."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Why (audited): e.g. the PACS's PatientID was corrected after the images were made.
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
 
 
 # How the upload is being forwarded, one job per destination (filled by relaypacs.pacs).

@@ -7,7 +7,7 @@ import hashlib
 import math
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import NoReturn
 
@@ -28,6 +28,7 @@ from relaypacs.uploads.models import (
     ChunkState,
     FileStatus,
     Instance,
+    Study,
     Upload,
     UploadChunk,
     UploadFile,
@@ -347,6 +348,28 @@ async def instance_ids(session: AsyncSession, *, upload_id: uuid.UUID) -> builti
         select(Instance.id).where(Instance.upload_id == upload_id).order_by(Instance.file_index)
     )
     return builtins.list(rows)
+
+
+async def patient_identity(
+    session: AsyncSession, *, upload_id: uuid.UUID
+) -> tuple[str | None, str | None] | None:
+    """(PatientID, PatientName) of the upload's instances; None before it is complete."""
+    row = (
+        await session.execute(
+            select(Study.patient_id, Study.patient_name).where(Study.upload_id == upload_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def recorded_sop_instance_uids(session: AsyncSession, *, uids: Collection[str]) -> set[str]:
+    """Those of `uids` that some upload sent through the gateway (any upload, any user)."""
+    if not uids:
+        return set()
+    rows = await session.scalars(
+        select(Instance.sop_instance_uid).where(Instance.sop_instance_uid.in_(set(uids)))
+    )
+    return set(rows)
 
 
 async def lock(session: AsyncSession, *, upload_id: uuid.UUID) -> Upload | None:

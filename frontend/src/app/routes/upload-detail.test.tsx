@@ -29,6 +29,7 @@ const DETAIL: UploadDetail = {
   study_instance_uid: '1.2.9',
   warnings: [],
   skipped_files: [],
+  study_conflict_overridden: false,
   files: [],
   instance_count: 3,
   forwarding: [],

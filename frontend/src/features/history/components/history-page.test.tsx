@@ -30,6 +30,7 @@ function upload(overrides: Partial<UploadSummary>): UploadSummary {
     study_instance_uid: '1.2.3',
     warnings: [],
     skipped_files: [],
+    study_conflict_overridden: false,
     ...overrides,
   };
 }

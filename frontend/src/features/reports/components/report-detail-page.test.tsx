@@ -1,4 +1,4 @@
-import { act, render, screen } from '@testing-library/react';
+import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { MemoryRouter, Route, Routes } from 'react-router-dom';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -15,6 +15,13 @@ import type { Me } from '@/types/api';
 
 const CLINICIAN: Me = { ...ME, role: 'clinician', permissions: ['upload:create', 'upload:read_own', 'report:read_own'] };
 const RADIOLOGIST: Me = { ...ME, role: 'radiologist', permissions: ['report:read_own', 'report:read_all', 'report:update'] };
+
+const HELD_BACK: ReportDetail['sync_warning'] = {
+  code: 'patient_id_mismatch',
+  message: 'A report in the PACS for this study belongs to another PatientID than the uploaded images; it was not attached.',
+  sop_instance_uid: '1.2.826.0.1.3680043.8.498.77',
+  detected_at: '2026-11-28T09:30:00Z',
+};
 
 function report(overrides: Partial<ReportDetail>): ReportDetail {
   return {
@@ -176,5 +183,24 @@ describe('ReportDetailPage', () => {
     const status = requests.find((request) => request.url === '/api/reports/r1/status');
     expect(status?.body).toEqual({ status: 'READY' });
     expect(requests.indexOf(patch!)).toBeLessThan(requests.indexOf(status!));
+  });
+
+  it('shows radiologists the PACS report the sync held back (another patient), with its instance UID', async () => {
+    me = RADIOLOGIST;
+    current = report({ status: 'ASSIGNED', sync_warning: HELD_BACK });
+    renderPage();
+
+    const notice = await screen.findByRole('note', { name: 'PACS report held back' });
+    expect(within(notice).getByText(/belongs to another PatientID/)).toBeInTheDocument();
+    expect(within(notice).getByText('1.2.826.0.1.3680043.8.498.77')).toBeInTheDocument();
+    expect(within(notice).getByText(new Date('2026-11-28T09:30:00Z').toLocaleString())).toBeInTheDocument();
+    expect(screen.getByTestId('findings')).toHaveTextContent('Not written yet.');
+  });
+
+  it('shows no sync warning to the uploader (the page checks report:update too)', async () => {
+    current = report({ status: 'ASSIGNED', sync_warning: HELD_BACK });
+    renderPage();
+    expect(await screen.findByRole('heading', { name: /Report: DOE\^JANE/ })).toBeInTheDocument();
+    expect(screen.queryByRole('note', { name: 'PACS report held back' })).not.toBeInTheDocument();
   });
 });

@@ -13,7 +13,7 @@ import {
   updateReportText,
 } from '@/features/reports/api/reports';
 import { ReportStatusBadge, STATUS_LABELS } from '@/features/reports/components/report-status-badge';
-import type { ReportDetail, ReportStatus, ReportUpdatedEvent } from '@/features/reports/types/reports';
+import type { ReportDetail, ReportStatus, ReportUpdatedEvent, SyncWarning } from '@/features/reports/types/reports';
 import { errorMessage } from '@/lib/api-client';
 import { useAuth } from '@/lib/auth';
 import { useCan } from '@/lib/authorization';
@@ -74,6 +74,7 @@ export function ReportDetailPage() {
           <p>
             Status: <ReportStatusBadge status={report.status} />
           </p>
+          {mayReport && report.sync_warning && <SyncWarningNotice warning={report.sync_warning} />}
           <dl className="facts">
             <dt>Service level</dt>
             <dd>{report.service_level}</dd>
@@ -119,6 +120,20 @@ export function ReportDetailPage() {
         </>
       )}
     </section>
+  );
+}
+
+/** The backend sends it to radiologists and admins only; shown to them above the report. */
+function SyncWarningNotice({ warning }: { warning: SyncWarning }) {
+  return (
+    <div className="alert alert-warning report-section" role="note" aria-labelledby="sync-warning-title">
+      <h2 id="sync-warning-title">PACS report held back</h2>
+      <p>{warning.message}</p>
+      <p className="history-item-meta">
+        SOP Instance UID <span className="mono">{warning.sop_instance_uid}</span> · found{' '}
+        <time dateTime={warning.detected_at}>{when(warning.detected_at)}</time>
+      </p>
+    </div>
   );
 }
 

@@ -122,4 +122,21 @@ describe('ReportsPage', () => {
     // Two events in a burst: one reload.
     expect(requests.filter((request) => request.url === '/api/reports' && request.params?.status === 'READY')).toHaveLength(2);
   });
+
+  it('flags a report whose PACS report the sync held back', async () => {
+    all[2] = report(3, {
+      sync_warning: {
+        code: 'patient_name_mismatch',
+        message: 'A report in the PACS for this study names another patient than the uploaded images; it was not attached.',
+        sop_instance_uid: '1.2.3.9',
+        detected_at: '2026-11-28T09:30:00Z',
+      },
+    });
+    renderPage();
+    const list = await screen.findByRole('list', { name: 'Reports' });
+    const flagged = within(list).getAllByText('PACS report held back');
+    expect(flagged).toHaveLength(1);
+    expect(flagged[0]!.closest('li')).toHaveAttribute('data-report-id', 'r3');
+    expect(flagged[0]).toHaveAttribute('title', expect.stringMatching(/names another patient/));
+  });
 });

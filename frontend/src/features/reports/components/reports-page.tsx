@@ -114,7 +114,15 @@ export function ReportsPage() {
                   <time dateTime={item.updated_at}>{new Date(item.updated_at).toLocaleString()}</time>
                 </p>
               </div>
-              <ReportStatusBadge status={item.status} />
+              <div className="button-row">
+                {/* Sent to radiologists and admins only (the report page says more). */}
+                {item.sync_warning && (
+                  <span className="badge badge-warning" title={item.sync_warning.message}>
+                    PACS report held back
+                  </span>
+                )}
+                <ReportStatusBadge status={item.status} />
+              </div>
             </li>
           ))}
         </ul>

@@ -9,6 +9,8 @@ export type Report = Schemas['ReportRead'];
 export type ReportNote = Schemas['ReportNoteRead'];
 export type ReportDetail = Schemas['ReportDetail'];
 export type ReportPage = Schemas['ReportPage'];
+/** A report instance the PACS sync held back (another patient's): radiologists and admins only. */
+export type SyncWarning = Schemas['SyncWarning'];
 
 /**
  * Data of a `report_updated` stream event (reports/notices.py): live-only, so not in the
