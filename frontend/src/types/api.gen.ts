@@ -763,6 +763,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/upload/{upload_id}/study-conflict/override": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Let an upload go on despite a study UID conflict (admins; audited) */
+        post: operations["override_study_conflict_api_upload__upload_id__study_conflict_override_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/uploads": {
         parameters: {
             query?: never;
@@ -1333,7 +1350,7 @@ export interface components {
          * Permission
          * @enum {string}
          */
-        Permission: "upload:create" | "upload:read_own" | "upload:read_all" | "report:read_own" | "report:read_facility" | "report:read_all" | "report:update" | "user:manage" | "facility:manage" | "audit:read" | "analytics:export" | "pacs:manage";
+        Permission: "upload:create" | "upload:read_own" | "upload:read_all" | "upload:override" | "report:read_own" | "report:read_facility" | "report:read_all" | "report:update" | "user:manage" | "facility:manage" | "audit:read" | "analytics:export" | "pacs:manage";
         /** Preferences */
         Preferences: {
             /**
@@ -1585,6 +1602,7 @@ export interface components {
             study_date: string;
             /** Study Instance Uid */
             study_instance_uid: string;
+            sync_warning?: components["schemas"]["SyncWarning"] | null;
             /**
              * Updated At
              * Format: date-time
@@ -1686,6 +1704,7 @@ export interface components {
             study_date: string;
             /** Study Instance Uid */
             study_instance_uid: string;
+            sync_warning?: components["schemas"]["SyncWarning"] | null;
             /**
              * Updated At
              * Format: date-time
@@ -1791,6 +1810,37 @@ export interface components {
             /** Ticket */
             ticket: string;
         };
+        /**
+         * StudyConflictOverride
+         * @description An admin's decision that the upload may go on despite a study UID conflict.
+         */
+        StudyConflictOverride: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * SyncWarning
+         * @description A report instance the PACS sync found for the study but did not attach, because it
+         *     is not the upload's patient's (radiologists and admins only).
+         */
+        SyncWarning: {
+            code: components["schemas"]["SyncWarningCode"];
+            /**
+             * Detected At
+             * Format: date-time
+             */
+            detected_at: string;
+            /** Message */
+            message: string;
+            /** Sop Instance Uid */
+            sop_instance_uid: string;
+        };
+        /**
+         * SyncWarningCode
+         * @description Why the sync did not attach a report instance it found for the study.
+         * @enum {string}
+         */
+        SyncWarningCode: "patient_id_mismatch" | "patient_name_mismatch" | "patient_identity_unknown";
         /** TokenPair */
         TokenPair: {
             /** Access Token */
@@ -1875,6 +1925,8 @@ export interface components {
                 [key: string]: unknown;
             }[];
             state: components["schemas"]["UploadState"];
+            /** Study Conflict Overridden */
+            study_conflict_overridden: boolean;
             /**
              * Study Date
              * Format: date
@@ -1984,6 +2036,8 @@ export interface components {
                 [key: string]: unknown;
             }[];
             state: components["schemas"]["UploadState"];
+            /** Study Conflict Overridden */
+            study_conflict_overridden: boolean;
             /**
              * Study Date
              * Format: date
@@ -4298,7 +4352,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description upload_incomplete (lists missing chunks) or duplicate */
+            /** @description upload_incomplete (lists missing chunks), duplicate_study, or study_uid_conflict (the PACS holds this StudyInstanceUID for another patient) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4312,7 +4366,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid_dicom (a reason per file) or multiple_studies */
+            /** @description invalid_dicom (a reason per file), multiple_studies or multiple_patients */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4360,6 +4414,69 @@ export interface operations {
             };
             /** @description The upload expired */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    override_study_conflict_api_upload__upload_id__study_conflict_override_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyConflictOverride"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadRead"];
+                };
+            };
+            /** @description Missing, invalid or revoked access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such upload (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description override_not_applicable: not uploading or failed */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4745,10 +4862,11 @@ type ReadonlyArray<T> = [
 export const pathsApiReportsGetParametersQuerySortAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/reports"]["get"]["parameters"]["query"]["sort"]> = ["date", "-date", "status", "-status", "modality", "-modality", "priority"];
 export const pathsApiReportsReport_idDownloadGetParametersQuerySourceValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/reports/{report_id}/download"]["get"]["parameters"]["query"]["source"]> = ["report", "pacs"];
 export const pathsApiUsersUser_idMembershipDecisionPostParametersPathDecisionValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/users/{user_id}/membership/{decision}"]["post"]["parameters"]["path"]["decision"]> = ["approve", "reject"];
-export const permissionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Permission"]> = ["upload:create", "upload:read_own", "upload:read_all", "report:read_own", "report:read_facility", "report:read_all", "report:update", "user:manage", "facility:manage", "audit:read", "analytics:export", "pacs:manage"];
+export const permissionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Permission"]> = ["upload:create", "upload:read_own", "upload:read_all", "upload:override", "report:read_own", "report:read_facility", "report:read_all", "report:update", "user:manage", "facility:manage", "audit:read", "analytics:export", "pacs:manage"];
 export const readinessStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Readiness"]["status"]> = ["ready", "unavailable"];
 export const registerRequestRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RegisterRequest"]["role"]> = ["clinician", "radiographer"];
 export const reportStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReportStatus"]> = ["ASSIGNED", "PENDING", "READY", "ADDITIONAL_DATA_REQUIRED"];
 export const roleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Role"]> = ["clinician", "radiographer", "radiologist", "admin"];
 export const serviceLevelValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ServiceLevel"]> = ["STAT", "EMERGENCY", "ROUTINE"];
+export const syncWarningCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SyncWarningCode"]> = ["patient_id_mismatch", "patient_name_mismatch", "patient_identity_unknown"];
 export const uploadStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UploadState"]> = ["uploading", "processing", "queued", "forwarding", "forwarded", "failed", "expired", "cancelled"];

@@ -2,7 +2,7 @@
 warnings, and an index to tell the gateway's own instances from a PACS's reports
 
 Revision ID: b7c41e9d2a63
-Revises: 4ee3652d1f3a
+Revises: 8c1f2a9d3e47
 Create Date: 2026-12-01 12:00:00.000000+00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import relaypacs.core.database
 
 revision: str = "b7c41e9d2a63"
-down_revision: str | None = "4ee3652d1f3a"
+down_revision: str | None = "8c1f2a9d3e47"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
