@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaypacs.audit import service as audit
 from relaypacs.auth import passwords, verification
 from relaypacs.auth import sessions as auth_sessions
-from relaypacs.auth.errors import CannotChangeOwnAccount, EmailTaken, UsernameTaken, UserNotFound
+from relaypacs.auth.errors import (
+    CannotChangeOwnAccount,
+    EmailTaken,
+    ReauthenticationRequired,
+    UsernameTaken,
+    UserNotFound,
+)
 from relaypacs.auth.models import User
 from relaypacs.auth.schemas import ProfileUpdate, UserCreate, UserUpdate
 from relaypacs.core.config import CoreSettings
@@ -186,13 +192,17 @@ async def update_profile(
     settings: CoreSettings,
     user: User,
     changes: ProfileUpdate,
+    recently_authenticated: bool,
     client: ClientInfo,
 ) -> User:
-    """Name changes at once; a new email takes effect only once verified."""
-    if changes.full_name is not None:
-        user.full_name = changes.full_name
+    """Name changes at once; a new email (which needs a recent sign-in or re-authentication)
+    takes effect only once verified."""
     token: str | None = None
     new_email = normalize_email(changes.email) if changes.email else None
+    if new_email and new_email != user.email and not recently_authenticated:
+        raise ReauthenticationRequired(window_minutes=settings.reauth_window_minutes)
+    if changes.full_name is not None:
+        user.full_name = changes.full_name
     if new_email and new_email != user.email:
         taken = await session.scalar(
             select(func.count()).select_from(User).where(User.email == new_email)
@@ -200,6 +210,8 @@ async def update_profile(
         if taken:
             raise EmailTaken()
         user.pending_email = new_email
+        # Only the latest request's link can change the address (earlier ones stop working).
+        await verification.withdraw_email_changes(session, user=user)
         token = await verification.issue(session, settings=settings, user=user, email=new_email)
         audit.record(
             session,
