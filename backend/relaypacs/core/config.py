@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -99,7 +99,8 @@ def parse_rate(value: object) -> object:
     return Rate(limit=limit, seconds=seconds)
 
 
-RateSetting = Annotated[Rate, BeforeValidator(parse_rate), PlainSerializer(str)]
+# NoDecode: the environment's "30/minute" is parsed here, not as JSON.
+RateSetting = Annotated[Rate, NoDecode, BeforeValidator(parse_rate), PlainSerializer(str)]
 RateLimitedAction = Literal[
     "login", "login_2fa", "register", "verify_resend", "password_change", "reauth"
 ]
