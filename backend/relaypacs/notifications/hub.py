@@ -14,13 +14,18 @@ hands new events, in id order, to its own connections. It reads when woken:
 A client therefore sees events in id order, and its Last-Event-ID is an exact resume
 point. A connection that falls too far behind is closed; the client reconnects with its
 Last-Event-ID and replays from the table.
+
+Before a batch of events is handed out, the sign-in sessions of the connections it is for
+are checked in one query (`check_sessions`): a connection whose session was revoked, or
+whose user no longer has the role it subscribed with (an admin's role change revokes the
+sessions), is closed instead, so it never receives an event committed after that change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,17 +52,22 @@ class StreamMessage:
 EventReader = Callable[[int], Awaitable[Sequence[StreamMessage]]]
 # The highest committed event id (0 when none).
 LatestId = Callable[[], Awaitable[int]]
+# Of these sign-in session ids, the live ones, each with its user's current role.
+SessionCheck = Callable[[Sequence[uuid.UUID]], Awaitable[Mapping[uuid.UUID, str]]]
 
 
 @dataclass(eq=False)
 class Subscriber:
     user_id: uuid.UUID
     role: str
+    session_id: uuid.UUID | None = None
     queue: asyncio.Queue[StreamMessage] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_SIZE)
     )
     # Set when this connection fell behind; the stream ends and the client replays.
     lost: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set (with `lost`) when its session ended or its role changed: the stream just ends.
+    revoked: bool = False
 
     def wants(self, message: StreamMessage) -> bool:
         return message.user_id == self.user_id or (
@@ -71,6 +81,7 @@ class Hub:
         *,
         read_after: EventReader,
         latest_id: LatestId,
+        check_sessions: SessionCheck | None = None,
         redis_url: str = "",
         poll_seconds: float = 2.0,
     ) -> None:
@@ -78,6 +89,7 @@ class Hub:
         self.poll_seconds = poll_seconds
         self._read_after = read_after
         self._latest_id = latest_id
+        self._check_sessions = check_sessions
         self._subscribers: set[Subscriber] = set()
         self._redis: Any = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -144,8 +156,10 @@ class Hub:
                     log.warning("stream_hub_publish_failed", count=len(messages))
 
     @asynccontextmanager
-    async def subscribe(self, *, user_id: uuid.UUID, role: str) -> AsyncIterator[Subscriber]:
-        subscriber = Subscriber(user_id=user_id, role=role)
+    async def subscribe(
+        self, *, user_id: uuid.UUID, role: str, session_id: uuid.UUID | None = None
+    ) -> AsyncIterator[Subscriber]:
+        subscriber = Subscriber(user_id=user_id, role=role, session_id=session_id)
         self._subscribers.add(subscriber)
         try:
             yield subscriber
@@ -160,11 +174,34 @@ class Hub:
             return
         while True:
             messages = await self._read_after(self._cursor)
+            if messages:
+                await self._close_revoked(messages)
             for message in messages:
                 self._dispatch(message)
                 self._cursor = max(self._cursor, message.id)
             if len(messages) < READ_BATCH:
                 return
+
+    async def _close_revoked(self, messages: Sequence[StreamMessage]) -> None:
+        """Close the connections these messages are for whose session ended or whose user's
+        role changed (a failed check raises: the batch is handed out on the next read)."""
+        if self._check_sessions is None:
+            return
+        recipients: list[tuple[Subscriber, uuid.UUID]] = []
+        for subscriber in self._subscribers:
+            if (
+                subscriber.session_id is not None
+                and not subscriber.lost.is_set()
+                and any(subscriber.wants(m) for m in messages)
+            ):
+                recipients.append((subscriber, subscriber.session_id))
+        if not recipients:
+            return
+        live = await self._check_sessions([session_id for _, session_id in recipients])
+        for subscriber, session_id in recipients:
+            if live.get(session_id) != subscriber.role:
+                subscriber.revoked = True
+                subscriber.lost.set()
 
     def _dispatch(self, message: StreamMessage) -> None:
         for subscriber in self._subscribers:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.models import User
 from relaypacs.core import export, mail
 from relaypacs.core.config import CoreSettings
@@ -301,11 +302,22 @@ async def latest_event_id(database: Database) -> int:
         return int(await session.scalar(select(func.max(StreamEvent.id))) or 0)
 
 
+async def live_session_roles(
+    settings: CoreSettings, database: Database, session_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Of these sign-in sessions, the live ones with their user's current role (the hub's
+    check before it hands out events)."""
+    async with database.sessionmaker() as session:
+        live = await auth_sessions.live_roles(session, settings=settings, session_ids=session_ids)
+    return {session_id: role.value for session_id, role in live.items()}
+
+
 def build_hub(settings: CoreSettings, database: Database) -> Hub:
     """The process's stream hub, following `stream_event` in `database`."""
     return Hub(
         read_after=functools.partial(read_after, database),
         latest_id=functools.partial(latest_event_id, database),
+        check_sessions=functools.partial(live_session_roles, settings, database),
         redis_url=settings.redis_url,
         poll_seconds=settings.stream_poll_seconds,
     )
