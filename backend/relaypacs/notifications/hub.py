@@ -15,10 +15,11 @@ A client therefore sees events in id order, and its Last-Event-ID is an exact re
 point. A connection that falls too far behind is closed; the client reconnects with its
 Last-Event-ID and replays from the table.
 
-Before a batch of events is handed out, the sign-in sessions of the connections it is for
-are checked in one query (`check_sessions`): a connection whose session was revoked, or
-whose user no longer has the role it subscribed with (an admin's role change revokes the
-sessions), is closed instead, so it never receives an event committed after that change.
+The reader also says, in the same database session as it reads a batch of events, which
+of the connections' sign-in sessions are still live and with what role: a connection a
+batch is for whose session was revoked, or whose user no longer has the role it
+subscribed with (an admin's role change revokes the sessions), is closed instead of being
+handed the batch, so it never receives an event committed after that change.
 """
 
 from __future__ import annotations
@@ -48,12 +49,15 @@ class StreamMessage:
     role: str | None = None
 
 
-# Reads committed events with an id above the argument, oldest first, at most READ_BATCH.
-EventReader = Callable[[int], Awaitable[Sequence[StreamMessage]]]
+# Reads committed events with an id above the first argument, oldest first, at most
+# READ_BATCH; and, when there are any, which of the sign-in session ids in the second are
+# live, each with its user's current role (a session missing from the answer has ended).
+EventReader = Callable[
+    [int, Sequence[uuid.UUID]],
+    Awaitable[tuple[Sequence[StreamMessage], Mapping[uuid.UUID, str]]],
+]
 # The highest committed event id (0 when none).
 LatestId = Callable[[], Awaitable[int]]
-# Of these sign-in session ids, the live ones, each with its user's current role.
-SessionCheck = Callable[[Sequence[uuid.UUID]], Awaitable[Mapping[uuid.UUID, str]]]
 
 
 @dataclass(eq=False)
@@ -81,7 +85,6 @@ class Hub:
         *,
         read_after: EventReader,
         latest_id: LatestId,
-        check_sessions: SessionCheck | None = None,
         redis_url: str = "",
         poll_seconds: float = 2.0,
     ) -> None:
@@ -89,7 +92,6 @@ class Hub:
         self.poll_seconds = poll_seconds
         self._read_after = read_after
         self._latest_id = latest_id
-        self._check_sessions = check_sessions
         self._subscribers: set[Subscriber] = set()
         self._redis: Any = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -173,33 +175,32 @@ class Hub:
             self._ready = True
             return
         while True:
-            messages = await self._read_after(self._cursor)
-            if messages:
-                await self._close_revoked(messages)
+            # Connections that subscribe meanwhile were authenticated just now.
+            checked = [
+                (s, s.session_id)
+                for s in self._subscribers
+                if s.session_id is not None and not s.lost.is_set()
+            ]
+            messages, live = await self._read_after(self._cursor, [sid for _, sid in checked])
+            self._close_revoked(messages, checked, live)
             for message in messages:
                 self._dispatch(message)
                 self._cursor = max(self._cursor, message.id)
             if len(messages) < READ_BATCH:
                 return
 
-    async def _close_revoked(self, messages: Sequence[StreamMessage]) -> None:
-        """Close the connections these messages are for whose session ended or whose user's
-        role changed (a failed check raises: the batch is handed out on the next read)."""
-        if self._check_sessions is None:
-            return
-        recipients: list[tuple[Subscriber, uuid.UUID]] = []
-        for subscriber in self._subscribers:
-            if (
-                subscriber.session_id is not None
-                and not subscriber.lost.is_set()
-                and any(subscriber.wants(m) for m in messages)
+    def _close_revoked(
+        self,
+        messages: Sequence[StreamMessage],
+        checked: Sequence[tuple[Subscriber, uuid.UUID]],
+        live: Mapping[uuid.UUID, str],
+    ) -> None:
+        """Close the checked connections these messages are for whose session ended or
+        whose user's role is no longer the one they subscribed with."""
+        for subscriber, session_id in checked:
+            if live.get(session_id) != subscriber.role and any(
+                subscriber.wants(m) for m in messages
             ):
-                recipients.append((subscriber, subscriber.session_id))
-        if not recipients:
-            return
-        live = await self._check_sessions([session_id for _, session_id in recipients])
-        for subscriber, session_id in recipients:
-            if live.get(session_id) != subscriber.role:
                 subscriber.revoked = True
                 subscriber.lost.set()
 

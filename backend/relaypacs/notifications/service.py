@@ -285,8 +285,15 @@ async def replay(
     ).all()
 
 
-async def read_after(database: Database, after_id: int) -> builtins.list[StreamMessage]:
-    """Committed stream events above `after_id`, oldest first (the hub's reader)."""
+async def read_after(
+    settings: CoreSettings,
+    database: Database,
+    after_id: int,
+    session_ids: Sequence[uuid.UUID],
+) -> tuple[builtins.list[StreamMessage], dict[uuid.UUID, str]]:
+    """Committed stream events above `after_id`, oldest first, and, when there are any,
+    which of `session_ids` are live with their user's role (the hub's reader: one database
+    session for both, so the check costs one query)."""
     async with database.sessionmaker() as session:
         rows = await session.scalars(
             select(StreamEvent)
@@ -294,7 +301,11 @@ async def read_after(database: Database, after_id: int) -> builtins.list[StreamM
             .order_by(StreamEvent.id)
             .limit(READ_BATCH)
         )
-        return [_message(row) for row in rows]
+        messages = [_message(row) for row in rows]
+        if not messages or not session_ids:
+            return messages, {}
+        live = await auth_sessions.live_roles(session, settings=settings, session_ids=session_ids)
+        return messages, {session_id: role.value for session_id, role in live.items()}
 
 
 async def latest_event_id(database: Database) -> int:
@@ -302,22 +313,11 @@ async def latest_event_id(database: Database) -> int:
         return int(await session.scalar(select(func.max(StreamEvent.id))) or 0)
 
 
-async def live_session_roles(
-    settings: CoreSettings, database: Database, session_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    """Of these sign-in sessions, the live ones with their user's current role (the hub's
-    check before it hands out events)."""
-    async with database.sessionmaker() as session:
-        live = await auth_sessions.live_roles(session, settings=settings, session_ids=session_ids)
-    return {session_id: role.value for session_id, role in live.items()}
-
-
 def build_hub(settings: CoreSettings, database: Database) -> Hub:
     """The process's stream hub, following `stream_event` in `database`."""
     return Hub(
-        read_after=functools.partial(read_after, database),
+        read_after=functools.partial(read_after, settings, database),
         latest_id=functools.partial(latest_event_id, database),
-        check_sessions=functools.partial(live_session_roles, settings, database),
         redis_url=settings.redis_url,
         poll_seconds=settings.stream_poll_seconds,
     )
