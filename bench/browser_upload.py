@@ -49,6 +49,7 @@ from typing import Any
 import httpx
 from _common import (
     REPO,
+    UNLIMITED_LOGINS,
     BenchError,
     CpuMonitor,
     cpu_summary,
@@ -201,7 +202,7 @@ def run(args: argparse.Namespace, large: Study, small: Study, run_dir: Path) -> 
     directory.mkdir()
     env = sqlite_env(
         directory,
-        LOGIN_RATE_LIMIT_PER_MINUTE="1000000",
+        **UNLIMITED_LOGINS,
         FRONTEND_DIST=str(dist),
     )
     create_admin(env, cwd=directory, email=EMAIL, username=USERNAME, password=PASSWORD)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import httpx
 from _common import (
+    UNLIMITED_LOGINS,
     BenchError,
     CpuMonitor,
     CpuUsage,
@@ -229,7 +230,7 @@ def main() -> int:
 
     with terminate_on_sigterm(), tempfile.TemporaryDirectory(prefix="relaypacs-bench-") as tmp:
         data_dir = Path(tmp)
-        env = sqlite_env(data_dir, LOGIN_RATE_LIMIT_PER_MINUTE="100000")
+        env = sqlite_env(data_dir, **UNLIMITED_LOGINS)
         if args.hash_concurrency is not None:
             env["PASSWORD_HASH_CONCURRENCY"] = str(args.hash_concurrency)
         try:

@@ -52,6 +52,7 @@ from pathlib import Path
 import httpx
 from _common import (
     REPO,
+    UNLIMITED_LOGINS,
     BenchError,
     CpuMonitor,
     CpuUsage,
@@ -408,7 +409,7 @@ def main() -> int:
                 "LOG_LEVEL": "WARNING",
                 "REDIS_URL": redis.url,
                 "DB_MIGRATE_ON_STARTUP": "false",
-                "LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
+                **UNLIMITED_LOGINS,
                 "STORAGE_BACKEND": "local",
             }
             (tmp / "cli").mkdir()

@@ -60,6 +60,7 @@ from pathlib import Path
 import httpx
 from _common import (
     REPO,
+    UNLIMITED_LOGINS,
     BenchError,
     cpu_summary,
     create_admin,
@@ -579,7 +580,7 @@ class Results:
 
 def gateway_round(args: argparse.Namespace, data: Study, directory: Path) -> GatewayResult:
     directory.mkdir()
-    env = sqlite_env(directory, LOGIN_RATE_LIMIT_PER_MINUTE="1000000")
+    env = sqlite_env(directory, **UNLIMITED_LOGINS)
     create_admin(env, cwd=directory, email=EMAIL, username=USERNAME, password=PASSWORD)
     os.sync()  # start every phase without someone else's dirty pages being written back
     with serve(env, cwd=directory) as server:

@@ -51,7 +51,10 @@ async def test_wrong_password_and_unknown_account_get_the_same_answer(
     assert ("login", "failure") in await _audit_actions(app)
 
 
-@pytest.mark.parametrize("settings_overrides", [{"login_rate_limit_per_minute": 1000}])
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{"rate_limit": {"login_per_ip": "1000/minute", "login_per_account": "1000/minute"}}],
+)
 async def test_thirty_parallel_wrong_passwords_lock_the_account(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -120,7 +123,7 @@ async def test_success_resets_the_failure_count(app: FastAPI, client: httpx.Asyn
     await login(client, user)
 
 
-@pytest.mark.parametrize("settings_overrides", [{"login_rate_limit_per_minute": 3}])
+@pytest.mark.parametrize("settings_overrides", [{"rate_limit": {"login_per_ip": "3/minute"}}])
 async def test_per_ip_attempts_are_rate_limited(
     app: FastAPI, client: httpx.AsyncClient, settings_overrides: dict[str, Any]
 ) -> None:
@@ -133,7 +136,7 @@ async def test_per_ip_attempts_are_rate_limited(
     assert statuses[:3] == [401, 401, 401]
     assert statuses[3:] == [429, 429]
     limited = await client.post("/api/auth/login", json={"login": "u", "password": "p" * 12})
-    assert limited.json()["error"]["code"] == "too_many_attempts"
+    assert limited.json()["error"]["code"] == "rate_limited"
     assert 0 < int(limited.headers["retry-after"]) <= 60
 
 

@@ -27,7 +27,8 @@ NEW_PASSWORD = "quokka-lantern-basalt-88"
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"login_rate_limit_per_minute": 1000}
+    # Every case signs in afresh, from one IP.
+    return {"rate_limit": {"login_per_ip": "1000/minute", "login_per_account": "1000/minute"}}
 
 
 @dataclass
@@ -178,6 +179,8 @@ CASES = [
     Case("POST", "/api/auth/2fa/setup", signed_in(200)),
     Case("POST", "/api/auth/2fa/enable", signed_in(400), body=lambda c: {"code": "123456"}),
     Case("POST", "/api/auth/2fa/disable", signed_in(409), body=lambda c: {"code": "123456"}),
+    Case("POST", "/api/auth/2fa/backup-codes", signed_in(409)),
+    Case("POST", "/api/auth/reauth", signed_in(200), body=lambda c: {"password": DEFAULT_PASSWORD}),
     Case("GET", "/api/me/profile", signed_in(200)),
     Case("PATCH", "/api/me/profile", signed_in(200), body=lambda c: {"full_name": "Renamed"}),
     Case("GET", "/api/me/preferences", signed_in(200)),

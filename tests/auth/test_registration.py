@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import re
+import statistics
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
+from relaypacs.audit.models import AuditEvent
+from relaypacs.core.security import PasswordHasher
 from tests.conftest import MailSink
 from tests.factories import create_user
 
@@ -31,6 +36,8 @@ def settings_overrides(smtp_server: tuple[int, MailSink]) -> dict[str, Any]:
         "smtp_port": smtp_server[0],
         "smtp_starttls": False,
         "public_base_url": "http://gateway.example",
+        # The timing test registers one address many times (limits: test_rate_limits.py).
+        "rate_limit": {"register_per_ip": "100/hour", "register_per_account": "100/hour"},
     }
 
 
@@ -139,6 +146,70 @@ async def test_taken_username_is_409_but_taken_email_is_not_revealed(
     assert same_email.json() == fresh.json()
     notice = smtp_server[1].messages[-1]
     assert notice["To"] == existing.email and "already has an account" in notice.get_content()
+
+
+class CountingHasher:
+    """Wraps the app's hasher and counts the bcrypt hashes it computes."""
+
+    def __init__(self, inner: PasswordHasher) -> None:
+        self.inner = inner
+        self.hashes = 0
+
+    async def hash(self, password: str) -> str:
+        self.hashes += 1
+        return await self.inner.hash(password)
+
+    async def verify(self, password: str, stored: str | None) -> bool:
+        return await self.inner.verify(password, stored)
+
+
+async def test_a_taken_email_costs_the_same_bcrypt_hash_as_a_fresh_one(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    existing = await create_user(app, email="taken@example.org")
+    hasher = CountingHasher(app.state.hasher)
+    app.state.hasher = hasher
+    fresh = await client.post(
+        "/api/auth/register", json=_form(email="fresh@example.org", username="fresh.one")
+    )
+    assert fresh.status_code == 202 and hasher.hashes == 1
+    taken = await client.post(
+        "/api/auth/register", json=_form(email=existing.email, username="someone.else")
+    )
+    assert taken.status_code == 202 and taken.json() == fresh.json()
+    assert hasher.hashes == 2
+    async with app.state.database.sessionmaker() as session:
+        attempts = await session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "registration_with_existing_email")
+        )
+        assert [e.target_id for e in attempts] == [str(existing.id)]
+
+
+async def test_registration_takes_as_long_whether_or_not_the_email_is_taken(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Medians of 5 registrations each way differ by well under one bcrypt hash (what a
+    taken-address shortcut would save), timed alongside them so machine load cancels out."""
+    existing = await create_user(app, email="taken@example.org")
+    await client.post("/api/auth/register", json=_form(email="warm@example.org", username="warm"))
+
+    async def timed(email: str, username: str) -> float:
+        started = time.perf_counter()
+        response = await client.post(
+            "/api/auth/register", json=_form(email=email, username=username)
+        )
+        assert response.status_code == 202, response.text
+        return time.perf_counter() - started
+
+    fresh, taken, hashes = [], [], []
+    for i in range(5):
+        fresh.append(await timed(f"fresh{i}@example.org", f"fresh{i}"))
+        taken.append(await timed(existing.email, f"other{i}"))
+        started = time.perf_counter()
+        await app.state.hasher.hash(STRONG)
+        hashes.append(time.perf_counter() - started)
+    difference = abs(statistics.median(fresh) - statistics.median(taken))
+    assert difference < statistics.median(hashes) / 2, (fresh, taken, hashes)
 
 
 async def test_invalid_verification_token_is_400(client: httpx.AsyncClient) -> None:

@@ -47,6 +47,24 @@ def test_bad_port_names_the_variable() -> None:
         load_settings(port=70000)
 
 
+def test_rate_limits_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATE_LIMIT__LOGIN_PER_IP", "100/minute")
+    monkeypatch.setenv("RATE_LIMIT__REAUTH_PER_ACCOUNT", "3/15minutes")
+    monkeypatch.setenv("RATE_LIMIT__REGISTER_PER_IP", "50/day")
+    limits = load_settings().rate_limit
+    assert (limits.login_per_ip.limit, limits.login_per_ip.seconds) == (100, 60)
+    assert (limits.reauth_per_account.limit, limits.reauth_per_account.seconds) == (3, 900)
+    assert (limits.register_per_ip.limit, limits.register_per_ip.seconds) == (50, 86400)
+    assert str(limits.login_per_account) == "10/minute"  # the default, untouched
+
+
+@pytest.mark.parametrize("value", ["lots", "10", "0/minute", "5/fortnight", "5/30days"])
+def test_a_bad_rate_limit_names_the_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("RATE_LIMIT__LOGIN_PER_IP", value)
+    with pytest.raises(ConfigurationError, match=r"RATE_LIMIT__LOGIN_PER_IP: "):
+        load_settings()
+
+
 @pytest.mark.slow
 def test_cli_exits_non_zero_with_one_line_naming_the_variable(tmp_path: Path) -> None:
     result = run_cli("db", "upgrade", DATABASE_URL="nonsense://x")

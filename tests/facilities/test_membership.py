@@ -23,7 +23,7 @@ PASSWORD = "marmalade-satellite-cobalt-19"
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"login_rate_limit_per_minute": 1000}
+    return {"rate_limit": {"login_per_ip": "1000/minute", "register_per_ip": "1000/minute"}}
 
 
 async def _admin(app: FastAPI, client: httpx.AsyncClient) -> dict[str, str]:

@@ -41,6 +41,71 @@ async def test_profile_email_change_takes_effect_only_after_verification(
     assert profile["email"] == "new-address@example.org" and profile["pending_email"] is None
 
 
+def _token_in(message: Any) -> str:
+    token = re.search(r"token=([\w-]+)", message.get_content())
+    assert token, message.get_content()
+    return token.group(1)
+
+
+async def test_an_email_change_link_sets_only_its_own_address_and_only_the_latest(
+    app: FastAPI, client: httpx.AsyncClient, smtp_server: tuple[int, MailSink]
+) -> None:
+    sink = smtp_server[1]
+    user = await create_user(app)
+    headers = bearer(await login(client, user))
+    for address in ("first@example.org", "second@example.org"):
+        r = await client.patch("/api/me/profile", headers=headers, json={"email": address})
+        assert r.status_code == 200 and r.json()["pending_email"] == address
+    first, second = (_token_in(m) for m in sink.messages[-2:])
+    assert [m["To"] for m in sink.messages[-2:]] == ["first@example.org", "second@example.org"]
+
+    # The first request's link no longer sets anything, not even its own address.
+    stale = await client.post("/api/auth/verify-email", json={"token": first})
+    assert stale.status_code == 400
+    assert stale.json()["error"]["code"] == "invalid_verification_token"
+    profile = (await client.get("/api/me/profile", headers=headers)).json()
+    assert profile["email"] == user.email and profile["pending_email"] == "second@example.org"
+
+    confirmed = await client.post("/api/auth/verify-email", json={"token": second})
+    assert confirmed.status_code == 200
+    assert confirmed.json()["email"] == "second@example.org"
+    profile = (await client.get("/api/me/profile", headers=headers)).json()
+    assert profile["email"] == "second@example.org" and profile["pending_email"] is None
+
+    # The previous address is told, without the full new one.
+    notice = sink.messages[-1]
+    assert notice["To"] == user.email
+    assert "changed" in notice["Subject"]
+    body = notice.get_content()
+    assert "s***@example.org" in body and "second@example.org" not in body
+    assert (await client.post("/api/auth/verify-email", json={"token": first})).status_code == 400
+
+
+async def test_a_link_for_an_abandoned_address_cannot_set_it_later(
+    app: FastAPI, client: httpx.AsyncClient, smtp_server: tuple[int, MailSink]
+) -> None:
+    """A token whose address is not the one pending is refused even if it escaped being
+    withdrawn (issued here behind the API's back, after the latest request)."""
+    from relaypacs.auth import verification
+    from relaypacs.auth.models import User
+
+    user = await create_user(app)
+    headers = bearer(await login(client, user))
+    r = await client.patch("/api/me/profile", headers=headers, json={"email": "kept@example.org"})
+    assert r.status_code == 200
+    async with app.state.database.sessionmaker() as session:
+        row = await session.get(User, user.id)
+        assert row is not None
+        stray = await verification.issue(
+            session, settings=app.state.settings, user=row, email="stray@example.org"
+        )
+        await session.commit()
+    refused = await client.post("/api/auth/verify-email", json={"token": stray})
+    assert refused.status_code == 400
+    profile = (await client.get("/api/me/profile", headers=headers)).json()
+    assert profile["email"] == user.email and profile["pending_email"] == "kept@example.org"
+
+
 async def test_username_and_role_are_read_only(app: FastAPI, client: httpx.AsyncClient) -> None:
     headers = bearer(await login(client, await create_user(app)))
     for change in ({"username": "hacker"}, {"role": "admin"}):

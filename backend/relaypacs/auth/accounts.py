@@ -16,6 +16,7 @@ from relaypacs.auth.errors import (
     CannotChangeOwnAccount,
     EmailTaken,
     NoPendingRequest,
+    ReauthenticationRequired,
     UsernameTaken,
     UserNotFound,
 )
@@ -283,13 +284,17 @@ async def update_profile(
     settings: CoreSettings,
     user: User,
     changes: ProfileUpdate,
+    recently_authenticated: bool,
     client: ClientInfo,
 ) -> User:
-    """Name changes at once; a new email takes effect only once verified."""
-    if changes.full_name is not None:
-        user.full_name = changes.full_name
+    """Name changes at once; a new email (which needs a recent sign-in or re-authentication)
+    takes effect only once verified."""
     token: str | None = None
     new_email = normalize_email(changes.email) if changes.email else None
+    if new_email and new_email != user.email and not recently_authenticated:
+        raise ReauthenticationRequired(window_minutes=settings.reauth_window_minutes)
+    if changes.full_name is not None:
+        user.full_name = changes.full_name
     if new_email and new_email != user.email:
         taken = await session.scalar(
             select(func.count()).select_from(User).where(User.email == new_email)
@@ -297,6 +302,8 @@ async def update_profile(
         if taken:
             raise EmailTaken()
         user.pending_email = new_email
+        # Only the latest request's link can change the address (earlier ones stop working).
+        await verification.withdraw_email_changes(session, user=user)
         token = await verification.issue(session, settings=settings, user=user, email=new_email)
         audit.record(
             session,

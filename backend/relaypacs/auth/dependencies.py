@@ -1,4 +1,5 @@
-"""Who is calling: the access token → `Principal` (`PrincipalDep`, `CurrentUser`).
+"""Who is calling: the access token → `Principal` (`PrincipalDep`, `CurrentUser`), and
+whether they authenticated recently (`RecentPrincipal`, `RecentlyAuthenticated`).
 
 `get_principal` is on api.py's parent router, so it runs first on every protected route
 and records the caller's identity for `core.dependencies.require`.
@@ -12,10 +13,18 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from relaypacs.auth import reauth
 from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.models import User
 from relaypacs.auth.sessions import Principal
-from relaypacs.core.dependencies import Identity, SessionDep, SettingsDep, require, set_identity
+from relaypacs.core.dependencies import (
+    CacheDep,
+    Identity,
+    SessionDep,
+    SettingsDep,
+    require,
+    set_identity,
+)
 from relaypacs.core.errors import NotAuthenticated
 from relaypacs.core.permissions import Permission
 
@@ -43,6 +52,27 @@ def get_current_user(principal: Annotated[Principal, Depends(get_principal)]) ->
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_recent_principal(
+    principal: PrincipalDep, cache: CacheDep, settings: SettingsDep
+) -> Principal:
+    """The caller, if they signed in or re-authenticated recently (else 403
+    `reauthentication_required`): for account changes (see auth/reauth.py)."""
+    await reauth.ensure_recent(cache, settings=settings, principal=principal)
+    return principal
+
+
+async def get_recently_authenticated(
+    principal: PrincipalDep, cache: CacheDep, settings: SettingsDep
+) -> bool:
+    """Whether the caller signed in or re-authenticated recently (for a route where only
+    some changes need it, e.g. the email address in a profile update)."""
+    return await reauth.is_recent(cache, settings=settings, principal=principal)
+
+
+RecentPrincipal = Annotated[Principal, Depends(get_recent_principal)]
+RecentlyAuthenticated = Annotated[bool, Depends(get_recently_authenticated)]
 
 
 def user_with(permission: Permission) -> Callable[..., Awaitable[User]]:

@@ -24,12 +24,6 @@ class EmailNotVerified(AppError):
     message = "Verify your email address before signing in; check your inbox."
 
 
-class TooManyAttempts(AppError):
-    status_code = 429
-    code = "too_many_attempts"
-    message = "Too many sign-in attempts from this address; try again later."
-
-
 class WeakPassword(AppError):
     status_code = 422
     code = "weak_password"
@@ -99,3 +93,19 @@ class NoPendingRequest(AppError):
     status_code = 409
     code = "no_pending_request"
     message = "This user has no pending facility membership request."
+
+
+class ReauthenticationRequired(AppError):
+    # 403, not 401: the access token is fine (a 401 would make clients refresh and retry).
+    status_code = 403
+    code = "reauthentication_required"
+    message = (
+        "This change needs a recent sign-in: confirm your password (and a 2FA code when "
+        "two-factor authentication is on) with POST /api/auth/reauth, then try again."
+    )
+
+
+class MfaCodeRequired(AppError):
+    status_code = 400
+    code = "mfa_code_required"
+    message = "Two-factor authentication is on: give a code from your authenticator app too."

@@ -90,6 +90,37 @@ async def verify_second_factor(
     return None
 
 
+async def _replace_backup_codes(
+    session: AsyncSession, *, settings: CoreSettings, user: User
+) -> list[str]:
+    """A new set of backup codes; every earlier one stops working. Caller commits."""
+    codes = [_new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
+    await session.execute(delete(BackupCode).where(BackupCode.user_id == user.id))
+    session.add_all(
+        BackupCode(user_id=user.id, code_hash=_backup_digest(settings, c)) for c in codes
+    )
+    return codes
+
+
+async def regenerate_backup_codes(
+    session: AsyncSession, *, settings: CoreSettings, user: User, client: ClientInfo
+) -> BackupCodes:
+    """Replace the backup codes (e.g. when they are used up or may have been seen)."""
+    if not user.mfa_enabled:
+        raise MfaNotEnabled()
+    codes = await _replace_backup_codes(session, settings=settings, user=user)
+    audit.record(
+        session,
+        action="backup_codes_regenerated",
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        ip=client.ip,
+    )
+    await session.commit()
+    return BackupCodes(backup_codes=codes)
+
+
 async def setup(session: AsyncSession, *, user: User, client: ClientInfo) -> MfaSetup:
     """Start enrolment: a fresh secret, not active until confirmed by `enable`."""
     if user.mfa_enabled:
@@ -130,11 +161,7 @@ async def enable(
         )
         await session.commit()
         raise WrongMfaCode()
-    codes = [_new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
-    await session.execute(delete(BackupCode).where(BackupCode.user_id == user.id))
-    session.add_all(
-        BackupCode(user_id=user.id, code_hash=_backup_digest(settings, c)) for c in codes
-    )
+    codes = await _replace_backup_codes(session, settings=settings, user=user)
     user.totp_enabled_at = utcnow()
     audit.record(
         session,

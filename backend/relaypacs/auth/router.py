@@ -6,9 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from relaypacs.auth import mfa, service, verification
+from relaypacs.auth import mfa, reauth, service, verification
 from relaypacs.auth import sessions as auth_sessions
-from relaypacs.auth.dependencies import CurrentUser, PrincipalDep
+from relaypacs.auth.dependencies import CurrentUser, PrincipalDep, RecentPrincipal
 from relaypacs.auth.schemas import (
     Accepted,
     BackupCodes,
@@ -20,6 +20,8 @@ from relaypacs.auth.schemas import (
     MfaChallenge,
     MfaCodeRequest,
     MfaSetup,
+    Reauthenticated,
+    ReauthRequest,
     RefreshRequest,
     RegisterRequest,
     ResendVerificationRequest,
@@ -37,6 +39,9 @@ from relaypacs.core.web_app import web_app_built
 
 E = dict[int | str, dict[str, Any]]
 AUTH_ERRORS: E = {401: {"description": "Not authenticated"}}
+RATE_LIMITED: E = {429: {"description": "Too many attempts (`rate_limited`, Retry-After)"}}
+# Operations that need a sign-in or POST /reauth within REAUTH_WINDOW_MINUTES.
+REAUTH: E = {403: {"description": "No recent authentication (`reauthentication_required`)"}}
 
 # Routes that need no access token; api.py mounts this router without authentication.
 public = APIRouter()
@@ -51,6 +56,7 @@ router = APIRouter(responses=AUTH_ERRORS)
     responses={
         409: {"description": "Username taken"},
         422: {"description": "Invalid input or weak password"},
+        **RATE_LIMITED,
     },
 )
 async def register(
@@ -58,10 +64,11 @@ async def register(
     session: SessionDep,
     settings: SettingsDep,
     hasher: HasherDep,
+    cache: CacheDep,
     client: ClientDep,
 ) -> Accepted:
     message = await service.register(
-        session, settings=settings, hasher=hasher, data=data, client=client
+        session, settings=settings, hasher=hasher, cache=cache, data=data, client=client
     )
     return Accepted(message=message)
 
@@ -73,9 +80,9 @@ async def register(
     responses={400: {"description": "Invalid, expired or used token"}},
 )
 async def verify_email(
-    data: VerifyEmailRequest, session: SessionDep, client: ClientDep
+    data: VerifyEmailRequest, session: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> EmailVerified:
-    user = await verification.verify(session, token=data.token, ip=client.ip)
+    user = await verification.verify(session, settings=settings, token=data.token, ip=client.ip)
     return EmailVerified(email=user.email)
 
 
@@ -100,7 +107,7 @@ async def verify_email_link(
     # URL); API clients asking for JSON get JSON.
     to_web_app = "text/html" in request.headers.get("accept", "") and web_app_built(settings)
     try:
-        user = await verification.verify(session, token=token, ip=client.ip)
+        user = await verification.verify(session, settings=settings, token=token, ip=client.ip)
     except AppError as exc:
         if to_web_app:
             return RedirectResponse(f"/verify-email?result=invalid&reason={exc.code}", 303)
@@ -110,11 +117,19 @@ async def verify_email_link(
     return EmailVerified(email=user.email)
 
 
-@public.post("/verify-email/resend", response_model=Accepted, status_code=202)
+@public.post(
+    "/verify-email/resend", response_model=Accepted, status_code=202, responses=RATE_LIMITED
+)
 async def resend_verification(
-    data: ResendVerificationRequest, session: SessionDep, settings: SettingsDep
+    data: ResendVerificationRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    client: ClientDep,
 ) -> Accepted:
-    message = await service.resend_verification(session, settings=settings, email=data.email)
+    message = await service.resend_verification(
+        session, settings=settings, cache=cache, email=data.email, client=client
+    )
     return Accepted(message=message)
 
 
@@ -125,7 +140,7 @@ async def resend_verification(
     responses={
         401: {"description": "Invalid credentials"},
         403: {"description": "Email not verified"},
-        429: {"description": "Too many attempts"},
+        **RATE_LIMITED,
     },
 )
 async def login(
@@ -145,7 +160,7 @@ async def login(
     "/login/2fa",
     response_model=TokenPair,
     status_code=200,
-    responses={401: {"description": "Wrong or reused code"}},
+    responses={401: {"description": "Wrong or reused code"}, **RATE_LIMITED},
 )
 async def login_2fa(
     data: LoginMfaRequest,
@@ -215,58 +230,120 @@ async def me(principal: PrincipalDep) -> Me:
     responses={
         400: {"description": "Wrong current password"},
         422: {"description": "Weak new password"},
+        **RATE_LIMITED,
     },
 )
 async def change_password(
     data: ChangePasswordRequest,
     user: CurrentUser,
     session: SessionDep,
+    settings: SettingsDep,
     hasher: HasherDep,
+    cache: CacheDep,
     client: ClientDep,
 ) -> RevokedCount:
     revoked = await service.change_password(
-        session, hasher=hasher, user=user, data=data, client=client
+        session,
+        settings=settings,
+        hasher=hasher,
+        cache=cache,
+        user=user,
+        data=data,
+        client=client,
     )
     return RevokedCount(revoked=revoked)
+
+
+@router.post(
+    "/reauth",
+    response_model=Reauthenticated,
+    status_code=200,
+    summary="Confirm your password (and 2FA code) before an account change",
+    responses={
+        400: {"description": "Wrong password, or a missing or wrong 2FA code"},
+        **RATE_LIMITED,
+    },
+)
+async def reauthenticate(
+    data: ReauthRequest,
+    principal: PrincipalDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    hasher: HasherDep,
+    cache: CacheDep,
+    client: ClientDep,
+) -> Reauthenticated:
+    valid_until = await reauth.reauthenticate(
+        session,
+        settings=settings,
+        hasher=hasher,
+        cache=cache,
+        principal=principal,
+        password=data.password,
+        code=data.code,
+        client=client,
+    )
+    return Reauthenticated(valid_until=valid_until)
 
 
 @router.post(
     "/2fa/setup",
     response_model=MfaSetup,
     status_code=200,
-    responses={409: {"description": "Already enabled"}},
+    responses={409: {"description": "Already enabled"}, **REAUTH},
 )
-async def mfa_setup(user: CurrentUser, session: SessionDep, client: ClientDep) -> MfaSetup:
-    return await mfa.setup(session, user=user, client=client)
+async def mfa_setup(principal: RecentPrincipal, session: SessionDep, client: ClientDep) -> MfaSetup:
+    return await mfa.setup(session, user=principal.user, client=client)
 
 
 @router.post(
     "/2fa/enable",
     response_model=BackupCodes,
     status_code=200,
-    responses={400: {"description": "Wrong code"}, 409: {"description": "State"}},
+    responses={400: {"description": "Wrong code"}, 409: {"description": "State"}, **REAUTH},
 )
 async def mfa_enable(
     data: MfaCodeRequest,
-    user: CurrentUser,
+    principal: RecentPrincipal,
     session: SessionDep,
     settings: SettingsDep,
     client: ClientDep,
 ) -> BackupCodes:
-    return await mfa.enable(session, settings=settings, user=user, code=data.code, client=client)
+    return await mfa.enable(
+        session, settings=settings, user=principal.user, code=data.code, client=client
+    )
 
 
 @router.post(
     "/2fa/disable",
     status_code=204,
     response_class=Response,
-    responses={400: {"description": "Wrong code"}, 409: {"description": "Not enabled"}},
+    responses={
+        400: {"description": "Wrong code"},
+        409: {"description": "Not enabled"},
+        **REAUTH,
+    },
 )
 async def mfa_disable(
-    data: MfaCodeRequest, user: CurrentUser, session: SessionDep, client: ClientDep
+    data: MfaCodeRequest, principal: RecentPrincipal, session: SessionDep, client: ClientDep
 ) -> Response:
-    await mfa.disable(session, user=user, code=data.code, client=client)
+    await mfa.disable(session, user=principal.user, code=data.code, client=client)
     return Response(status_code=204)
+
+
+@router.post(
+    "/2fa/backup-codes",
+    response_model=BackupCodes,
+    status_code=200,
+    summary="Replace your backup codes (the old ones stop working)",
+    responses={409: {"description": "2FA not enabled"}, **REAUTH},
+)
+async def mfa_regenerate_backup_codes(
+    principal: RecentPrincipal, session: SessionDep, settings: SettingsDep, client: ClientDep
+) -> BackupCodes:
+    return await mfa.regenerate_backup_codes(
+        session, settings=settings, user=principal.user, client=client
+    )
 
 
 @router.get("/sessions", response_model=SessionList, status_code=200)
@@ -311,9 +388,9 @@ async def revoke_session(
     return Response(status_code=204)
 
 
-@router.post("/sessions/revoke-all", response_model=RevokedCount, status_code=200)
+@router.post("/sessions/revoke-all", response_model=RevokedCount, status_code=200, responses=REAUTH)
 async def revoke_all_sessions(
-    principal: PrincipalDep, session: SessionDep, client: ClientDep
+    principal: RecentPrincipal, session: SessionDep, client: ClientDep
 ) -> RevokedCount:
     """Revoke every other session of yours (this one stays signed in)."""
     revoked = await auth_sessions.revoke_all_with_audit(

@@ -121,6 +121,18 @@ class ChangePasswordRequest(BaseModel):
     new_password: Password
 
 
+class ReauthRequest(BaseModel):
+    password: Password
+    code: OtpCode | None = Field(
+        default=None, description="With 2FA on: a code from the authenticator app, or a backup code"
+    )
+
+
+class Reauthenticated(BaseModel):
+    status: Literal["reauthenticated"] = "reauthenticated"
+    valid_until: datetime
+
+
 class MfaSetup(BaseModel):
     secret: str
     otpauth_uri: str

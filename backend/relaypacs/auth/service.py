@@ -16,7 +16,6 @@ from relaypacs.auth.errors import (
     EmailTaken,
     InvalidCredentials,
     InvalidMfaCode,
-    TooManyAttempts,
     WrongPassword,
 )
 from relaypacs.auth.models import User
@@ -28,7 +27,7 @@ from relaypacs.auth.schemas import (
     TokenPair,
     UserCreate,
 )
-from relaypacs.core import security
+from relaypacs.core import rate_limit, security
 from relaypacs.core.cache import Cache
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
@@ -52,11 +51,14 @@ async def register(
     *,
     settings: CoreSettings,
     hasher: security.PasswordHasher,
+    cache: Cache,
     data: RegisterRequest,
     client: ClientInfo,
 ) -> str:
     """Create an unverified clinician account with no facility access and mail the link;
     the facility and role asked for wait, as a request, for an admin's approval."""
+    await rate_limit.limit_ip(cache, settings, "register", ip=client.ip)
+    await rate_limit.limit_account(cache, settings, "register", account=data.email)
     requested = (
         await facilities.get_open_or_raise(session, facility_id=data.facility_id)
         if data.facility_id is not None
@@ -82,7 +84,10 @@ async def register(
             requested_role=data.role if wants_more else None,
         )
     except EmailTaken:
-        # Don't reveal which addresses have accounts: same answer, and the owner is told.
+        # Don't reveal which addresses have accounts: the same answer after the same work
+        # (a bcrypt hash, a row written and committed, one mail), and the owner is told.
+        await hasher.hash(data.password)
+        await _record_existing_email_attempt(session, email=create.email, client=client)
         await verification.send_existing_account_notice(settings, email=create.email)
         return REGISTERED_MESSAGE
     token = await verification.issue(session, settings=settings, user=user, email=user.email)
@@ -91,21 +96,37 @@ async def register(
     return REGISTERED_MESSAGE
 
 
-async def resend_verification(session: AsyncSession, *, settings: CoreSettings, email: str) -> str:
+async def _record_existing_email_attempt(
+    session: AsyncSession, *, email: str, client: ClientInfo
+) -> None:
+    owner = await accounts.get_by_login(session, login=email)
+    audit.record(
+        session,
+        action="registration_with_existing_email",
+        outcome="denied",
+        target_type="user",
+        target_id=owner.id if owner else None,
+        ip=client.ip,
+    )
+    await session.commit()
+
+
+async def resend_verification(
+    session: AsyncSession,
+    *,
+    settings: CoreSettings,
+    cache: Cache,
+    email: str,
+    client: ClientInfo,
+) -> str:
+    await rate_limit.limit_ip(cache, settings, "verify_resend", ip=client.ip)
+    await rate_limit.limit_account(cache, settings, "verify_resend", account=email)
     user = await accounts.get_by_login(session, login=email)
     if user is not None and user.email_verified_at is None and user.is_active:
         token = await verification.issue(session, settings=settings, user=user, email=user.email)
         await session.commit()
         await verification.send(settings, email=user.email, full_name=user.full_name, token=token)
     return REGISTERED_MESSAGE
-
-
-async def _check_rate_limit(cache: Cache, settings: CoreSettings, client: ClientInfo) -> None:
-    key = f"login-ip:{client.ip or 'unknown'}"
-    attempts = await cache.incr(key, 60)
-    if attempts > settings.login_rate_limit_per_minute:
-        retry = max(1, await cache.ttl(key))
-        raise TooManyAttempts(headers={"Retry-After": str(retry)}, retry_after=retry)
 
 
 async def _count_failure(session: AsyncSession, settings: CoreSettings, user: User) -> bool:
@@ -187,8 +208,12 @@ async def login(
     client: ClientInfo,
 ) -> TokenPair | MfaChallenge:
     """Password step: tokens, or an MFA challenge when 2FA is on."""
-    await _check_rate_limit(cache, settings, client)
+    await rate_limit.limit_ip(cache, settings, "login", ip=client.ip)
     user = await accounts.get_by_login(session, login=data.login)
+    # Per account, whichever name it was given by (unknown names are counted alike).
+    await rate_limit.limit_account(
+        cache, settings, "login", account=str(user.id) if user else data.login
+    )
     # Always one bcrypt verification, so unknown and locked accounts take as long.
     password_ok = await hasher.verify(data.password, user.password_hash if user else None)
     if user is None:
@@ -232,12 +257,13 @@ async def login_second_factor(
     client: ClientInfo,
 ) -> TokenPair:
     """Second step: a TOTP code (once per time step) or an unused backup code."""
-    await _check_rate_limit(cache, settings, client)
+    await rate_limit.limit_ip(cache, settings, "login_2fa", ip=client.ip)
     try:
         claims = security.decode_token(settings, mfa_token, "mfa")
         user_id = uuid.UUID(claims.sub)
     except (security.InvalidToken, ValueError):
         raise InvalidMfaCode("The sign-in step expired; enter your password again.") from None
+    await rate_limit.limit_account(cache, settings, "login_2fa", account=str(user_id))
     user = await accounts.get(session, user_id=user_id)
     if user is None or not user.is_active or not user.mfa_enabled or _is_locked(user):
         raise InvalidMfaCode()
@@ -267,12 +293,16 @@ async def login_second_factor(
 async def change_password(
     session: AsyncSession,
     *,
+    settings: CoreSettings,
     hasher: security.PasswordHasher,
+    cache: Cache,
     user: User,
     data: ChangePasswordRequest,
     client: ClientInfo,
 ) -> int:
     """Change the password; every session, this one included, must sign in again."""
+    await rate_limit.limit_ip(cache, settings, "password_change", ip=client.ip)
+    await rate_limit.limit_account(cache, settings, "password_change", account=str(user.id))
     if not await hasher.verify(data.current_password, user.password_hash):
         audit.record(
             session,

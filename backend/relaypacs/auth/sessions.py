@@ -116,6 +116,18 @@ def _idle_expired(settings: CoreSettings, auth_session: AuthSession, now: dateti
     return auth_session.last_seen_at + settings.session_idle_timeout < now
 
 
+def _is_live(settings: CoreSettings, auth_session: AuthSession, user: User, now: datetime) -> bool:
+    """An active user's session, not revoked, expired or idle, opened after the last
+    password change."""
+    return (
+        user.is_active
+        and auth_session.revoked_at is None
+        and auth_session.expires_at > now
+        and not _idle_expired(settings, auth_session, now)
+        and auth_session.created_at >= user.password_changed_at
+    )
+
+
 async def authenticate(session: AsyncSession, *, settings: CoreSettings, token: str) -> Principal:
     """Resolve an access token to a live session of an active user, or raise InvalidToken."""
     try:
@@ -144,19 +156,37 @@ async def authenticate_session(
         raise InvalidToken()
     auth_session, user = row
     now = utcnow()
-    if (
-        user.id != user_id
-        or not user.is_active
-        or auth_session.revoked_at is not None
-        or auth_session.expires_at <= now
-        or _idle_expired(settings, auth_session, now)
-        or auth_session.created_at < user.password_changed_at
-    ):
+    if user.id != user_id or not _is_live(settings, auth_session, user, now):
         raise InvalidToken()
     if now - auth_session.last_seen_at > _TOUCH_INTERVAL:
         auth_session.last_seen_at = now
         await session.commit()
     return Principal(user=user, session=auth_session)
+
+
+async def live_roles(
+    session: AsyncSession, *, settings: CoreSettings, session_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Role]:
+    """Of `session_ids`, those still live (the rule of `authenticate_session`), each with
+    its user's current role: one light query per 500 ids, nothing written."""
+    now = utcnow()
+    live: dict[uuid.UUID, Role] = {}
+    ids = list(dict.fromkeys(session_ids))
+    for start in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(AuthSession.id, User.role)
+            .join(User, User.id == AuthSession.user_id)
+            .where(
+                AuthSession.id.in_(ids[start : start + 500]),
+                User.is_active.is_(True),
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > now,
+                AuthSession.last_seen_at >= now - settings.session_idle_timeout,
+                AuthSession.created_at >= User.password_changed_at,
+            )
+        )
+        live.update({session_id: role for session_id, role in rows.tuples()})
+    return live
 
 
 async def refresh(

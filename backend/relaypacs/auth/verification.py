@@ -1,10 +1,15 @@
-"""Email verification: single-use random tokens (stored hashed), valid 24 h by default."""
+"""Email verification: single-use random tokens (stored hashed), valid 24 h by default.
+
+A token is bound to the address it was mailed to: it verifies that address and no other.
+For an email change, only the token of the latest request works (an earlier request's
+token is withdrawn when a new one is made, and refused if its address is no longer the
+pending one), and the previous address is told once the change is made."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
@@ -31,6 +36,39 @@ async def issue(session: AsyncSession, *, settings: CoreSettings, user: User, em
         )
     )
     return token
+
+
+async def withdraw_email_changes(session: AsyncSession, *, user: User) -> None:
+    """Unused tokens of earlier email-change requests stop working; caller commits."""
+    await session.execute(
+        delete(EmailToken)
+        .where(
+            EmailToken.user_id == user.id,
+            EmailToken.used_at.is_(None),
+            EmailToken.email != user.email,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _masked(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+async def send_email_changed_notice(
+    settings: CoreSettings, *, old_email: str, new_email: str, full_name: str
+) -> None:
+    await mail.send(
+        settings,
+        to=old_email,
+        subject="Your RelayPACS email address was changed",
+        body=(
+            f"Hello {full_name},\n\nThe email address of your RelayPACS account was changed "
+            f"from this address to {_masked(new_email)}. Messages about your account now go "
+            "there. If you did not make this change, contact your administrator at once.\n"
+        ),
+    )
 
 
 async def send(settings: CoreSettings, *, email: str, full_name: str, token: str) -> None:
@@ -61,7 +99,9 @@ async def send_existing_account_notice(settings: CoreSettings, *, email: str) ->
     )
 
 
-async def verify(session: AsyncSession, *, token: str, ip: str | None) -> User:
+async def verify(
+    session: AsyncSession, *, settings: CoreSettings, token: str, ip: str | None
+) -> User:
     """Consume a token: the account (or its new address) becomes verified."""
     now = utcnow()
     record = await session.scalar(
@@ -81,7 +121,11 @@ async def verify(session: AsyncSession, *, token: str, ip: str | None) -> User:
     user = await session.get(User, record.user_id)
     if user is None:
         raise InvalidVerificationToken()
+    old_email: str | None = None
     if record.email != user.email:
+        if record.email != user.pending_email:  # superseded by a later change request
+            await session.rollback()
+            raise InvalidVerificationToken()
         taken = await session.scalar(
             select(func.count()).select_from(User).where(User.email == record.email)
         )
@@ -96,6 +140,7 @@ async def verify(session: AsyncSession, *, token: str, ip: str | None) -> User:
             target_id=user.id,
             ip=ip,
         )
+        old_email = user.email
         user.email = record.email
         user.pending_email = None
     user.email_verified_at = user.email_verified_at or now
@@ -108,4 +153,8 @@ async def verify(session: AsyncSession, *, token: str, ip: str | None) -> User:
         ip=ip,
     )
     await session.commit()
+    if old_email is not None:
+        await send_email_changed_notice(
+            settings, old_email=old_email, new_email=user.email, full_name=user.full_name
+        )
     return user

@@ -1,7 +1,7 @@
 """A small key/value cache with TTLs: in-process by default, Redis when REDIS_URL is set.
 
-Used for counters and one-shot markers that must hold across processes in a
-scaled-out deployment (login rate limits, single-use tokens).
+Used for counters and short-lived markers that must hold across processes in a
+scaled-out deployment (rate limits, single-use tokens, re-authentication stamps).
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ class Cache(Protocol):
 
     async def add(self, key: str, value: str, ttl_seconds: int) -> bool:
         """Set only if absent; True when this call set it (a cross-process once-only marker)."""
+
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+        """Set (or replace) a value that expires after `ttl_seconds`."""
 
     async def get(self, key: str) -> str | None: ...
 
@@ -72,6 +75,10 @@ class MemoryCache:
         self._data[key] = (value, time.monotonic() + ttl_seconds)
         return True
 
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+        self._sweep()
+        self._data[key] = (value, time.monotonic() + ttl_seconds)
+
     async def get(self, key: str) -> str | None:
         entry = self._live(key)
         return entry[0] if entry else None
@@ -115,6 +122,10 @@ class RedisCache:
     async def add(self, key: str, value: str, ttl_seconds: int) -> bool:
         with _unavailable():
             return bool(await self.client.set(self.prefix + key, value, ex=ttl_seconds, nx=True))
+
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+        with _unavailable():
+            await self.client.set(self.prefix + key, value, ex=ttl_seconds)
 
     async def get(self, key: str) -> str | None:
         with _unavailable():

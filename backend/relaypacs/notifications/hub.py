@@ -14,13 +14,19 @@ hands new events, in id order, to its own connections. It reads when woken:
 A client therefore sees events in id order, and its Last-Event-ID is an exact resume
 point. A connection that falls too far behind is closed; the client reconnects with its
 Last-Event-ID and replays from the table.
+
+The reader also says, in the same database session as it reads a batch of events, which
+of the connections' sign-in sessions are still live and with what role: a connection a
+batch is for whose session was revoked, or whose user no longer has the role it
+subscribed with (an admin's role change revokes the sessions), is closed instead of being
+handed the batch, so it never receives an event committed after that change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,8 +49,13 @@ class StreamMessage:
     role: str | None = None
 
 
-# Reads committed events with an id above the argument, oldest first, at most READ_BATCH.
-EventReader = Callable[[int], Awaitable[Sequence[StreamMessage]]]
+# Reads committed events with an id above the first argument, oldest first, at most
+# READ_BATCH; and, when there are any, which of the sign-in session ids in the second are
+# live, each with its user's current role (a session missing from the answer has ended).
+EventReader = Callable[
+    [int, Sequence[uuid.UUID]],
+    Awaitable[tuple[Sequence[StreamMessage], Mapping[uuid.UUID, str]]],
+]
 # The highest committed event id (0 when none).
 LatestId = Callable[[], Awaitable[int]]
 
@@ -53,11 +64,14 @@ LatestId = Callable[[], Awaitable[int]]
 class Subscriber:
     user_id: uuid.UUID
     role: str
+    session_id: uuid.UUID | None = None
     queue: asyncio.Queue[StreamMessage] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_SIZE)
     )
     # Set when this connection fell behind; the stream ends and the client replays.
     lost: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set (with `lost`) when its session ended or its role changed: the stream just ends.
+    revoked: bool = False
 
     def wants(self, message: StreamMessage) -> bool:
         return message.user_id == self.user_id or (
@@ -144,8 +158,10 @@ class Hub:
                     log.warning("stream_hub_publish_failed", count=len(messages))
 
     @asynccontextmanager
-    async def subscribe(self, *, user_id: uuid.UUID, role: str) -> AsyncIterator[Subscriber]:
-        subscriber = Subscriber(user_id=user_id, role=role)
+    async def subscribe(
+        self, *, user_id: uuid.UUID, role: str, session_id: uuid.UUID | None = None
+    ) -> AsyncIterator[Subscriber]:
+        subscriber = Subscriber(user_id=user_id, role=role, session_id=session_id)
         self._subscribers.add(subscriber)
         try:
             yield subscriber
@@ -159,12 +175,34 @@ class Hub:
             self._ready = True
             return
         while True:
-            messages = await self._read_after(self._cursor)
+            # Connections that subscribe meanwhile were authenticated just now.
+            checked = [
+                (s, s.session_id)
+                for s in self._subscribers
+                if s.session_id is not None and not s.lost.is_set()
+            ]
+            messages, live = await self._read_after(self._cursor, [sid for _, sid in checked])
+            self._close_revoked(messages, checked, live)
             for message in messages:
                 self._dispatch(message)
                 self._cursor = max(self._cursor, message.id)
             if len(messages) < READ_BATCH:
                 return
+
+    def _close_revoked(
+        self,
+        messages: Sequence[StreamMessage],
+        checked: Sequence[tuple[Subscriber, uuid.UUID]],
+        live: Mapping[uuid.UUID, str],
+    ) -> None:
+        """Close the checked connections these messages are for whose session ended or
+        whose user's role is no longer the one they subscribed with."""
+        for subscriber, session_id in checked:
+            if live.get(session_id) != subscriber.role and any(
+                subscriber.wants(m) for m in messages
+            ):
+                subscriber.revoked = True
+                subscriber.lost.set()
 
     def _dispatch(self, message: StreamMessage) -> None:
         for subscriber in self._subscribers:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.models import User
 from relaypacs.core import export, mail
 from relaypacs.core.config import CoreSettings
@@ -284,8 +285,15 @@ async def replay(
     ).all()
 
 
-async def read_after(database: Database, after_id: int) -> builtins.list[StreamMessage]:
-    """Committed stream events above `after_id`, oldest first (the hub's reader)."""
+async def read_after(
+    settings: CoreSettings,
+    database: Database,
+    after_id: int,
+    session_ids: Sequence[uuid.UUID],
+) -> tuple[builtins.list[StreamMessage], dict[uuid.UUID, str]]:
+    """Committed stream events above `after_id`, oldest first, and, when there are any,
+    which of `session_ids` are live with their user's role (the hub's reader: one database
+    session for both, so the check costs one query)."""
     async with database.sessionmaker() as session:
         rows = await session.scalars(
             select(StreamEvent)
@@ -293,7 +301,11 @@ async def read_after(database: Database, after_id: int) -> builtins.list[StreamM
             .order_by(StreamEvent.id)
             .limit(READ_BATCH)
         )
-        return [_message(row) for row in rows]
+        messages = [_message(row) for row in rows]
+        if not messages or not session_ids:
+            return messages, {}
+        live = await auth_sessions.live_roles(session, settings=settings, session_ids=session_ids)
+        return messages, {session_id: role.value for session_id, role in live.items()}
 
 
 async def latest_event_id(database: Database) -> int:
@@ -304,7 +316,7 @@ async def latest_event_id(database: Database) -> int:
 def build_hub(settings: CoreSettings, database: Database) -> Hub:
     """The process's stream hub, following `stream_event` in `database`."""
     return Hub(
-        read_after=functools.partial(read_after, database),
+        read_after=functools.partial(read_after, settings, database),
         latest_id=functools.partial(latest_event_id, database),
         redis_url=settings.redis_url,
         poll_seconds=settings.stream_poll_seconds,

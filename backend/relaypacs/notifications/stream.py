@@ -87,7 +87,7 @@ async def events(
     reconnects with its Last-Event-ID and replays)."""
     user_id, role = principal.user.id, principal.user.role.value
     session_id = principal.session.id
-    async with hub.subscribe(user_id=user_id, role=role) as subscriber:
+    async with hub.subscribe(user_id=user_id, role=role, session_id=session_id) as subscriber:
         # Events reach us in id order (hub.py), so the last id sent is an exact resume point
         # and anything at or below it came through the replay already.
         last_sent = last_event_id if last_event_id is not None else hub.cursor
@@ -126,7 +126,10 @@ async def events(
                 if getter not in done:
                     getter.cancel()
                 if lost in done:
-                    log.info("sse_stream_resync", user_id=str(user_id))
+                    if subscriber.revoked:  # its session ended or its role changed
+                        log.info("sse_stream_session_ended", user_id=str(user_id))
+                    else:
+                        log.info("sse_stream_resync", user_id=str(user_id))
                     return
                 if getter in done:
                     message = getter.result()
@@ -139,8 +142,11 @@ async def events(
                 if loop.time() >= next_check:
                     next_check = loop.time() + check_every
                     try:
-                        await _principal(settings, database, session_id, user_id)
+                        current = await _principal(settings, database, session_id, user_id)
                     except InvalidStreamTicket:
+                        log.info("sse_stream_session_ended", user_id=str(user_id))
+                        return
+                    if current.user.role.value != role:
                         log.info("sse_stream_session_ended", user_id=str(user_id))
                         return
         finally:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from relaypacs.auth import accounts
-from relaypacs.auth.dependencies import CurrentUser
+from relaypacs.auth.dependencies import CurrentUser, RecentlyAuthenticated
 from relaypacs.auth.schemas import ProfileUpdate, UserCreate, UserUpdate
 from relaypacs.core import pagination
 from relaypacs.core.dependencies import (
@@ -129,17 +129,26 @@ async def get_profile(user: CurrentUser) -> ProfileRead:
     "/profile",
     response_model=ProfileRead,
     status_code=200,
-    responses={409: {"description": "Email in use"}},
+    responses={
+        403: {"description": "An email change without a recent sign-in or re-authentication"},
+        409: {"description": "Email in use"},
+    },
 )
 async def update_profile(
     changes: ProfileUpdate,
     user: CurrentUser,
+    recently_authenticated: RecentlyAuthenticated,
     session: SessionDep,
     settings: SettingsDep,
     client: ClientDep,
 ) -> ProfileRead:
     updated = await accounts.update_profile(
-        session, settings=settings, user=user, changes=changes, client=client
+        session,
+        settings=settings,
+        user=user,
+        changes=changes,
+        recently_authenticated=recently_authenticated,
+        client=client,
     )
     return service.profile(updated)
 

@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/2fa/backup-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace your backup codes (the old ones stop working) */
+        post: operations["mfa_regenerate_backup_codes_api_auth_2fa_backup_codes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/2fa/disable": {
         parameters: {
             query?: never;
@@ -151,6 +168,23 @@ export interface paths {
         put?: never;
         /** Change Password */
         post: operations["change_password_api_auth_password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/reauth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm your password (and 2FA code) before an account change */
+        post: operations["reauthenticate_api_auth_reauth_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1483,6 +1517,30 @@ export interface components {
              */
             status: "ready" | "unavailable";
         };
+        /** ReauthRequest */
+        ReauthRequest: {
+            /**
+             * Code
+             * @description With 2FA on: a code from the authenticator app, or a backup code
+             */
+            code?: string | null;
+            /** Password */
+            password: string;
+        };
+        /** Reauthenticated */
+        Reauthenticated: {
+            /**
+             * Status
+             * @default reauthenticated
+             * @constant
+             */
+            status: "reauthenticated";
+            /**
+             * Valid Until
+             * Format: date-time
+             */
+            valid_until: string;
+        };
         /** ReceiptRead */
         ReceiptRead: {
             /** Attempt */
@@ -2240,6 +2298,47 @@ export interface operations {
             };
         };
     };
+    mfa_regenerate_backup_codes_api_auth_2fa_backup_codes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupCodes"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No recent authentication (`reauthentication_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 2FA not enabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     mfa_disable_api_auth_2fa_disable_post: {
         parameters: {
             query?: never;
@@ -2269,6 +2368,13 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No recent authentication (`reauthentication_required`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2328,6 +2434,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No recent authentication (`reauthentication_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description State */
             409: {
                 headers: {
@@ -2366,6 +2479,13 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No recent authentication (`reauthentication_required`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2425,7 +2545,7 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description Too many attempts */
+            /** @description Too many attempts (`rate_limited`, Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2471,6 +2591,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -2569,6 +2696,67 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    reauthenticate_api_auth_reauth_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReauthRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reauthenticated"];
+                };
+            };
+            /** @description Wrong password, or a missing or wrong 2FA code */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     refresh_api_auth_refresh_post: {
@@ -2647,6 +2835,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     list_sessions_api_auth_sessions_get: {
@@ -2696,6 +2891,13 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No recent authentication (`reauthentication_required`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2861,6 +3063,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -3159,6 +3368,13 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked access token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An email change without a recent sign-in or re-authentication */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
