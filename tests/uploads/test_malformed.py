@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from pydicom.data import get_testdata_file
 from sqlalchemy import func, select
 
-from relaypacs.uploads.models import Instance, Study
+from relaypacs.uploads.models import Instance, Study, Upload
 from tests.dicom_factory import ct_instance, write_study
 from tests.factories import auth_headers
 from tests.upload_client import init_body, send_all
@@ -192,3 +192,24 @@ async def test_a_huge_declared_size_is_413_at_init(
     body["files"][0]["size"] = 2**62
     r = await client.post("/api/upload/init", headers=headers, json=body)
     assert r.status_code == 413 and r.json()["error"]["code"] == "upload_too_large"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"upload_max_files": 5}])
+async def test_more_files_than_configured_are_refused_while_parsing_before_any_entry(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = await auth_headers(app, client)
+    body = init_body([])
+    # Six entries, each invalid: the count is checked first, before any entry is parsed.
+    body["files"] = [{"size": -1}] * 6
+    r = await client.post("/api/upload/init", headers=headers, json=body)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "too_many_files" and error["limit"] == 5 and error["count"] == 6
+    assert "at most 5 files" in error["message"]
+    assert [f["loc"] for f in error["fields"]] == [["body", "files"]]
+    async with app.state.database.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Upload)) == 0
+    body["files"] = [{"name": f"{i}.dcm", "size": 10} for i in range(5)]
+    r = await client.post("/api/upload/init", headers=headers, json=body)
+    assert r.status_code == 201, r.text
