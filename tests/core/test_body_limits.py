@@ -22,6 +22,7 @@ from relaypacs.core.config import MAX_CHUNK_SIZE
 from relaypacs.uploads.models import Upload, UploadChunk
 from tests.dicom_factory import write_study
 from tests.factories import auth_headers, create_user
+from tests.live_server import LiveServer, server_env
 from tests.upload_client import chunk_of, content_md5, init_body, put_chunk
 
 LIMIT = 4096
@@ -237,3 +238,35 @@ async def test_no_database_connection_is_held_while_a_chunk_body_arrives(
     go_on.set()
     r = await sending
     assert r.status_code == 200, r.text
+
+
+def _rss(server: LiveServer) -> int:
+    for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_real_server_cuts_off_a_chunked_body_at_the_limit(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Through uvicorn and a real socket: the app stops reading at the limit and answers
+    413; what the client sends after that is discarded as it arrives, never buffered
+    (the server's memory does not grow with the 256 MiB), and the connection stays usable."""
+    env = server_env(database_url, tmp_path / "data", REQUEST_MAX_BODY_BYTES=str(LIMIT))
+    server = LiveServer(env, tmp_path / "server")
+    try:
+        await server.start_and_wait()
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            before = _rss(server)
+            body = Streamed(256 * 1024 * 1024, piece=64 * 1024)
+            r = await client.post("/api/auth/login", content=body, headers=JSON)
+            _assert_413(r, LIMIT)
+            grown = _rss(server) - before
+            assert grown < 32 * 1024 * 1024, f"the server grew by {grown} bytes"
+            assert (await client.get("/healthz")).status_code == 200
+    finally:
+        await asyncio.to_thread(server.close)

@@ -1,6 +1,7 @@
 """Request body limits, enforced before a body is read: pure ASGI, so streaming bodies
 (upload chunks) still stream, and a body without Content-Length is cut off at the limit
-instead of being buffered whole.
+instead of being buffered whole. (What the client sends after the answer is discarded by
+the server as it arrives, so the connection can be reused; memory stays flat.)
 
 Every route takes at most REQUEST_MAX_BODY_BYTES (1 MiB by default); the few routes that
 need more are named by their endpoint (`main.py`), and may check a tighter limit of their
@@ -68,8 +69,6 @@ def too_large_message(limit: int) -> list[Message]:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(encoded)).encode()),
-                # The rest of the body is never read: the connection cannot be reused.
-                (b"connection", b"close"),
             ],
         },
         {"type": "http.response.body", "body": encoded},
