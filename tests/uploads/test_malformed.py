@@ -10,11 +10,10 @@ import httpx
 import pydicom
 import pytest
 from fastapi import FastAPI
-from pydicom.data import get_testdata_file
 from sqlalchemy import func, select
 
 from relaypacs.uploads.models import Instance, Study, Upload
-from tests.dicom_factory import ct_instance, write_study
+from tests.dicom_factory import ct_instance, pydicom_file, write_study
 from tests.factories import auth_headers
 from tests.upload_client import init_body, send_all
 
@@ -53,7 +52,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def _case_files(case: str, tmp_path: Path) -> list[Path]:
-    ct = Path(get_testdata_file("CT_small.dcm"))
+    ct = pydicom_file("CT_small.dcm")
     if case == "zero_byte":
         return [*_good(tmp_path), _write(tmp_path / "empty.dcm", b"")]
     if case == "text":
@@ -125,7 +124,7 @@ async def test_files_from_two_studies_are_422_listing_the_studies(
 async def test_a_dicomdir_is_skipped_with_a_note(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    dicomdir = Path(get_testdata_file("DICOMDIR"))
+    dicomdir = pydicom_file("DICOMDIR")
     assert pydicom.dcmread(dicomdir).file_meta.MediaStorageSOPClassUID.name.startswith(
         "Media Storage Directory"
     )
@@ -140,7 +139,7 @@ async def test_a_dicomdir_is_skipped_with_a_note(
 async def test_only_a_dicomdir_is_422_no_instances(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    path = _write(tmp_path / "DICOMDIR", Path(get_testdata_file("DICOMDIR")).read_bytes())
+    path = _write(tmp_path / "DICOMDIR", pydicom_file("DICOMDIR").read_bytes())
     done, _, _ = await _upload(app, client, [path])
     assert done.status_code == 422 and done.json()["error"]["code"] == "no_instances"
 
