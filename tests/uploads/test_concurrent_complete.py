@@ -37,6 +37,7 @@ FILES = 16
 CHUNK = 4 * 1024 * 1024
 PIXEL_BYTES = 6 * 1024 * 1024  # ≈ 96 MiB in all, two chunks per file
 P99_BOUND = 1.0  # seconds, for /healthz and /api/auth/me while the completes run
+PROBERS = 3  # clients asking them meanwhile, each one request at a time
 PASSWORD = "concurrent-complete-password-83"
 TIMEOUT = httpx.Timeout(150.0)
 
@@ -49,14 +50,19 @@ def _p99(samples: list[float]) -> float:
 async def _probe(
     client: httpx.AsyncClient, bearer: dict[str, str], stop: asyncio.Event
 ) -> dict[str, list[float]]:
-    """One request at a time, alternating, until told to stop; latencies per path."""
+    """PROBERS loops, each one request at a time, alternating paths, until told to stop;
+    the latencies per path."""
     latencies: dict[str, list[float]] = {"/healthz": [], "/api/auth/me": []}
-    while not stop.is_set():
-        for path in latencies:
-            started = time.perf_counter()
-            r = await client.get(path, headers=bearer)
-            latencies[path].append(time.perf_counter() - started)
-            assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
+
+    async def loop() -> None:
+        while not stop.is_set():
+            for path, samples in latencies.items():
+                started = time.perf_counter()
+                r = await client.get(path, headers=bearer)
+                samples.append(time.perf_counter() - started)
+                assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
+
+    await asyncio.gather(*(loop() for _ in range(PROBERS)))
     return latencies
 
 
