@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -192,6 +193,7 @@ class LogCapture:
 
     def close(self) -> None:
         self._out.close()
+        shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
 class CaptureHandler(logging.Handler):
