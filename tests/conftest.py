@@ -26,6 +26,10 @@ from tests.servers import (
     ServerUnavailable,
 )
 
+# The suite-wide PHI log scan: fails the run if a patient name or ID used by the tests
+# reaches a log line (see tests/phi_scan.py).
+pytest_plugins = ["tests.phi_scan", "pytester"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 DATABASES = ("sqlite", "postgresql")

@@ -1,4 +1,6 @@
-"""Synthetic DICOM studies made with pydicom (CT instances of a chosen size)."""
+"""Synthetic DICOM studies made with pydicom (CT instances of a chosen size), and
+pydicom's own test files. Every patient name and ID written here is registered with the
+suite-wide PHI log scan (tests/phi_scan.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydicom import dcmread
+from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+from tests import phi_scan
+
+PATIENT_ID = "PID-0001"
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ def ct_instance(
     ds.Modality = modality
     ds.PatientName = patient_name
     ds.PatientID = patient_id
+    phi_scan.register_dataset(ds)
     ds.StudyDate = study_date
     ds.SeriesNumber = 1
     ds.InstanceNumber = number
@@ -85,3 +94,11 @@ def write_study(
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
     return StudyFiles(study_uid, paths)
+
+
+def pydicom_file(name: str) -> Path:
+    """A file of pydicom's test data, its patient names and IDs registered as PHI."""
+    path = get_testdata_file(name)
+    assert isinstance(path, str), f"pydicom test file {name} is not available locally"
+    phi_scan.register_dataset(dcmread(path))
+    return Path(path)

@@ -31,6 +31,7 @@ from typing import IO, Self
 
 import httpx
 
+from tests import phi_scan
 from tests.conftest import TEST_SECRET
 from tests.servers import free_port
 
@@ -122,6 +123,7 @@ class LiveServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.log_path = workdir / "server.log"
+        phi_scan.watch_log_file(self.log_path)
         self.preload = preload
         self.starts = 0
         self._proc: subprocess.Popen[bytes] | None = None  # without preload

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from tests import phi_scan
+
 
 def content_md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
@@ -24,6 +26,7 @@ def init_body(paths: list[Path], **fields: Any) -> dict[str, Any]:
         "files": [{"name": p.name, "size": p.stat().st_size} for p in paths],
     }
     body.update(fields)
+    phi_scan.register_person_name(body["patient_name"])
     return body
 
 

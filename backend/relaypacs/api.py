@@ -18,6 +18,7 @@ from relaypacs.audit.router import router as audit_router
 from relaypacs.auth.dependencies import get_principal
 from relaypacs.auth.router import public as auth_public_router
 from relaypacs.auth.router import router as auth_router
+from relaypacs.core.config import MAX_CHUNK_SIZE
 from relaypacs.facilities.router import public as facilities_public_router
 from relaypacs.facilities.router import router as facilities_router
 from relaypacs.notifications.router import router as notifications_router
@@ -25,6 +26,7 @@ from relaypacs.notifications.router import stream_router as notifications_stream
 from relaypacs.ops.router import router as ops_router
 from relaypacs.pacs.router import router as pacs_router
 from relaypacs.reports.router import router as reports_router
+from relaypacs.uploads.router import put_chunk
 from relaypacs.uploads.router import router as uploads_router
 from relaypacs.uploads.router import transfer_router as uploads_transfer_router
 from relaypacs.users.router import admin_router as users_router
@@ -56,4 +58,8 @@ api_router.include_router(pacs_router, prefix="/pacs", tags=["pacs"])
 api_router.include_router(reports_router, prefix="/reports", tags=["reports"])
 api_router.include_router(notifications_router, prefix="/notifications", tags=["notifications"])
 
-__all__ = ["api_router", "ops_router", "public_router"]
+# Every request body is at most REQUEST_MAX_BODY_BYTES (core/limits.py) except on these
+# routes; a chunk is then held to its own upload's chunk size (uploads/chunks.py).
+LARGE_BODIES = {put_chunk: MAX_CHUNK_SIZE}
+
+__all__ = ["LARGE_BODIES", "api_router", "ops_router", "public_router"]

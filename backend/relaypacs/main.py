@@ -11,13 +11,14 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from relaypacs import __version__
-from relaypacs.api import api_router, ops_router, public_router
+from relaypacs.api import LARGE_BODIES, api_router, ops_router, public_router
 from relaypacs.auth import service as auth_service
 from relaypacs.core import jobs, migrate
 from relaypacs.core.cache import create_cache
 from relaypacs.core.config import StorageBackend
 from relaypacs.core.database import Database
 from relaypacs.core.errors import install_error_handlers
+from relaypacs.core.limits import BodyLimitMiddleware, route_limits
 from relaypacs.core.logging import configure_logging, get_logger
 from relaypacs.core.middleware import RequestContextMiddleware
 from relaypacs.core.security import PasswordHasher
@@ -138,9 +139,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)
     app.include_router(public_router)
     app.include_router(api_router)
     install_web_app(app, settings)
+    # The last added is the outermost: every answer, a 413 too, gets its request id.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.request_max_body_bytes,
+        routes=route_limits(app.routes, LARGE_BODIES),
+    )
+    app.add_middleware(RequestContextMiddleware)
     return app

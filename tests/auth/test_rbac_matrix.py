@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from relaypacs.core.permissions import Role
 from relaypacs.notifications.models import Notification
+from tests import phi_scan
 from tests.factories import DEFAULT_PASSWORD, UserFixture, bearer, create_user, login
 from tests.reports.factories import ReportFixture, make_report
 
@@ -113,7 +114,7 @@ def reporters(status: int, hidden: int = 403) -> dict[str, int]:
 
 def upload_body(c: Ctx) -> dict[str, Any]:
     return {
-        "patient_name": f"Matrix^{id(c)}",
+        "patient_name": phi_scan.registered_name(f"Matrix^{id(c)}"),
         "study_date": "2026-02-01",
         "modality": "CR",
         "service_level": "STAT",
@@ -468,7 +469,7 @@ async def test_role_matrix(app: FastAPI, client: httpx.AsyncClient, role: str) -
         "/api/upload/init",
         headers=bearer(other_tokens),
         json={
-            "patient_name": "Other^Patient",
+            "patient_name": phi_scan.registered_name("Other^Patient"),
             "study_date": "2026-02-01",
             "modality": "CT",
             "service_level": "ROUTINE",

@@ -17,8 +17,8 @@ import pytest
 import redis
 import requests
 from dicomweb_client.api import DICOMwebClient
-from pydicom.data import get_testdata_file
 
+from tests.dicom_factory import pydicom_file
 from tests.servers import (
     MotoS3Server,
     OrthancServer,
@@ -81,9 +81,7 @@ def _study_uids(orthanc: OrthancServer, study_uid: str) -> list[str]:
 @pytest.fixture
 def _stored_study(_orthanc: OrthancServer) -> str:
     """STOW-RS CT_small.dcm into Orthanc (idempotent); return its StudyInstanceUID."""
-    path = get_testdata_file("CT_small.dcm")
-    assert path is not None
-    dataset = pydicom.dcmread(path)
+    dataset = pydicom.dcmread(pydicom_file("CT_small.dcm"))
     with _dicomweb(_orthanc) as client:
         client.store_instances(datasets=[dataset])
     return str(dataset.StudyInstanceUID)

@@ -16,6 +16,7 @@ from relaypacs.core.database import Database, utcnow
 from relaypacs.core.service_levels import priority
 from relaypacs.reports.models import Report, ReportStatus
 from relaypacs.uploads.models import Upload, UploadState
+from tests import phi_scan
 from tests.factories import UserFixture, create_user
 
 _counter = itertools.count(1)
@@ -63,7 +64,7 @@ async def create_delivered(
         user_id=uploader.id,
         facility_id=uploader.facility_id,
         facility=uploader.facility,
-        patient_name=f"Doe^Patient{n}",
+        patient_name=phi_scan.registered_name(f"Doe^Patient{n}"),
         study_date=date(2026, 11, 1),
         modality=modality,
         service_level=service_level,

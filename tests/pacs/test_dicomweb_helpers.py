@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import httpx
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from relaypacs.pacs.config import DestinationSettings
 from relaypacs.pacs.dicomweb import DicomWeb, UnsafeIdentifier, resource_path
-from tests.dicom_factory import ct_instance
+from tests.dicom_factory import ct_instance, pydicom_file
 from tests.servers import OrthancServer
 
 
@@ -26,7 +24,7 @@ def pacs(orthanc: OrthancServer) -> OrthancServer:
 
 
 async def test_search_studies_and_study_metadata(pacs: OrthancServer) -> None:
-    path = Path(get_testdata_file("CT_small.dcm"))
+    path = pydicom_file("CT_small.dcm")
     ds = pydicom.dcmread(path, stop_before_pixels=True)
     boundary = "b0undary"
     body = (

@@ -18,6 +18,7 @@ from relaypacs.notifications.service import Dispatch
 from relaypacs.reports import service as reports_service
 from relaypacs.reports.models import Report, ReportStatus
 from relaypacs.uploads.models import Upload, UploadState
+from tests import phi_scan
 from tests.factories import UserFixture
 
 _counter = itertools.count(1)
@@ -41,12 +42,14 @@ async def make_upload(
     state: UploadState = UploadState.forwarded,
 ) -> uuid.UUID:
     n = next(_counter)
+    patient_name = patient_name or f"Patient^{n}"
+    phi_scan.register_person_name(patient_name)
     upload = Upload(
         id=uuid.uuid4(),
         user_id=user.id,
         facility_id=user.facility_id,
         facility=user.facility,
-        patient_name=patient_name or f"Patient^{n}",
+        patient_name=patient_name,
         study_date=study_date,
         modality=modality,
         service_level=service_level,

@@ -25,6 +25,7 @@ from relaypacs.core import jobs
 from relaypacs.core.database import Database
 from relaypacs.reports import sync
 from relaypacs.reports.models import Report, ReportAttachment, ReportStatus
+from tests import phi_scan
 from tests.dicom_factory import write_study
 from tests.factories import bearer, create_user, login
 from tests.pacs.conftest import FAST_RETRIES, destination, wait_for_state
@@ -92,6 +93,7 @@ def _instance(
     ds.InstanceNumber = 1
     for keyword, value in (PATIENT | (patient or {})).items():
         setattr(ds, keyword, value)
+    phi_scan.register_dataset(ds)
     return ds
 
 

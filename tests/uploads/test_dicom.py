@@ -8,7 +8,6 @@ from typing import Any
 
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
 from pydicom.uid import (
@@ -28,15 +27,15 @@ from relaypacs.uploads.dicom import (
     inspect_file,
     write_part10,
 )
+from tests import phi_scan
+from tests.dicom_factory import pydicom_file
 
 CT_SMALL_SOP_INSTANCE = "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322"
 PATIENT = "Sensitive^Patient^Name"
 
 
 def read_testdata(name: str) -> bytes:
-    path = get_testdata_file(name)
-    assert isinstance(path, str), f"pydicom test file {name} is not available locally"
-    return Path(path).read_bytes()
+    return pydicom_file(name).read_bytes()
 
 
 def inspect(data: bytes) -> DicomInspection:
@@ -72,6 +71,7 @@ def make_dataset(**values: Any) -> Dataset:
     for keyword, value in attributes.items():
         if value is not None:
             setattr(ds, keyword, value)
+    phi_scan.register_dataset(ds)
     return ds
 
 

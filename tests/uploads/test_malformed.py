@@ -11,11 +11,10 @@ import pydicom
 import pytest
 from fastapi import FastAPI
 from pydicom import config as pydicom_config
-from pydicom.data import get_testdata_file
 from sqlalchemy import func, select
 
-from relaypacs.uploads.models import Instance, Study
-from tests.dicom_factory import ct_instance, write_study
+from relaypacs.uploads.models import Instance, Study, Upload
+from tests.dicom_factory import ct_instance, pydicom_file, write_study
 from tests.factories import auth_headers
 from tests.upload_client import init_body, send_all
 
@@ -54,7 +53,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def _case_files(case: str, tmp_path: Path) -> list[Path]:
-    ct = Path(get_testdata_file("CT_small.dcm"))
+    ct = pydicom_file("CT_small.dcm")
     if case == "zero_byte":
         return [*_good(tmp_path), _write(tmp_path / "empty.dcm", b"")]
     if case == "text":
@@ -161,7 +160,7 @@ async def test_the_study_keeps_the_instances_patient_id(
 async def test_a_dicomdir_is_skipped_with_a_note(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    dicomdir = Path(get_testdata_file("DICOMDIR"))
+    dicomdir = pydicom_file("DICOMDIR")
     assert pydicom.dcmread(dicomdir).file_meta.MediaStorageSOPClassUID.name.startswith(
         "Media Storage Directory"
     )
@@ -176,7 +175,7 @@ async def test_a_dicomdir_is_skipped_with_a_note(
 async def test_only_a_dicomdir_is_422_no_instances(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    path = _write(tmp_path / "DICOMDIR", Path(get_testdata_file("DICOMDIR")).read_bytes())
+    path = _write(tmp_path / "DICOMDIR", pydicom_file("DICOMDIR").read_bytes())
     done, _, _ = await _upload(app, client, [path])
     assert done.status_code == 422 and done.json()["error"]["code"] == "no_instances"
 
@@ -228,3 +227,24 @@ async def test_a_huge_declared_size_is_413_at_init(
     body["files"][0]["size"] = 2**62
     r = await client.post("/api/upload/init", headers=headers, json=body)
     assert r.status_code == 413 and r.json()["error"]["code"] == "upload_too_large"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"upload_max_files": 5}])
+async def test_more_files_than_configured_are_refused_while_parsing_before_any_entry(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = await auth_headers(app, client)
+    body = init_body([])
+    # Six entries, each invalid: the count is checked first, before any entry is parsed.
+    body["files"] = [{"size": -1}] * 6
+    r = await client.post("/api/upload/init", headers=headers, json=body)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "too_many_files" and error["limit"] == 5 and error["count"] == 6
+    assert "at most 5 files" in error["message"]
+    assert [f["loc"] for f in error["fields"]] == [["body", "files"]]
+    async with app.state.database.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Upload)) == 0
+    body["files"] = [{"name": f"{i}.dcm", "size": 10} for i in range(5)]
+    r = await client.post("/api/upload/init", headers=headers, json=body)
+    assert r.status_code == 201, r.text

@@ -163,7 +163,7 @@ async def test_chunk_errors_are_specific_and_store_nothing(
     await expect(400, "missing_content_md5", md5="")
     await expect(400, "missing_content_md5", md5="not base64!")
     await expect(400, "wrong_chunk_size", data=data[:-1])
-    await expect(400, "wrong_chunk_size", data=data + b"x")
+    await expect(413, "payload_too_large", data=data + b"x")
     await expect(400, "chunk_out_of_range", index=99)
     await expect(400, "chunk_out_of_range", index=-1)
     await expect(400, "chunk_out_of_range", file=7)

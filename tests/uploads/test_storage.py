@@ -16,7 +16,6 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import pytest
-from pydicom.data import get_testdata_file
 
 from relaypacs.uploads.dicom import inspect_file
 from relaypacs.uploads.storage import (
@@ -27,6 +26,7 @@ from relaypacs.uploads.storage import (
     StoredDataMissing,
     create_storage,
 )
+from tests.dicom_factory import pydicom_file
 from tests.servers import MotoS3Server
 
 KIB = 1024
@@ -287,9 +287,7 @@ async def test_s3_stream_raises_when_reading_reaches_a_missing_chunk(s3_storage:
 
 
 async def test_pydicom_reads_headers_straight_from_the_stored_chunks(storage: Storage) -> None:
-    path = get_testdata_file("CT_small.dcm")
-    assert isinstance(path, str)
-    data = Path(path).read_bytes()
+    data = pydicom_file("CT_small.dcm").read_bytes()
     chunk_size = 997  # odd, so elements straddle chunk boundaries
     upload_id = new_upload_id()
     total = -(-len(data) // chunk_size)

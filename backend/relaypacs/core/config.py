@@ -44,6 +44,9 @@ DEFAULT_PUSH_ALLOWED_HOSTS = (
 )
 _HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 _HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*")
+
+# The most UPLOAD_MAX_FILES may be set to.
+MAX_UPLOAD_FILES = 100_000
 # backend/relaypacs/core/config.py → the repository root's frontend/dist (absent when installed).
 REPO_FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 
@@ -171,6 +174,8 @@ class CoreSettings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     readiness_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
     metrics_token: SecretStr = SecretStr("")
+    # Largest request body (JSON) accepted; upload chunks have their own bound (chunk size).
+    request_max_body_bytes: Annotated[int, Field(ge=1024, le=MAX_CHUNK_SIZE)] = 1024 * 1024
     redis_url: str = ""
 
     # web app: the built PWA served at `/`; empty means the repository's frontend/dist
@@ -214,7 +219,7 @@ class CoreSettings(BaseSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: SecretStr = SecretStr("")
     s3_create_bucket: bool = False
-    upload_max_files: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+    upload_max_files: Annotated[int, Field(ge=1, le=MAX_UPLOAD_FILES)] = 10_000
     upload_max_total_bytes: Annotated[int, Field(ge=1)] = 20 * 1024**3
     upload_ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
     duplicate_window_days: Annotated[int, Field(ge=0, le=3650)] = 30

@@ -76,6 +76,15 @@ class Conflict(AppError):
     message = "Conflict with the current state of the resource."
 
 
+class PayloadTooLarge(StarletteHTTPException):
+    """413 `payload_too_large`. An HTTPException, not an AppError, because it is raised
+    from `receive` while the framework reads a body, and FastAPI passes only those on."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than the {limit} bytes allowed here.")
+        self.limit = limit
+
+
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **details}}
 
@@ -103,7 +112,8 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
         message = "No such resource."
     if exc.status_code == 405:
         message = "Method not allowed on this resource."
-    return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
+    details = {"limit": exc.limit} if isinstance(exc, PayloadTooLarge) else {}
+    return error_response(exc.status_code, code, message, getattr(exc, "headers", None), **details)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -121,6 +131,14 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(
             422, "invalid_json", "The request body is not valid JSON.", fields=fields
         )
+    # A validator that raises PydanticCustomError with an `error_code` (and other safe
+    # details) in its context names the error itself, e.g. too_many_files with its limit.
+    for err in exc.errors():
+        details = dict(err.get("ctx") or {})
+        code = details.pop("error_code", None)
+        if isinstance(code, str):
+            message = str(err.get("msg", "invalid"))
+            return error_response(422, code, message, fields=fields, **details)
     summary = "; ".join(f"{'.'.join(f['loc'])}: {f['message']}" for f in fields[:5])
     return error_response(422, "validation_error", f"Invalid request: {summary}", fields=fields)
 

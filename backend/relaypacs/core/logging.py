@@ -1,18 +1,60 @@
 """Structured logging: JSON in production, readable lines in development.
 
 Every record carries the request id (bound in the request middleware). Request
-bodies and query strings are never logged, because they may carry patient data.
+bodies and query strings are never logged, because they may carry patient data; nor are
+exception messages (a failed parse, a PACS's error text or a value in an f-string may
+quote a patient's name): an error's log gives its type and where it was raised, frame by
+frame.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+import traceback
+from typing import Any, TextIO
 
 import structlog
+from structlog.typing import ExcInfo
 
 from relaypacs.core.config import CoreSettings
+
+WITHHELD = "(message withheld: it may carry patient data)"
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+
+
+def redacted_traceback(exc_info: ExcInfo) -> str:
+    """The stack of an exception and of its causes, with each exception's type: never
+    its message, nor source text (the frames say where to read it)."""
+    chain: list[tuple[BaseException, str]] = []
+    exc: BaseException | None = exc_info[1]
+    link = ""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append((exc, link))
+        if exc.__cause__ is not None:
+            exc, link = exc.__cause__, _CAUSE
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            exc, link = exc.__context__, _CONTEXT
+        else:
+            exc = None
+    parts: list[str] = []
+    for exc, link in reversed(chain):
+        lines = ["Traceback (most recent call last):"]
+        lines += [
+            f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}'
+            for frame in traceback.extract_tb(exc.__traceback__)
+        ]
+        kind = type(exc)
+        lines.append(f"{kind.__module__}.{kind.__qualname__} {WITHHELD}")
+        parts.append("\n".join(lines) + "\n" + link)
+    return "".join(parts).rstrip("\n")
+
+
+def _console_exception(sio: TextIO, exc_info: ExcInfo) -> None:
+    sio.write("\n" + redacted_traceback(exc_info))
 
 
 def configure_logging(settings: CoreSettings) -> None:
@@ -25,10 +67,10 @@ def configure_logging(settings: CoreSettings) -> None:
     renderer: Any
     if settings.json_logs:
         renderer = structlog.processors.JSONRenderer()
-        shared.append(structlog.processors.format_exc_info)
+        shared.append(structlog.processors.ExceptionRenderer(redacted_traceback))
     else:
         renderer = structlog.dev.ConsoleRenderer(
-            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+            colors=sys.stderr.isatty(), exception_formatter=_console_exception
         )
 
     structlog.configure(

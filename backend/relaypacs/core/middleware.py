@@ -11,7 +11,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relaypacs.core import metrics
-from relaypacs.core.context import set_request_id
+from relaypacs.core.context import set_request_id, set_settings
 from relaypacs.core.errors import internal_error_body
 from relaypacs.core.logging import get_logger
 
@@ -49,6 +49,8 @@ class RequestContextMiddleware:
 
         request_id = _incoming_request_id(scope)
         set_request_id(request_id)
+        app = scope.get("app")
+        set_settings(getattr(getattr(app, "state", None), "settings", None))
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()

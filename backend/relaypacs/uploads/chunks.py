@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core import metrics
 from relaypacs.core.database import execute_dml, utcnow
+from relaypacs.core.errors import PayloadTooLarge
 from relaypacs.uploads import states
 from relaypacs.uploads.errors import (
     ChecksumMismatch,
@@ -60,16 +61,33 @@ def ensure_accepts_chunks(upload: Upload) -> None:
         raise UploadCompleted(state=upload.state.value)
 
 
-async def read_body(body: AsyncIterator[bytes], expected: int) -> bytes:
-    """Read at most one chunk's worth; a longer body is refused before it is all read."""
-    buffer = bytearray()
-    async for part in body:
-        buffer += part
-        if len(buffer) > expected:
-            raise WrongChunkSize(f"This chunk must be exactly {expected} bytes.", expected=expected)
-    if len(buffer) != expected:
+def check_declared_length(declared: int | None, expected: int, chunk_size: int) -> None:
+    """Refuse on Content-Length alone, before a byte is read: over the upload's chunk size
+    is 413, any other length but this chunk's is 400."""
+    if declared is None:
+        return
+    if declared > chunk_size:
+        raise PayloadTooLarge(chunk_size)
+    if declared != expected:
         raise WrongChunkSize(
-            f"This chunk must be exactly {expected} bytes; got {len(buffer)}.", expected=expected
+            f"This chunk must be exactly {expected} bytes; got {declared}.", expected=expected
+        )
+
+
+async def read_body(body: AsyncIterator[bytes], expected: int, chunk_size: int) -> bytes:
+    """Read one chunk's worth, never more: past `expected` bytes the rest is only counted,
+    and a body over the upload's chunk size is refused (413) as soon as it passes it."""
+    buffer = bytearray()
+    received = 0
+    async for part in body:
+        received += len(part)
+        if received > chunk_size:
+            raise PayloadTooLarge(chunk_size)
+        if len(buffer) < expected:
+            buffer += part[: expected - len(buffer)]
+    if received != expected:
+        raise WrongChunkSize(
+            f"This chunk must be exactly {expected} bytes; got {received}.", expected=expected
         )
     return bytes(buffer)
 
@@ -154,6 +172,7 @@ async def receive(
     file_index: int,
     chunk_index: int,
     content_md5: str | None,
+    content_length: int | None,
     body: AsyncIterator[bytes],
 ) -> ChunkAck:
     """Store one chunk; answer only once it is durable (fsync or S3 PUT acknowledged)."""
@@ -161,10 +180,13 @@ async def receive(
     md5 = parse_content_md5(content_md5)
     if file is None or not 0 <= chunk_index < file.total_chunks:
         raise ChunkOutOfRange(file=file_index, index=chunk_index)
-    expected = chunk_length(file.size, upload.chunk_size, file.total_chunks, chunk_index)
-    data = await read_body(body, expected)
     # Plain values: a rolled-back claim expires the ORM objects.
     upload_id, chunk_size, file_size = upload.id, upload.chunk_size, file.size
+    expected = chunk_length(file_size, chunk_size, file.total_chunks, chunk_index)
+    check_declared_length(content_length, expected, chunk_size)
+    # No connection is held while a (slow) client sends the bytes: end the read first.
+    await session.commit()
+    data = await read_body(body, expected, chunk_size)
     actual = await anyio.to_thread.run_sync(lambda: hashlib.md5(data, usedforsecurity=False))
     if actual.hexdigest() != md5:
         metrics.UPLOAD_CHUNKS.labels("checksum_mismatch").inc()

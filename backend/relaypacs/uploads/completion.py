@@ -1,5 +1,10 @@
 """Completing an upload: verify every chunk, validate every file as DICOM, record the
-study in one transaction and queue it. Never a partially recorded study."""
+study in one transaction and queue it. Never a partially recorded study.
+
+No database connection is held while waiting or working: each step is its own short
+transaction (begin, load the plan, record), and the waits for a concurrent run and the
+hashing and DICOM reads in between run with the session's transaction ended, so many
+concurrent `complete` calls cannot drain the connection pool."""
 
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ HEARTBEAT = 10.0
 STALE_PROCESSING = timedelta(seconds=60)
 # How long a concurrent `complete` waits for the one already running.
 WAIT_FOR_OTHER = 120.0
+POLL_MAX = 1.0
 
 
 async def _begin(session: AsyncSession, upload: Upload) -> bool:
@@ -58,8 +64,14 @@ async def _begin(session: AsyncSession, upload: Upload) -> bool:
         .execution_options(synchronize_session=False),
     )
     await session.commit()
-    await session.refresh(upload)
+    await _reload(session, upload)
     return owned == 1
+
+
+async def _reload(session: AsyncSession, upload: Upload) -> None:
+    """Read the upload's current row in a transaction of its own (no connection kept)."""
+    await session.refresh(upload)
+    await session.commit()
 
 
 async def _release(session: AsyncSession, upload_id: uuid.UUID) -> None:
@@ -86,13 +98,17 @@ def _stale(upload: Upload) -> bool:
 
 
 async def _wait_for_other_run(session: AsyncSession, upload: Upload) -> None:
-    """Until the running completion finishes, dies (goes stale) or WAIT_FOR_OTHER passes."""
+    """Until the running completion finishes, dies (goes stale) or WAIT_FOR_OTHER passes.
+    Looks every 0.25 s at first, then less often (up to every POLL_MAX): many waiters
+    polling must not slow down the run they wait for."""
     deadline = asyncio.get_running_loop().time() + WAIT_FOR_OTHER
+    delay = 0.25
     while upload.state is UploadState.processing and not _stale(upload):
         if asyncio.get_running_loop().time() > deadline:
             return
-        await asyncio.sleep(0.25)
-        await session.refresh(upload)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, POLL_MAX)
+        await _reload(session, upload)
 
 
 async def _heartbeat(session: AsyncSession, upload_id: uuid.UUID) -> None:
@@ -123,6 +139,7 @@ async def complete(
     ip: str | None,
 ) -> CompleteAccepted:
     """Idempotent: a second (or concurrent) call gets the first call's outcome."""
+    await session.commit()  # the request's own read of the upload: its connection goes back
     for _ in range(3):
         if upload.state is UploadState.processing:
             await _wait_for_other_run(session, upload)
@@ -170,7 +187,9 @@ async def _run(
     upload_id = upload.id
     beat = asyncio.create_task(_heartbeat(session, upload_id))
     try:
-        checks = await validation.check_all(session, settings, storage, upload)
+        plan = await validation.plan(session, upload)
+        await session.commit()  # hashing and DICOM reads take long: hold no connection
+        checks = await validation.check_all(settings, storage, upload, plan)
         result = await _record(
             session,
             settings=settings,

@@ -8,6 +8,7 @@ from relaypacs.auth.dependencies import CurrentUser, user_with
 from relaypacs.auth.models import User
 from relaypacs.core import pagination
 from relaypacs.core.dependencies import ClientDep, SessionDep, SettingsDep
+from relaypacs.core.limits import declared_length
 from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import chunks, completion, service, study_conflict
@@ -73,6 +74,7 @@ async def init_upload(
     responses={
         400: {"description": "Checksum, size or index problem; nothing stored"},
         409: {"description": "chunk_conflict or upload_completed"},
+        413: {"description": "payload_too_large: more bytes than the upload's chunk size"},
     },
     openapi_extra={
         "requestBody": {
@@ -100,6 +102,7 @@ async def put_chunk(
         file_index=file,
         chunk_index=index,
         content_md5=content_md5,
+        content_length=declared_length(request.scope),
         body=request.stream(),
     )
 

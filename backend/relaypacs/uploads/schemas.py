@@ -5,8 +5,10 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
-from relaypacs.core.config import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from relaypacs.core.config import MAX_CHUNK_SIZE, MAX_UPLOAD_FILES, MIN_CHUNK_SIZE
+from relaypacs.core.context import current_settings
 from relaypacs.core.pagination import Page
 from relaypacs.core.service_levels import ServiceLevel
 from relaypacs.uploads.models import UploadState
@@ -100,10 +102,23 @@ class UploadInit(BaseModel):
     modality: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
     service_level: ServiceLevel
     notes: Annotated[str | None, StringConstraints(max_length=2000)] = None
-    # The configured limit (UPLOAD_MAX_FILES) is checked by the service, with its own error.
-    files: Annotated[list[FileDeclaration], Field(min_length=1, max_length=100_000)]
+    # At most UPLOAD_MAX_FILES, counted before any entry is validated (_bounded_files).
+    files: Annotated[list[FileDeclaration], Field(min_length=1, max_length=MAX_UPLOAD_FILES)]
     chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] | None = None
     force_upload: bool = False
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _bounded_files(cls, value: object) -> object:
+        settings = current_settings()
+        limit = settings.upload_max_files if settings is not None else MAX_UPLOAD_FILES
+        if isinstance(value, list) and len(value) > limit:
+            raise PydanticCustomError(
+                "too_many_files",
+                "An upload may have at most {limit} files; this one has {count}.",
+                {"error_code": "too_many_files", "limit": limit, "count": len(value)},
+            )
+        return value
 
     @field_validator("modality")
     @classmethod

@@ -3,6 +3,7 @@ file, and a DICOM header read, at most UPLOAD_VALIDATION_CONCURRENCY files at a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -45,9 +46,15 @@ async def _check_file(
     return FileCheck(file, sha256, (), inspection)
 
 
-async def check_all(
-    session: AsyncSession, settings: CoreSettings, storage: Storage, upload: Upload
-) -> list[FileCheck]:
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What checking needs from the database, read in one short transaction."""
+
+    files: Sequence[UploadFile]
+    md5s: dict[int, dict[int, str]]  # file index → chunk index → MD5 acknowledged
+
+
+async def plan(session: AsyncSession, upload: Upload) -> Plan:
     files = await upload_service.files_of(session, upload_id=upload.id)
     rows = await session.execute(
         select(UploadChunk.file_index, UploadChunk.chunk_index, UploadChunk.md5).where(
@@ -57,15 +64,23 @@ async def check_all(
     md5s: dict[int, dict[int, str]] = {}
     for file_index, chunk_index, md5 in rows:
         md5s.setdefault(file_index, {})[chunk_index] = md5
+    return Plan(files, md5s)
+
+
+async def check_all(
+    settings: CoreSettings, storage: Storage, upload: Upload, plan: Plan
+) -> list[FileCheck]:
+    """Every file of the plan, from storage only: no database access."""
     limiter = anyio.Semaphore(settings.upload_validation_concurrency)
-    results: list[FileCheck | None] = [None] * len(files)
+    results: list[FileCheck | None] = [None] * len(plan.files)
 
     async def run(position: int, file: UploadFile) -> None:
         async with limiter:
-            results[position] = await _check_file(storage, upload, file, md5s.get(file.index, {}))
+            md5s = plan.md5s.get(file.index, {})
+            results[position] = await _check_file(storage, upload, file, md5s)
 
     async with anyio.create_task_group() as group:
-        for position, file in enumerate(files):
+        for position, file in enumerate(plan.files):
             group.start_soon(run, position, file)
     return [r for r in results if r is not None]
 

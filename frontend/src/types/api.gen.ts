@@ -4518,6 +4518,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description payload_too_large: more bytes than the upload's chunk size */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
