@@ -21,6 +21,8 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 RELAYPACS = REPO / ".venv" / "bin" / "relaypacs"
+if not RELAYPACS.exists():  # a git worktree without its own venv: the running one's
+    RELAYPACS = Path(sys.executable).with_name("relaypacs")
 
 
 class BenchError(Exception):

@@ -67,7 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database,
         name=housekeeping.JOB_NAME,
         crontab=settings.upload_cleanup_cron,
-        func=lambda: housekeeping.cleanup(database=database, storage=storage),
+        func=lambda: housekeeping.cleanup(database=database, storage=storage, cache=cache),
     )
     jobs.add_cron_job(
         scheduler,
@@ -95,6 +95,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         storage=storage,
         notifier=notifier,
         on_change=delivery.job_changed,
+        cache=cache,
     )
     app.state.forwarder = forwarder
     app.state.handoff = Forwarding(settings=settings, forwarder=forwarder)

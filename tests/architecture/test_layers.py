@@ -77,11 +77,11 @@ def test_a_wrong_import_or_a_cycle_breaks_the_contracts(package_copy: Path) -> N
 
 
 def test_a_new_package_without_a_layer_is_refused(package_copy: Path) -> None:
-    (package_copy / "relaypacs" / "stats").mkdir()
-    (package_copy / "relaypacs" / "stats" / "__init__.py").write_text("")
+    (package_copy / "relaypacs" / "billing").mkdir()
+    (package_copy / "relaypacs" / "billing" / "__init__.py").write_text("")
     result = _lint_imports(package_copy, pythonpath=package_copy)
     assert result.returncode != 0
-    assert "relaypacs.stats" in result.stdout + result.stderr
+    assert "relaypacs.billing" in result.stdout + result.stderr
 
 
 def _modules() -> list[str]:

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.auth.models import User
 from relaypacs.core import metrics
+from relaypacs.core.cache import Cache
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
-from relaypacs.uploads import dicom, recording, states, study_conflict, validation
+from relaypacs.uploads import changes, dicom, recording, states, study_conflict, validation
 from relaypacs.uploads import service as upload_service
 from relaypacs.uploads.chunks import ensure_accepts_chunks
 from relaypacs.uploads.errors import (
@@ -133,6 +134,7 @@ async def complete(
     storage: Storage,
     handoff: Handoff,
     studies: PacsStudies,
+    cache: Cache | None,
     upload: Upload,
     user: User,
     skip_invalid: bool,
@@ -155,7 +157,7 @@ async def complete(
             if p.missing
         }
         if missing:
-            metrics.UPLOADS_COMPLETED.labels("incomplete").inc()
+            metrics.UPLOADS_COMPLETED.labels("incomplete", upload.service_level).inc()
             raise UploadIncomplete(missing=_missing_body(missing))
         if await _begin(session, upload):
             return await _run(
@@ -164,6 +166,7 @@ async def complete(
                 handoff=handoff,
                 studies=studies,
                 storage=storage,
+                cache=cache,
                 upload=upload,
                 user=user,
                 skip_invalid=skip_invalid,
@@ -179,12 +182,13 @@ async def _run(
     storage: Storage,
     handoff: Handoff,
     studies: PacsStudies,
+    cache: Cache | None,
     upload: Upload,
     user: User,
     skip_invalid: bool,
     ip: str | None,
 ) -> CompleteAccepted:
-    upload_id = upload.id
+    upload_id, service_level = upload.id, upload.service_level
     beat = asyncio.create_task(_heartbeat(session, upload_id))
     try:
         plan = await validation.plan(session, upload)
@@ -207,7 +211,8 @@ async def _run(
         raise
     finally:
         beat.cancel()
-    metrics.UPLOADS_COMPLETED.labels("queued").inc()
+    metrics.UPLOADS_COMPLETED.labels("queued", service_level).inc()
+    await changes.changed(cache)  # committed: `queued`
     return result
 
 
@@ -239,7 +244,7 @@ async def _record(
                 )
             )
         await session.commit()
-        metrics.UPLOADS_COMPLETED.labels("incomplete").inc()
+        metrics.UPLOADS_COMPLETED.labels("incomplete", upload.service_level).inc()
         raise UploadIncomplete(
             "Some stored chunks failed their integrity check; send them again.",
             missing=_missing_body(corrupt),
@@ -247,7 +252,7 @@ async def _record(
 
     invalid = [c for c in checks if c.inspection.outcome is dicom.Outcome.invalid]
     if invalid and not skip_invalid:
-        metrics.UPLOADS_COMPLETED.labels("invalid_dicom").inc()
+        metrics.UPLOADS_COMPLETED.labels("invalid_dicom", upload.service_level).inc()
         raise InvalidDicom(
             files=[
                 {"file": c.file.index, "name": c.file.name, "reason": c.inspection.reason}
@@ -259,7 +264,7 @@ async def _record(
         {c.inspection.instance.study_instance_uid for c in valid if c.inspection.instance}
     )
     if len(study_uids) > 1:
-        metrics.UPLOADS_COMPLETED.labels("invalid_dicom").inc()
+        metrics.UPLOADS_COMPLETED.labels("invalid_dicom", upload.service_level).inc()
         raise MultipleStudies(studies=study_uids)
     if not valid:
         raise NoInstances()
@@ -267,7 +272,7 @@ async def _record(
     patients = sorted({c.inspection.instance.patient_id for c in valid if c.inspection.instance})
     if len(patients) > 1:
         # One identity per upload: what a PACS report is checked against (reports.sync).
-        metrics.UPLOADS_COMPLETED.labels("invalid_dicom").inc()
+        metrics.UPLOADS_COMPLETED.labels("invalid_dicom", upload.service_level).inc()
         raise MultiplePatients(patients=len(patients))
 
     preferences = await users_service.get_preferences(session, user_id=user.id)
@@ -283,7 +288,7 @@ async def _record(
             .limit(1)
         )
         if earlier is not None:
-            metrics.UPLOADS_COMPLETED.labels("duplicate").inc()
+            metrics.UPLOADS_COMPLETED.labels("duplicate", upload.service_level).inc()
             await upload_service.refuse_duplicate(session, earlier=earlier, user=user, ip=ip)
     # Not skipped by force_upload: that answers "is this a duplicate", not "whose study".
     await study_conflict.ensure_no_conflict(

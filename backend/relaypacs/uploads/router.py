@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from relaypacs.auth.dependencies import CurrentUser, user_with
 from relaypacs.auth.models import User
 from relaypacs.core import pagination
-from relaypacs.core.dependencies import ClientDep, SessionDep, SettingsDep
+from relaypacs.core.dependencies import CacheDep, ClientDep, SessionDep, SettingsDep
 from relaypacs.core.limits import declared_length
 from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission, has_permission
@@ -62,9 +62,12 @@ async def init_upload(
     session: SessionDep,
     settings: SettingsDep,
     client: ClientDep,
+    cache: CacheDep,
     user: Annotated[User, Depends(user_with(Permission.upload_create))],
 ) -> UploadCreated:
-    return await service.create(session, settings=settings, user=user, data=data, ip=client.ip)
+    return await service.create(
+        session, settings=settings, cache=cache, user=user, data=data, ip=client.ip
+    )
 
 
 @transfer_router.put(
@@ -122,11 +125,16 @@ async def upload_status(transfer: TransferDep, session: SessionDep) -> UploadSta
     },
 )
 async def cancel_upload(
-    transfer: TransferDep, session: SessionDep, storage: StorageDep, request: Request
+    transfer: TransferDep,
+    session: SessionDep,
+    storage: StorageDep,
+    cache: CacheDep,
+    request: Request,
 ) -> None:
     await service.cancel(
         session,
         storage=storage,
+        cache=cache,
         upload=transfer.upload,
         ip=request.client.host if request.client else None,
     )
@@ -154,6 +162,7 @@ async def complete_upload(
     storage: StorageDep,
     handoff: HandoffDep,
     studies: PacsStudiesDep,
+    cache: CacheDep,
     request: Request,
     skip_invalid: bool = False,
 ) -> CompleteAccepted:
@@ -163,6 +172,7 @@ async def complete_upload(
         storage=storage,
         handoff=handoff,
         studies=studies,
+        cache=cache,
         upload=transfer.upload,
         user=transfer.owner,
         skip_invalid=skip_invalid,

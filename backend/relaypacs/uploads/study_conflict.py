@@ -75,7 +75,7 @@ async def ensure_no_conflict(
         )
     if not found.patient_ids - {patient_id}:
         return
-    metrics.UPLOADS_COMPLETED.labels("study_uid_conflict").inc()
+    metrics.UPLOADS_COMPLETED.labels("study_uid_conflict", upload.service_level).inc()
     # UIDs and ids only: the other patient's PatientID is neither returned nor recorded.
     audit.record(
         session,

@@ -728,6 +728,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/upload/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Upload stats of the caller's scope for a period (cached, see STATS_CACHE_SECONDS) */
+        get: operations["upload_stats_api_upload_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/upload/stats/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The period's upload counts as CSV, one row per non-empty combination (audited) */
+        get: operations["export_stats_api_upload_stats_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/upload/{upload_id}": {
         parameters: {
             query?: never;
@@ -1046,6 +1080,20 @@ export interface components {
             /** Ok */
             ok: boolean;
         };
+        /** DailyCount */
+        DailyCount: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Failed */
+            failed: number;
+            /** Forwarded */
+            forwarded: number;
+            /** Uploads */
+            uploads: number;
+        };
         /** DestinationList */
         DestinationList: {
             /** Items */
@@ -1318,6 +1366,18 @@ export interface components {
             /** Secret */
             secret: string;
         };
+        /** ModalityCount */
+        ModalityCount: {
+            /**
+             * Bytes
+             * @description Bytes of this modality's uploads that completed
+             */
+            bytes: number;
+            /** Modality */
+            modality: string;
+            /** Uploads */
+            uploads: number;
+        };
         /** NoteCreate */
         NoteCreate: {
             /** Body */
@@ -1380,6 +1440,28 @@ export interface components {
             /** Upload Id */
             upload_id: string | null;
         };
+        /**
+         * Outcomes
+         * @description Uploads of the period by where they are now (in_progress: any other state).
+         */
+        Outcomes: {
+            /** Cancelled */
+            cancelled: number;
+            /** Expired */
+            expired: number;
+            /** Failed */
+            failed: number;
+            /** Forwarded */
+            forwarded: number;
+            /** In Progress */
+            in_progress: number;
+        };
+        /**
+         * Period
+         * @description How far back: the last 7, 14, 30, 90 or 180 days (today included), or everything.
+         * @enum {string}
+         */
+        Period: "1w" | "2w" | "1m" | "3m" | "6m" | "all";
         /**
          * Permission
          * @enum {string}
@@ -1817,6 +1899,12 @@ export interface components {
          * @enum {string}
          */
         ServiceLevel: "STAT" | "EMERGENCY" | "ROUTINE";
+        /** ServiceLevelCount */
+        ServiceLevelCount: {
+            service_level: components["schemas"]["ServiceLevel"];
+            /** Uploads */
+            uploads: number;
+        };
         /** SessionList */
         SessionList: {
             /** Items */
@@ -2118,6 +2206,62 @@ export interface components {
          * @enum {string}
          */
         UploadState: "uploading" | "processing" | "queued" | "forwarding" | "forwarded" | "failed" | "expired" | "cancelled";
+        /** UploadStats */
+        UploadStats: {
+            /**
+             * Avg Delivery Seconds
+             * @description Mean of complete → forwarded
+             */
+            avg_delivery_seconds: number | null;
+            /**
+             * Avg Upload Seconds
+             * @description Mean of init → complete accepted
+             */
+            avg_upload_seconds: number | null;
+            /** By Modality */
+            by_modality: components["schemas"]["ModalityCount"][];
+            by_outcome: components["schemas"]["Outcomes"];
+            /** By Service Level */
+            by_service_level: components["schemas"]["ServiceLevelCount"][];
+            /** Daily */
+            daily: components["schemas"]["DailyCount"][];
+            /**
+             * From
+             * @description Start of the period (midnight in tz); null for `all`
+             */
+            from: string | null;
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            period: components["schemas"]["Period"];
+            /**
+             * Success Rate
+             * @description forwarded / (forwarded + failed), 4 decimals; null when neither
+             */
+            success_rate: number | null;
+            /**
+             * To
+             * Format: date-time
+             */
+            to: string;
+            /**
+             * Total Uploads
+             * @description Uploads initialised in the period
+             */
+            total_uploads: number;
+            /**
+             * Volume Bytes
+             * @description Bytes of uploads whose completion was accepted
+             */
+            volume_bytes: number;
+            /**
+             * Volume Gb
+             * @description volume_bytes in GB (10^9 bytes), 2 decimals
+             */
+            volume_gb: number;
+        };
         /** UploadStatus */
         UploadStatus: {
             /**
@@ -4345,6 +4489,102 @@ export interface operations {
             };
         };
     };
+    upload_stats_api_upload_stats_get: {
+        parameters: {
+            query?: {
+                /** @description 1w, 2w, 1m (30 days), 3m, 6m or all */
+                period?: components["schemas"]["Period"];
+                /** @description IANA time zone for day boundaries (default UTC) */
+                tz?: string;
+                /** @description Admins only: one facility's uploads (its id, a UUID) */
+                facility?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadStats"];
+                };
+            };
+            /** @description Missing, invalid or revoked access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description facility_filter_forbidden: only admins filter by facility */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description validation_error (period), invalid_timezone or invalid_facility */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    export_stats_api_upload_stats_export_get: {
+        parameters: {
+            query?: {
+                /** @description 1w, 2w, 1m (30 days), 3m, 6m or all */
+                period?: components["schemas"]["Period"];
+                /** @description IANA time zone for day boundaries (default UTC) */
+                tz?: string;
+                /** @description Admins only: one facility's uploads (its id, a UUID) */
+                facility?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV (RFC 4180): date,facility,modality,service_level,outcome,uploads,bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Missing, invalid or revoked access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description forbidden: the analytics_export permission (admins) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description validation_error (period), invalid_timezone or invalid_facility */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     get_upload_api_upload__upload_id__get: {
         parameters: {
             query?: never;
@@ -5085,6 +5325,7 @@ type ReadonlyArray<T> = [
 export const pathsApiReportsGetParametersQuerySortAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/reports"]["get"]["parameters"]["query"]["sort"]> = ["date", "-date", "status", "-status", "modality", "-modality", "priority"];
 export const pathsApiReportsReport_idDownloadGetParametersQuerySourceValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/reports/{report_id}/download"]["get"]["parameters"]["query"]["source"]> = ["report", "pacs"];
 export const pathsApiUsersUser_idMembershipDecisionPostParametersPathDecisionValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/users/{user_id}/membership/{decision}"]["post"]["parameters"]["path"]["decision"]> = ["approve", "reject"];
+export const periodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Period"]> = ["1w", "2w", "1m", "3m", "6m", "all"];
 export const permissionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Permission"]> = ["upload:create", "upload:read_own", "upload:read_all", "upload:override", "report:read_own", "report:read_facility", "report:read_all", "report:update", "user:manage", "facility:manage", "audit:read", "analytics:export", "pacs:manage"];
 export const readinessStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Readiness"]["status"]> = ["ready", "unavailable"];
 export const registerRequestRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RegisterRequest"]["role"]> = ["clinician", "radiographer"];
