@@ -25,6 +25,7 @@ from relaypacs.notifications.router import stream_router as notifications_stream
 from relaypacs.ops.router import router as ops_router
 from relaypacs.pacs.router import router as pacs_router
 from relaypacs.reports.router import router as reports_router
+from relaypacs.stats.router import router as stats_router
 from relaypacs.uploads.router import router as uploads_router
 from relaypacs.uploads.router import transfer_router as uploads_transfer_router
 from relaypacs.users.router import admin_router as users_router
@@ -51,6 +52,8 @@ api_router.include_router(me_router, prefix="/me", tags=["me"])
 api_router.include_router(users_router, prefix="/users", tags=["users"])
 api_router.include_router(facilities_router, prefix="/facilities", tags=["facilities"])
 api_router.include_router(audit_router, prefix="/audit", tags=["audit"])
+# Before the uploads: their /upload/{upload_id} would otherwise take /upload/stats.
+api_router.include_router(stats_router, tags=["stats"])
 api_router.include_router(uploads_router, tags=["uploads"])
 api_router.include_router(pacs_router, prefix="/pacs", tags=["pacs"])
 api_router.include_router(reports_router, prefix="/reports", tags=["reports"])

@@ -65,7 +65,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database,
         name=housekeeping.JOB_NAME,
         crontab=settings.upload_cleanup_cron,
-        func=lambda: housekeeping.cleanup(database=database, storage=storage),
+        func=lambda: housekeeping.cleanup(database=database, storage=storage, cache=cache),
     )
     jobs.add_cron_job(
         scheduler,
@@ -93,6 +93,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         storage=storage,
         notifier=notifier,
         on_change=delivery.job_changed,
+        cache=cache,
     )
     app.state.forwarder = forwarder
     app.state.handoff = Forwarding(settings=settings, forwarder=forwarder)

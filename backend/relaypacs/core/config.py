@@ -141,6 +141,9 @@ class CoreSettings(BaseSettings):
     upload_cleanup_cron: str = "0 2 * * *"
     upload_validation_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
 
+    # upload analytics: how long /api/upload/stats answers are cached (0: not cached)
+    stats_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+
     # reports and notifications
     report_sync_interval_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 5.0
     report_sync_batch: Annotated[int, Field(ge=1, le=10_000)] = 200

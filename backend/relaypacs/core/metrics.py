@@ -1,4 +1,9 @@
-"""Prometheus metrics shared across the app (the default registry, one per process)."""
+"""Prometheus metrics shared across the app (the default registry, one per process).
+
+Labels never carry patient data: only fixed vocabularies (outcomes, reasons, service
+levels) and configured destination names. Ratios (`upload_success_rate`,
+`pacs_connectivity`) are recording rules over these counters, not per-process gauges.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +22,35 @@ HTTP_LATENCY = Histogram(
 )
 UPLOAD_CHUNKS = Counter(
     "relaypacs_upload_chunks_total",
-    "Upload chunks received, by outcome (stored, duplicate, checksum_mismatch).",
+    "Upload chunks accepted, by outcome (stored, duplicate: the same bytes again).",
     ["outcome"],
 )
+UPLOAD_CHUNKS_REJECTED = Counter(
+    "relaypacs_upload_chunks_rejected_total",
+    "Upload chunks refused, by reason (the error code: checksum_mismatch, chunk_conflict…).",
+    ["reason"],
+)
 UPLOAD_BYTES = Counter("relaypacs_upload_bytes_total", "Upload bytes durably stored.")
+UPLOADS_STARTED = Counter(
+    "relaypacs_uploads_started_total", "Uploads initialised, by service level.", ["service_level"]
+)
 UPLOADS_COMPLETED = Counter(
     "relaypacs_uploads_completed_total",
-    "Upload completions, by outcome (queued, invalid_dicom, incomplete, duplicate).",
-    ["outcome"],
+    "Upload completions, by outcome (queued, invalid_dicom, incomplete, duplicate) and "
+    "service level.",
+    ["outcome", "service_level"],
+)
+UPLOADS_FINISHED = Counter(
+    "relaypacs_uploads_finished_total",
+    "Uploads reaching an end state, by outcome (forwarded, failed, cancelled, expired) and "
+    "service level.",
+    ["outcome", "service_level"],
+)
+FORWARD_JOBS = Counter(
+    "relaypacs_forward_jobs_total",
+    "Forward job attempts ended, by destination and outcome (delivered, retry, dead, "
+    "superseded: handed to the fallback).",
+    ["destination", "outcome"],
 )
 PACS_UP = Gauge(
     "relaypacs_pacs_up", "Whether the destination answered its last health check.", ["destination"]
@@ -33,6 +59,14 @@ PACS_QUEUE_DEPTH = Gauge(
     "relaypacs_pacs_queue_depth",
     "Forward jobs waiting or in progress, by destination.",
     ["destination"],
+)
+PACS_QUEUE_OLDEST = Gauge(
+    "relaypacs_pacs_queue_oldest_age_seconds",
+    "Age of the oldest forward job waiting or in progress, by destination (0: none).",
+    ["destination"],
+)
+SSE_CONNECTIONS = Gauge(
+    "relaypacs_sse_connections", "Server-Sent Event streams open in this process."
 )
 PACS_INSTANCES = Counter(
     "relaypacs_pacs_forwarded_instances_total", "Instances stored by a PACS.", ["destination"]

@@ -14,6 +14,7 @@ from sse_starlette import ServerSentEvent
 from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.errors import InvalidToken
 from relaypacs.auth.sessions import Principal
+from relaypacs.core import metrics
 from relaypacs.core.cache import Cache
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import Database
@@ -116,6 +117,7 @@ async def events(
         check_every = settings.sse_session_check_seconds or SESSION_CHECK_SECONDS
         next_check = loop.time() + check_every
         lost = asyncio.ensure_future(subscriber.lost.wait())
+        metrics.SSE_CONNECTIONS.inc()
         try:
             while True:
                 timeout = max(0.0, next_check - loop.time())
@@ -144,4 +146,5 @@ async def events(
                         log.info("sse_stream_session_ended", user_id=str(user_id))
                         return
         finally:
+            metrics.SSE_CONNECTIONS.dec()
             lost.cancel()

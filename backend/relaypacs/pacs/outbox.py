@@ -8,7 +8,7 @@ import os
 import socket
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -203,3 +203,18 @@ async def queue_depth(session: AsyncSession) -> dict[str, int]:
         .group_by(ForwardJob.destination)
     )
     return {name: int(count) for name, count in rows.all()}
+
+
+async def oldest_open(session: AsyncSession) -> dict[str, datetime]:
+    """Per destination, when its oldest job still waiting or in progress was queued."""
+    rows = await session.execute(
+        select(ForwardJob.destination, func.min(ForwardJob.created_at))
+        .where(ForwardJob.state.in_(OPEN))
+        .group_by(ForwardJob.destination)
+    )
+    return {name: _aware(oldest) for name, oldest in rows.all() if oldest is not None}
+
+
+def _aware(value: datetime) -> datetime:
+    # Whatever the driver hands back for MIN(), an aware UTC datetime.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

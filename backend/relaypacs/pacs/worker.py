@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from relaypacs.core import metrics
+from relaypacs.core.cache import Cache
 from relaypacs.core.database import Database, execute_dml, utcnow
 from relaypacs.core.logging import get_logger
 from relaypacs.notifications.service import Notifier
@@ -24,6 +25,7 @@ from relaypacs.pacs.delivery import Outcome, Sender
 from relaypacs.pacs.handoff import JobChange, JobListener
 from relaypacs.pacs.health import HealthMonitor
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ForwardReceipt, JobRole, JobState
+from relaypacs.uploads import changes as upload_changes
 from relaypacs.uploads.models import Upload
 from relaypacs.uploads.storage import Storage
 
@@ -41,8 +43,10 @@ class Forwarder:
         storage: Storage,
         notifier: Notifier,
         on_change: JobListener,
+        cache: Cache | None = None,
     ) -> None:
         self.settings = settings
+        self.cache = cache  # where the uploads' generation is kept (see uploads.changes)
         self.database = database
         self.notifier = notifier
         self.on_change = on_change
@@ -54,6 +58,7 @@ class Forwarder:
         self.sender = Sender(
             settings=settings, storage=storage, clients=self.clients, holder=self.holder
         )
+        self._gauges_at = 0.0
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -92,6 +97,8 @@ class Forwarder:
                 job_id = await outbox.claim(self.database, holder=self.holder)
                 if job_id is not None:
                     await self.process(job_id)
+                    if asyncio.get_running_loop().time() - self._gauges_at > 5:
+                        await self._update_queue_gauge()  # kept fresh under load too
                     continue
                 await self._update_queue_gauge()
             except asyncio.CancelledError:
@@ -103,10 +110,16 @@ class Forwarder:
                 await asyncio.wait_for(self._wake.wait(), self.settings.forward_poll_seconds)
 
     async def _update_queue_gauge(self) -> None:
+        self._gauges_at = asyncio.get_running_loop().time()
         async with self.database.sessionmaker() as session:
             depth = await outbox.queue_depth(session)
+            oldest = await outbox.oldest_open(session)
+        now = utcnow()
         for name in self.settings.destinations:
             metrics.PACS_QUEUE_DEPTH.labels(name).set(depth.get(name, 0))
+            since = oldest.get(name)
+            age = (now - since).total_seconds() if since is not None else 0.0
+            metrics.PACS_QUEUE_OLDEST.labels(name).set(max(0.0, age))
 
     async def changed(self, session: AsyncSession, job: ForwardJob) -> None:
         """Tell the layer above about the job's state, commit, then deliver what it said to."""
@@ -121,6 +134,7 @@ class Forwarder:
             ),
         )
         await session.commit()
+        await upload_changes.changed(self.cache)  # the upload's state may have followed
         await self.notifier.deliver(dispatch)
 
     # --- one job ----------------------------------------------------------------------
@@ -248,6 +262,7 @@ class Forwarder:
             session, job, JobState.pending, next_attempt_at=decision.next_attempt_at, **failed
         ):
             await session.commit()
+            metrics.FORWARD_JOBS.labels(job.destination, "retry").inc()
 
     async def _fall_back(self, session: AsyncSession, job: ForwardJob, **failed: Any) -> None:
         """The primary cannot take the study: hand what it has not stored to the fallback."""
@@ -266,6 +281,7 @@ class Forwarder:
         # The fallback job is written only if this worker still owns the primary.
         if not await self._settle(session, job, JobState.superseded, **failed):
             return
+        metrics.FORWARD_JOBS.labels(job.destination, "superseded").inc()
         log.warning(
             "pacs_fallback",
             job_id=str(job.id),
@@ -307,6 +323,7 @@ class Forwarder:
             destination=job.destination,
             state=state.value,
         )
+        metrics.FORWARD_JOBS.labels(job.destination, state.value).inc()
         if state is JobState.dead:
             metrics.PACS_FAILURES.labels(job.destination, "dead_letter").inc()
 
@@ -325,6 +342,7 @@ class Forwarder:
                     session, job, JobState.dead, attempts=attempts, last_error=error
                 ):
                     await session.commit()
+                    metrics.FORWARD_JOBS.labels(destination, "dead").inc()
                     metrics.PACS_FAILURES.labels(destination, "dead_letter").inc()
                     log.error("forward_job_dead_after_errors", job_id=str(job_id))
                 return
@@ -338,5 +356,6 @@ class Forwarder:
                 next_attempt_at=retry_at,
             ):
                 await session.commit()
+                metrics.FORWARD_JOBS.labels(destination, "retry").inc()
         except Exception:
             log.exception("forward_job_release_failed", job_id=str(job_id))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core import metrics
 from relaypacs.core.database import execute_dml, utcnow
+from relaypacs.core.errors import AppError
 from relaypacs.uploads import states
 from relaypacs.uploads.errors import (
     ChecksumMismatch,
@@ -156,7 +157,35 @@ async def receive(
     content_md5: str | None,
     body: AsyncIterator[bytes],
 ) -> ChunkAck:
-    """Store one chunk; answer only once it is durable (fsync or S3 PUT acknowledged)."""
+    """Store one chunk; answer only once it is durable (fsync or S3 PUT acknowledged).
+    A refusal is counted by its error code (`relaypacs_upload_chunks_rejected_total`)."""
+    try:
+        return await _receive(
+            session,
+            storage=storage,
+            upload=upload,
+            file=file,
+            file_index=file_index,
+            chunk_index=chunk_index,
+            content_md5=content_md5,
+            body=body,
+        )
+    except AppError as exc:
+        metrics.UPLOAD_CHUNKS_REJECTED.labels(exc.code).inc()
+        raise
+
+
+async def _receive(
+    session: AsyncSession,
+    *,
+    storage: Storage,
+    upload: Upload,
+    file: UploadFile | None,
+    file_index: int,
+    chunk_index: int,
+    content_md5: str | None,
+    body: AsyncIterator[bytes],
+) -> ChunkAck:
     ensure_accepts_chunks(upload)
     md5 = parse_content_md5(content_md5)
     if file is None or not 0 <= chunk_index < file.total_chunks:
@@ -167,7 +196,6 @@ async def receive(
     upload_id, chunk_size, file_size = upload.id, upload.chunk_size, file.size
     actual = await anyio.to_thread.run_sync(lambda: hashlib.md5(data, usedforsecurity=False))
     if actual.hexdigest() != md5:
-        metrics.UPLOAD_CHUNKS.labels("checksum_mismatch").inc()
         raise ChecksumMismatch()
 
     state = await _claim(

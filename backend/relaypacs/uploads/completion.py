@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaypacs.audit import service as audit
 from relaypacs.auth.models import User
 from relaypacs.core import metrics
+from relaypacs.core.cache import Cache
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
-from relaypacs.uploads import dicom, states, validation
+from relaypacs.uploads import changes, dicom, states, validation
 from relaypacs.uploads import service as upload_service
 from relaypacs.uploads.chunks import ensure_accepts_chunks
 from relaypacs.uploads.errors import (
@@ -134,6 +135,7 @@ async def complete(
     settings: CoreSettings,
     storage: Storage,
     handoff: Handoff,
+    cache: Cache | None,
     upload: Upload,
     user: User,
     skip_invalid: bool,
@@ -155,7 +157,7 @@ async def complete(
             if p.missing
         }
         if missing:
-            metrics.UPLOADS_COMPLETED.labels("incomplete").inc()
+            metrics.UPLOADS_COMPLETED.labels("incomplete", upload.service_level).inc()
             raise UploadIncomplete(missing=_missing_body(missing))
         if await _begin(session, upload):
             return await _run(
@@ -163,6 +165,7 @@ async def complete(
                 settings=settings,
                 handoff=handoff,
                 storage=storage,
+                cache=cache,
                 upload=upload,
                 user=user,
                 skip_invalid=skip_invalid,
@@ -177,12 +180,13 @@ async def _run(
     settings: CoreSettings,
     storage: Storage,
     handoff: Handoff,
+    cache: Cache | None,
     upload: Upload,
     user: User,
     skip_invalid: bool,
     ip: str | None,
 ) -> CompleteAccepted:
-    upload_id = upload.id
+    upload_id, service_level = upload.id, upload.service_level
     beat = asyncio.create_task(_heartbeat(session, upload_id))
     try:
         checks = await validation.check_all(session, settings, storage, upload)
@@ -202,7 +206,8 @@ async def _run(
         raise
     finally:
         beat.cancel()
-    metrics.UPLOADS_COMPLETED.labels("queued").inc()
+    metrics.UPLOADS_COMPLETED.labels("queued", service_level).inc()
+    await changes.changed(cache)  # committed: `queued`
     return result
 
 
@@ -233,7 +238,7 @@ async def _record(
                 )
             )
         await session.commit()
-        metrics.UPLOADS_COMPLETED.labels("incomplete").inc()
+        metrics.UPLOADS_COMPLETED.labels("incomplete", upload.service_level).inc()
         raise UploadIncomplete(
             "Some stored chunks failed their integrity check; send them again.",
             missing=_missing_body(corrupt),
@@ -241,7 +246,7 @@ async def _record(
 
     invalid = [c for c in checks if c.inspection.outcome is dicom.Outcome.invalid]
     if invalid and not skip_invalid:
-        metrics.UPLOADS_COMPLETED.labels("invalid_dicom").inc()
+        metrics.UPLOADS_COMPLETED.labels("invalid_dicom", upload.service_level).inc()
         raise InvalidDicom(
             files=[
                 {"file": c.file.index, "name": c.file.name, "reason": c.inspection.reason}
@@ -253,7 +258,7 @@ async def _record(
         {c.inspection.instance.study_instance_uid for c in valid if c.inspection.instance}
     )
     if len(studies) > 1:
-        metrics.UPLOADS_COMPLETED.labels("invalid_dicom").inc()
+        metrics.UPLOADS_COMPLETED.labels("invalid_dicom", upload.service_level).inc()
         raise MultipleStudies(studies=studies)
     if not valid:
         raise NoInstances()
@@ -272,7 +277,7 @@ async def _record(
             .limit(1)
         )
         if earlier is not None:
-            metrics.UPLOADS_COMPLETED.labels("duplicate").inc()
+            metrics.UPLOADS_COMPLETED.labels("duplicate", upload.service_level).inc()
             await upload_service.refuse_duplicate(session, earlier=earlier, user=user, ip=ip)
 
     return await _persist(

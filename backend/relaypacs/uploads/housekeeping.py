@@ -7,11 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from relaypacs.core import metrics
+from relaypacs.core.cache import Cache, create_cache
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import Database, execute_dml, utcnow
 from relaypacs.core.jobs import run_exclusive
 from relaypacs.core.logging import get_logger
-from relaypacs.uploads import states
+from relaypacs.uploads import changes, states
 from relaypacs.uploads.completion import STALE_PROCESSING
 from relaypacs.uploads.models import Upload, UploadChunk, UploadState
 from relaypacs.uploads.schemas import CleanupReport
@@ -32,9 +34,12 @@ async def _is_orphan(database: Database, stored_id: str) -> bool:
     return state is None or state in states.GONE
 
 
-async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
+async def cleanup(
+    *, database: Database, storage: Storage, cache: Cache | None = None
+) -> CleanupReport:
     """Release completions that died, expire uploads past their deadline, free their
-    chunks, and drop orphaned data."""
+    chunks, and drop orphaned data. Each expiry moves the uploads' generation on in
+    `cache` (what the stats are cached in)."""
     now = utcnow()
     expired = 0
     freed = 0
@@ -54,13 +59,13 @@ async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
         )
         await session.commit()
         overdue = (
-            await session.scalars(
-                select(Upload.id).where(
+            await session.execute(
+                select(Upload.id, Upload.service_level).where(
                     Upload.state == UploadState.uploading, Upload.expires_at <= now
                 )
             )
         ).all()
-        for upload_id in overdue:
+        for upload_id, service_level in overdue:
             # Compare-and-set: a completion that started meanwhile keeps its upload.
             claimed = await execute_dml(
                 session,
@@ -76,6 +81,8 @@ async def cleanup(*, database: Database, storage: Storage) -> CleanupReport:
                 continue
             await session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload_id))
             await session.commit()
+            metrics.UPLOADS_FINISHED.labels("expired", service_level).inc()
+            await changes.changed(cache)
             freed += await storage.delete_upload(upload_id.hex)
             expired += 1
 
@@ -105,14 +112,18 @@ async def run_once(settings: CoreSettings) -> CleanupReport:
     """The CLI's cleanup: same lease as the scheduled job, so the two never overlap."""
     database = Database(settings)
     storage = build_storage(settings)
+    # With REDIS_URL the servers' cached stats see the expiries (in-process: nobody caches).
+    cache = create_cache(settings.redis_url) if settings.redis_url else None
     try:
         report = await run_exclusive(
             database,
             JOB_NAME,
-            lambda: cleanup(database=database, storage=storage),
+            lambda: cleanup(database=database, storage=storage, cache=cache),
             timedelta(hours=1),
         )
         return report or CleanupReport(expired_uploads=0, orphaned_uploads=0, bytes_freed=0)
     finally:
         storage.close()
+        if cache is not None:
+            await cache.close()
         await database.dispose()

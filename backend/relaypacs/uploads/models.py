@@ -41,7 +41,12 @@ def _enum(cls: type[StrEnum], name: str) -> Enum:
 
 class Upload(Base):
     __tablename__ = "upload"
-    __table_args__ = (Index("ix_upload_duplicate_key_created_at", "duplicate_key", "created_at"),)
+    __table_args__ = (
+        Index("ix_upload_duplicate_key_created_at", "duplicate_key", "created_at"),
+        # The stats queries: a period of one uploader's, one facility's, or everyone's.
+        Index("ix_upload_user_id_created_at", "user_id", "created_at"),
+        Index("ix_upload_facility_id_created_at", "facility_id", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id"), index=True)
@@ -65,7 +70,11 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     processing_started_at: Mapped[datetime | None]
-    completed_at: Mapped[datetime | None]
+    # `complete` accepted (state `queued`): the stats' volume and average upload time.
+    completed_at: Mapped[datetime | None] = mapped_column(index=True)
+    # First delivered everywhere (state `forwarded`), and last dead-lettered (`failed`).
+    forwarded_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
     study_instance_uid: Mapped[str | None] = mapped_column(String(64), index=True)
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     skipped_files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from relaypacs.auth.dependencies import CurrentUser, user_with
 from relaypacs.auth.models import User
 from relaypacs.core import pagination
-from relaypacs.core.dependencies import ClientDep, SessionDep, SettingsDep
+from relaypacs.core.dependencies import CacheDep, ClientDep, SessionDep, SettingsDep
 from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission, has_permission
 from relaypacs.uploads import chunks, completion, service
@@ -58,9 +58,12 @@ async def init_upload(
     session: SessionDep,
     settings: SettingsDep,
     client: ClientDep,
+    cache: CacheDep,
     user: Annotated[User, Depends(user_with(Permission.upload_create))],
 ) -> UploadCreated:
-    return await service.create(session, settings=settings, user=user, data=data, ip=client.ip)
+    return await service.create(
+        session, settings=settings, cache=cache, user=user, data=data, ip=client.ip
+    )
 
 
 @transfer_router.put(
@@ -116,11 +119,16 @@ async def upload_status(transfer: TransferDep, session: SessionDep) -> UploadSta
     },
 )
 async def cancel_upload(
-    transfer: TransferDep, session: SessionDep, storage: StorageDep, request: Request
+    transfer: TransferDep,
+    session: SessionDep,
+    storage: StorageDep,
+    cache: CacheDep,
+    request: Request,
 ) -> None:
     await service.cancel(
         session,
         storage=storage,
+        cache=cache,
         upload=transfer.upload,
         ip=request.client.host if request.client else None,
     )
@@ -141,6 +149,7 @@ async def complete_upload(
     settings: SettingsDep,
     storage: StorageDep,
     handoff: HandoffDep,
+    cache: CacheDep,
     request: Request,
     skip_invalid: bool = False,
 ) -> CompleteAccepted:
@@ -149,6 +158,7 @@ async def complete_upload(
         settings=settings,
         storage=storage,
         handoff=handoff,
+        cache=cache,
         upload=transfer.upload,
         user=transfer.owner,
         skip_invalid=skip_invalid,

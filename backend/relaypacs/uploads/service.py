@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
 from relaypacs.auth.models import User
-from relaypacs.core import export, security
+from relaypacs.core import export, metrics, security
+from relaypacs.core.cache import Cache
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.pagination import Rows, Window, paginate
 from relaypacs.core.permissions import Permission, has_permission
-from relaypacs.uploads import states
+from relaypacs.uploads import changes, states
 from relaypacs.uploads.errors import DuplicateStudy, TooManyFiles, UploadCompleted, UploadTooLarge
 from relaypacs.uploads.handoff import Handoff
 from relaypacs.uploads.models import (
@@ -125,7 +126,13 @@ async def refuse_duplicate(
 
 
 async def create(
-    session: AsyncSession, *, settings: CoreSettings, user: User, data: UploadInit, ip: str | None
+    session: AsyncSession,
+    *,
+    settings: CoreSettings,
+    cache: Cache | None,
+    user: User,
+    data: UploadInit,
+    ip: str | None,
 ) -> UploadCreated:
     """Check limits and duplicates, then open an upload and plan its chunks."""
     if len(data.files) > settings.upload_max_files:
@@ -198,6 +205,8 @@ async def create(
         details={"files": len(plans), "bytes": total, "forced": data.force_upload},
     )
     await session.commit()
+    metrics.UPLOADS_STARTED.labels(upload.service_level).inc()
+    await changes.changed(cache)
     return UploadCreated(
         upload_id=upload.id,
         upload_token=token,
@@ -315,7 +324,12 @@ async def _export_uploads(session: AsyncSession, user_id: uuid.UUID) -> object:
 
 
 async def cancel(
-    session: AsyncSession, *, storage: Storage, upload: Upload, ip: str | None
+    session: AsyncSession,
+    *,
+    storage: Storage,
+    cache: Cache | None,
+    upload: Upload,
+    ip: str | None,
 ) -> None:
     """The sender gives up on an upload before completing it: its chunks and stored data
     are deleted now (not in 24 h) and it is marked cancelled. A completed one is 409."""
@@ -338,6 +352,8 @@ async def cancel(
         ip=ip,
     )
     await session.commit()
+    metrics.UPLOADS_FINISHED.labels("cancelled", upload.service_level).inc()
+    await changes.changed(cache)
     await storage.delete_upload(upload.id.hex)
 
 
@@ -365,4 +381,11 @@ async def lock(session: AsyncSession, *, upload_id: uuid.UUID) -> Upload | None:
 def set_state(upload: Upload, state: UploadState) -> None:
     """Move the upload to `state` if the state table allows it (409 otherwise)."""
     states.check(upload.state, state)
+    if state is not upload.state and state in (UploadState.forwarded, UploadState.failed):
+        if state is UploadState.forwarded:
+            # The first delivery counts (a re-sent study keeps its delivery time).
+            upload.forwarded_at = upload.forwarded_at or utcnow()
+        else:
+            upload.failed_at = utcnow()
+        metrics.UPLOADS_FINISHED.labels(state.value, upload.service_level).inc()
     upload.state = state

@@ -1,0 +1,1 @@
+"""Upload analytics: the stats API, its CSV export and its cache."""
