@@ -48,10 +48,10 @@ export function DailyTrendChart({ data }: { data: DailyStats[] }) {
           title={`Daily trend, last ${days} days`}
         >
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="date" tickFormatter={formatDay} minTickGap={16} />
-          <YAxis allowDecimals={false} />
+          <XAxis dataKey="date" tickFormatter={formatDay} minTickGap={16} fontSize={12} />
+          <YAxis allowDecimals={false} fontSize={12} />
           <Tooltip labelFormatter={(label) => formatDay(String(label))} />
-          <Legend />
+          <Legend itemSorter={null} />
           {SERIES.map((series) => (
             <Line
               key={series.key}

@@ -294,7 +294,12 @@ describe('DashboardPage', () => {
     const exported = requests.filter((request) => request.url === '/api/upload/stats/export');
     expect(exported).toHaveLength(1);
     expect(exported[0]?.authorization).toBe('Bearer access-2');
-    expect(exported[0]?.params).toEqual({ period: '3m' });
+    // The export holds what the screen shows: same period, facility and time zone.
+    expect(exported[0]?.params).toEqual({
+      period: '3m',
+      facility: 'f-1',
+      tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    });
     expect(await screen.findByText('Saved relaypacs-stats-3m.csv.')).toBeInTheDocument();
     click.mockRestore();
   });

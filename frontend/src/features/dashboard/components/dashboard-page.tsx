@@ -39,7 +39,8 @@ export function DashboardPage() {
   const canFilter = useCan('facility:manage');
   const canExport = useCan('analytics:export');
   const facility = canFilter ? (params.get('facility') ?? '') : '';
-  const query = useUploadStats({ period, facility: facility || undefined, tz: TIME_ZONE });
+  const statsQuery = { period, facility: facility || undefined, tz: TIME_ZONE };
+  const query = useUploadStats(statsQuery);
   const stats = query.data;
 
   if (!stats && !query.loading && !query.online) return <OfflinePage what="The dashboard" />;
@@ -67,7 +68,7 @@ export function DashboardPage() {
       <div className="dashboard-toolbar">
         <PeriodSelector value={period} onChange={(next) => update({ period: next })} />
         {canFilter && <FacilityFilter value={facility} onChange={(next) => update({ facility: next })} />}
-        {canExport && <ExportButton period={period} />}
+        {canExport && <ExportButton query={statsQuery} />}
       </div>
       {query.error && (
         <p role="alert" className="alert alert-error">

@@ -1,12 +1,12 @@
 import { useState } from 'react';
 
 import { downloadStatsCsv } from '@/features/dashboard/api/export-stats';
-import type { StatsPeriod } from '@/features/dashboard/types/stats';
+import type { StatsQuery } from '@/features/dashboard/types/stats';
 import { errorMessage } from '@/lib/api-client';
 import { useOnline } from '@/lib/network';
 
-/** "Export CSV" (admins): the period's export, fetched with the token in a header. */
-export function ExportButton({ period }: { period: StatsPeriod }) {
+/** "Export CSV" (admins): the export of what the screen shows, fetched with the token in a header. */
+export function ExportButton({ query }: { query: StatsQuery }) {
   const online = useOnline();
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
@@ -15,7 +15,7 @@ export function ExportButton({ period }: { period: StatsPeriod }) {
     setBusy(true);
     setMessage(null);
     try {
-      const filename = await downloadStatsCsv(period);
+      const filename = await downloadStatsCsv(query);
       setMessage({ kind: 'ok', text: `Saved ${filename}.` });
     } catch (caught) {
       setMessage({ kind: 'error', text: errorMessage(caught, 'The export failed. Please try again.') });

@@ -25,7 +25,7 @@ export function periodName(period: StatsPeriod): string {
 /** 1W · 2W · 1M · 3M · 6M · ALL as toggle buttons (the pressed one is the period shown). */
 export function PeriodSelector({ value, onChange }: { value: StatsPeriod; onChange: (period: StatsPeriod) => void }) {
   return (
-    <div className="segmented" role="group" aria-label="Period">
+    <div className="segmented segmented-fill" role="group" aria-label="Period">
       {STATS_PERIODS.map((period) => (
         <button
           key={period}

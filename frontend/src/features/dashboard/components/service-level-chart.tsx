@@ -25,8 +25,9 @@ export function ServiceLevelChart({ data }: { data: ServiceLevelStats[] }) {
           title="Uploads by service level"
         >
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="service_level" />
-          <YAxis allowDecimals={false} />
+          {/* Three bars: every label is shown, however narrow the screen. */}
+          <XAxis dataKey="service_level" interval={0} fontSize={12} />
+          <YAxis allowDecimals={false} fontSize={12} />
           <Tooltip formatter={(value) => [formatCount(Number(value)), 'Uploads']} />
           <Bar dataKey="uploads" name="Uploads" isAnimationActive={false}>
             {data.map((item) => (
