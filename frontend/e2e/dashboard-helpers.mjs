@@ -14,7 +14,8 @@ export function dashboardRendered(period) {
   const drawn = {
     pie: (chart) => chart.querySelector('.chart-empty') || chart.querySelector('.recharts-pie-sector path, path.recharts-sector'),
     bars: (chart) => chart.querySelectorAll('.recharts-xAxis .recharts-cartesian-axis-tick').length === 3,
-    line: (chart) => chart.querySelector('.recharts-line-curve[d]'),
+    // A one-day period has no curve to draw, only its dots.
+    line: (chart) => chart.querySelector('.recharts-line-curve[d], .recharts-line-dot'),
   };
   const [pie, bars, line] = charts;
   return Boolean(drawn.pie(pie) && drawn.bars(bars) && drawn.line(line));
