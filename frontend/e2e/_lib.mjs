@@ -193,13 +193,18 @@ export async function registerViaUi(page, user) {
   await page.getByRole('heading', { name: 'Check your email' }).waitFor();
 }
 
-/** Sign in through the UI; resolves on the upload page. */
-export async function loginViaUi(page, user) {
+/**
+ * Sign in through the UI; resolves on the user's landing page: `/upload`, or for an admin
+ * `landing: '/dashboard'` (`landing: null` accepts any page but the login).
+ */
+export async function loginViaUi(page, user, { landing = '/upload' } = {}) {
   await page.goto('/login');
   await page.getByLabel('Username or email').fill(user.username);
   await page.getByLabel('Password', { exact: true }).fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((url) => url.pathname === '/upload', { timeout: 20_000 });
+  await page.waitForURL((url) => (landing ? url.pathname === landing : !['/login', '/'].includes(url.pathname)), {
+    timeout: 20_000,
+  });
 }
 
 /** Wait until a service worker controls the page (reloading once if needed). */

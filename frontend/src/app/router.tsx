@@ -1,6 +1,7 @@
-import { createBrowserRouter, Navigate } from 'react-router-dom';
+import { createBrowserRouter } from 'react-router-dom';
 
 import { HistoryRoute } from '@/app/routes/history';
+import { HomeRoute } from '@/app/routes/home';
 import { LoginRoute } from '@/app/routes/login';
 import { NotificationsRoute } from '@/app/routes/notifications';
 import { RegisterRoute } from '@/app/routes/register';
@@ -22,7 +23,6 @@ export function createAppRouter() {
       element: <RootRoute />,
       errorElement: <RouteError />,
       children: [
-        { path: paths.home, element: <Navigate to={paths.upload} replace /> },
         { path: paths.login, element: <LoginRoute /> },
         { path: paths.register, element: <RegisterRoute /> },
         { path: paths.verifyEmail, element: <VerifyEmailRoute /> },
@@ -32,7 +32,13 @@ export function createAppRouter() {
             {
               element: <UploadQueueRunner />,
               children: [
+                { path: paths.home, element: <HomeRoute /> },
                 { path: paths.upload, element: <UploadRoute /> },
+                {
+                  // Recharts is large: loaded with the dashboard, not with the upload screen.
+                  path: paths.dashboard,
+                  lazy: async () => ({ Component: (await import('@/app/routes/dashboard')).DashboardRoute }),
+                },
                 { path: paths.history, element: <HistoryRoute /> },
                 { path: paths.historyUpload, element: <UploadDetailRoute /> },
                 { path: paths.notifications, element: <NotificationsRoute /> },

@@ -7,6 +7,7 @@ export const paths = {
   history: '/history',
   historyUpload: '/history/:uploadId',
   notifications: '/notifications',
+  dashboard: '/dashboard',
   reports: '/reports',
   report: '/reports/:reportId',
 } as const;

@@ -1,4 +1,4 @@
-import { render, screen } from '@testing-library/react';
+import { render, screen, within } from '@testing-library/react';
 import { MemoryRouter } from 'react-router-dom';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -60,5 +60,20 @@ describe('AppLayout: a pending facility membership', () => {
   it('says nothing when there is no pending request', async () => {
     restore = (await renderSignedInAs(ME)).restore;
     expect(screen.queryByText(/waiting for an administrator/)).not.toBeInTheDocument();
+  });
+});
+
+describe('AppLayout: navigation', () => {
+  let restore = () => {};
+  afterEach(async () => {
+    restore();
+    await clearSession();
+  });
+
+  it('gives every signed-in user the Dashboard entry (their own scope)', async () => {
+    restore = (await renderSignedInAs({ ...ME, role: 'clinician', permissions: ['upload:create', 'upload:read_own'] }))
+      .restore;
+    const nav = screen.getByRole('navigation', { name: 'Main' });
+    expect(within(nav).getByRole('link', { name: 'Dashboard' })).toHaveAttribute('href', '/dashboard');
   });
 });

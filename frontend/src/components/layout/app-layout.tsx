@@ -42,7 +42,7 @@ export function AppLayout({ children, navExtra }: AppLayoutProps) {
       </a>
       <header className="app-header">
         <div className="app-header-inner">
-          <NavLink to={signedIn ? paths.upload : paths.login} className="brand">
+          <NavLink to={signedIn ? paths.home : paths.login} className="brand">
             <img src="/favicon.svg" alt="" width="28" height="28" />
             <span>RelayPACS</span>
           </NavLink>
@@ -58,6 +58,9 @@ export function AppLayout({ children, navExtra }: AppLayoutProps) {
                   </li>
                   <li>
                     <NavLink to={paths.reports}>Reports</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to={paths.dashboard}>Dashboard</NavLink>
                   </li>
                   {navExtra && <li>{navExtra}</li>}
                   <li>

@@ -14,7 +14,8 @@ function renderLogin() {
       <MemoryRouter initialEntries={['/login']}>
         <Routes>
           <Route path="/login" element={<LoginPage />} />
-          <Route path="/upload" element={<h1>Upload screen</h1>} />
+          {/* "/" is the home route, which sends each user to their screen (dashboard or upload). */}
+          <Route path="/" element={<h1>Home</h1>} />
         </Routes>
       </MemoryRouter>
     </AuthProvider>,
@@ -40,7 +41,7 @@ describe('LoginPage', () => {
     expect(password).toHaveAttribute('type', 'password');
   });
 
-  it('signs in with password, then the TOTP step, and lands on the upload page', async () => {
+  it('signs in with password, then the TOTP step, and lands on the home route', async () => {
     const api = fakeApi((request: FakeRequest) => {
       if (request.url === '/api/auth/login') return { status: 200, body: { mfa_required: true, mfa_token: 'mfa-token-123456', expires_in: 300 } };
       if (request.url === '/api/auth/login/2fa') return { status: 200, body: tokenPair(1) };
@@ -58,7 +59,7 @@ describe('LoginPage', () => {
     await userEvent.type(code, '123456');
     await userEvent.click(screen.getByRole('button', { name: 'Verify' }));
 
-    expect(await screen.findByRole('heading', { name: 'Upload screen' })).toBeInTheDocument();
+    expect(await screen.findByRole('heading', { name: 'Home' })).toBeInTheDocument();
     expect(api.requests.find((r) => r.url === '/api/auth/login/2fa')?.body).toEqual({
       mfa_token: 'mfa-token-123456',
       code: '123456',

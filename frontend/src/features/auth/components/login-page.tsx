@@ -17,7 +17,7 @@ export function LoginPage() {
   const { status, signIn } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
-  const from = (location.state as { from?: string } | null)?.from ?? paths.upload;
+  const from = (location.state as { from?: string } | null)?.from ?? paths.home;
   const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
 
   if (status === 'signed-in') return <Navigate to={from} replace />;

@@ -1,5 +1,6 @@
 import type { ReportDetail, ReportNote, ReportPage, ReportStatus } from '@/features/reports/types/reports';
 import { apiClient } from '@/lib/api-client';
+import { saveBlob } from '@/lib/download';
 
 export const REPORTS_PAGE_SIZE = 20;
 
@@ -54,11 +55,6 @@ export async function updateReportText(
   return data;
 }
 
-function filenameOf(disposition: string | undefined, fallback: string): string {
-  const match = disposition && /filename="?([^";]+)"?/i.exec(disposition);
-  return match ? match[1] : fallback;
-}
-
 /**
  * The report PDF through apiClient (the access token goes in the Authorization header, never in a
  * URL), saved with a temporary object URL.
@@ -68,19 +64,5 @@ export async function downloadReportPdf(reportId: string): Promise<string> {
     responseType: 'blob',
     headers: { Accept: 'application/pdf' },
   });
-  const filename = filenameOf(response.headers['content-disposition'] as string | undefined, `report-${reportId}.pdf`);
-  const blob = response.data instanceof Blob ? response.data : new Blob([response.data], { type: 'application/pdf' });
-  const url = URL.createObjectURL(blob);
-  try {
-    const link = document.createElement('a');
-    link.href = url;
-    link.download = filename;
-    link.rel = 'noopener';
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-  } finally {
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  }
-  return filename;
+  return saveBlob(response, `report-${reportId}.pdf`, 'application/pdf');
 }
