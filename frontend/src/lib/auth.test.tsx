@@ -41,7 +41,7 @@ describe('AuthProvider', () => {
         <Probe />
       </AuthProvider>,
     );
-    expect(await screen.findByText('signed-in ana.w live')).toBeInTheDocument();
+    expect(await screen.findByText('signed-in ana.w live', {}, { timeout: 5000 })).toBeInTheDocument();
     expect(api.requests.map((r) => r.url)).toEqual(['/api/auth/refresh', '/api/auth/me']);
   });
 
@@ -81,12 +81,13 @@ describe('AuthProvider', () => {
         <Probe />
       </AuthProvider>,
     );
-    expect(await screen.findByText('signed-in ana.w cached')).toBeInTheDocument();
+    // Generous waits: IndexedDB (fake) and the retry run slowly on a loaded CI machine.
+    expect(await screen.findByText('signed-in ana.w cached', {}, { timeout: 5000 })).toBeInTheDocument();
 
     reachable = true;
     act(() => {
       window.dispatchEvent(new Event('online'));
     });
-    expect(await screen.findByText('signed-in ana.w live')).toBeInTheDocument();
+    expect(await screen.findByText('signed-in ana.w live', {}, { timeout: 5000 })).toBeInTheDocument();
   });
 });

@@ -13,6 +13,7 @@ import { fakeApi, ME, tokenPair } from '@/testing/fake-api';
 const DETAIL: UploadDetail = {
   id: 'u-9',
   user_id: ME.id,
+  facility_id: ME.facility_id,
   facility: ME.facility,
   patient_name: 'DOE^JANE',
   study_date: '2026-01-15',

@@ -14,6 +14,7 @@ function upload(overrides: Partial<UploadSummary>): UploadSummary {
   return {
     id: 'u-1',
     user_id: ME.id,
+    facility_id: ME.facility_id,
     facility: ME.facility,
     patient_name: 'DOE^JANE',
     study_date: '2026-01-15',

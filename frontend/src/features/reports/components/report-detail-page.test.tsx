@@ -28,6 +28,7 @@ function report(overrides: Partial<ReportDetail>): ReportDetail {
     id: 'r1',
     upload_id: 'u1',
     uploader_id: ME.id,
+    facility_id: ME.facility_id,
     facility: ME.facility,
     study_instance_uid: '1.2.3',
     patient_name: 'DOE^JANE',

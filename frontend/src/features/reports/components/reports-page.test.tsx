@@ -17,6 +17,7 @@ function report(n: number, overrides: Partial<Report> = {}): Report {
     id: `r${n}`,
     upload_id: `u${n}`,
     uploader_id: ME.id,
+    facility_id: ME.facility_id,
     facility: ME.facility,
     study_instance_uid: `1.2.${n}`,
     patient_name: `PATIENT^${n}`,
