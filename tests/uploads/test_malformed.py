@@ -184,11 +184,16 @@ async def test_declared_metadata_differing_from_headers_is_a_warning(
     assert "ROE" not in warnings and "Jane" not in warnings
 
 
-async def test_a_huge_declared_size_is_413_at_init(
+async def test_a_huge_declared_size_is_refused_at_init(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     headers = await auth_headers(app, client)
     body = init_body(_good(tmp_path))
+    # Within the schema (a JSON-exact integer), over UPLOAD_MAX_TOTAL_BYTES: refused, 403.
+    body["files"][0]["size"] = 2**50
+    r = await client.post("/api/upload/init", headers=headers, json=body)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "upload_too_large"
+    # Beyond what the schema allows for a size at all: a validation error.
     body["files"][0]["size"] = 2**62
     r = await client.post("/api/upload/init", headers=headers, json=body)
-    assert r.status_code == 413 and r.json()["error"]["code"] == "upload_too_large"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"

@@ -17,6 +17,8 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaypacs.core.strict import QueryInt
+
 MAX_PAGE = 1_000_000
 T = TypeVar("T")
 
@@ -37,8 +39,8 @@ def window(*, default_size: int, max_size: int) -> Callable[..., Window]:
     """A dependency reading `page` and `page_size` (1..max_size) from the query string."""
 
     def dependency(
-        page: int = Query(1, ge=1, le=MAX_PAGE, description="1-based page number"),
-        page_size: int = Query(default_size, ge=1, le=max_size, description="Items per page"),
+        page: QueryInt = Query(1, ge=1, le=MAX_PAGE, description="1-based page number"),
+        page_size: QueryInt = Query(default_size, ge=1, le=max_size, description="Items per page"),
     ) -> Window:
         return Window(page=page, page_size=page_size)
 
