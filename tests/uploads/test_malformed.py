@@ -14,6 +14,7 @@ from pydicom.data import get_testdata_file
 from sqlalchemy import func, select
 
 from relaypacs.uploads.models import Instance, Study
+from relaypacs.uploads.schemas import MODALITIES
 from tests.dicom_factory import ct_instance, write_study
 from tests.factories import auth_headers
 from tests.upload_client import init_body, send_all
@@ -197,3 +198,18 @@ async def test_a_huge_declared_size_is_refused_at_init(
     body["files"][0]["size"] = 2**62
     r = await client.post("/api/upload/init", headers=headers, json=body)
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+
+
+async def test_every_modality_code_taken_fits_the_upload_record(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    # CTPROTOCOL and TEXTUREMAP (10 characters) were a 500 on PostgreSQL: the column held 8.
+    headers = await auth_headers(app, client)
+    longest = sorted(MODALITIES, key=len)[-3:]
+    assert {"CTPROTOCOL", "TEXTUREMAP"} <= set(longest)
+    for modality in longest:
+        body = init_body(_good(tmp_path), modality=modality, force_upload=True)
+        r = await client.post("/api/upload/init", headers=headers, json=body)
+        assert r.status_code == 201, (modality, r.text)
+    listed = (await client.get("/api/uploads", headers=headers)).json()["items"]
+    assert {u["modality"] for u in listed} == set(longest)

@@ -12,7 +12,7 @@ from relaypacs.core.dependencies import SessionDep, require
 from relaypacs.core.errors import error_responses
 from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission
-from relaypacs.core.strict import IsoDateTime
+from relaypacs.core.strict import NO_NUL, IsoDateTime
 
 router = APIRouter(
     dependencies=[Depends(require(Permission.audit_read))], responses=error_responses(403)
@@ -30,9 +30,9 @@ async def list_audit_events(
     session: SessionDep,
     window: Annotated[Window, Depends(pagination.window(default_size=50, max_size=200))],
     actor_id: uuid.UUID | None = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     outcome: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
-    target_id: Annotated[str | None, Query(max_length=64)] = None,
+    target_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     since: IsoDateTime | None = None,
     until: IsoDateTime | None = None,
 ) -> AuditEventPage:

@@ -17,11 +17,14 @@ Each keeps the plain type's OpenAPI schema (`boolean`, `integer`, `string` + `fo
 constrained one is spelled with the marker after the constraint, so that the constraint
 stays in the schema: `Annotated[int, Query(ge=0), QUERY_INT]` (or `Field(...)`, `JSON_INT`).
 
-Text people type (names) is trimmed, and must not be blank: `HAS_TEXT` (a pattern) and
-`TRIM` (after the length and pattern checks) make the schema say exactly what is taken,
+Text that is stored carries `NO_NUL` as its pattern: PostgreSQL cannot store the NUL
+character (U+0000), so it is refused up front (a 422), never a database error (a 500).
+Text people type (names) is also trimmed, and must not be blank: `HAS_TEXT` (a pattern:
+no NUL, and a character that is not whitespace) and `TRIM` (after the length and pattern
+checks) make the schema say exactly what is taken,
 `Annotated[str, StringConstraints(max_length=200, pattern=HAS_TEXT), TRIM]`: at most 200
-characters as sent, at least one that is not whitespace. Whitespace here is JSON Schema's
-(ECMAScript's `\\s`), spelled out so that the schema's regex engine and pydantic's agree.
+characters as sent. Whitespace here is JSON Schema's (ECMAScript's `\\s`), spelled out so
+that the schema's regex engine and pydantic's agree.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ __all__ = [
     "HAS_TEXT",
     "JSON_INT",
     "MAX_JSON_INT",
+    "NO_NUL",
     "QUERY_BOOL",
     "QUERY_INT",
     "TRIM",
@@ -70,7 +74,12 @@ _WHITESPACE = (
     "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
-HAS_TEXT = r"[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+NO_NUL = r"^[^\x00]*$"
+HAS_TEXT = (
+    r"^[^\x00]*"
+    r"[^\x00\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+    r"[^\x00]*$"
+)
 
 _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_TIME = re.compile(

@@ -13,6 +13,7 @@ from relaypacs.core.strict import (
     HAS_TEXT,
     JSON_INT,
     MAX_JSON_INT,
+    NO_NUL,
     TRIM,
     IsoDate,
     RequestModel,
@@ -101,7 +102,7 @@ MAX_FILE_BYTES = MAX_JSON_INT
 
 
 class FileDeclaration(RequestModel):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)]
     size: Annotated[int, Field(ge=0, le=MAX_FILE_BYTES), JSON_INT]
 
 
@@ -111,7 +112,7 @@ class UploadInit(RequestModel):
     # Exactly as DICOM spells it (upper case), one of MODALITIES.
     modality: Annotated[str, Field(json_schema_extra={"enum": sorted(MODALITIES)})]
     service_level: ServiceLevel
-    notes: Annotated[str | None, StringConstraints(max_length=2000)] = None
+    notes: Annotated[str | None, StringConstraints(max_length=2000, pattern=NO_NUL)] = None
     # The configured limit (UPLOAD_MAX_FILES) is checked by the service, with its own error.
     files: Annotated[list[FileDeclaration], Field(min_length=1, max_length=MAX_FILES)]
     chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE), JSON_INT] | None = None
