@@ -19,6 +19,7 @@ from relaypacs.auth.dependencies import get_principal
 from relaypacs.auth.router import public as auth_public_router
 from relaypacs.auth.router import router as auth_router
 from relaypacs.core.config import MAX_CHUNK_SIZE
+from relaypacs.core.errors import error_responses
 from relaypacs.facilities.router import public as facilities_public_router
 from relaypacs.facilities.router import router as facilities_router
 from relaypacs.notifications.router import router as notifications_router
@@ -47,7 +48,7 @@ public_router.include_router(
 api_router = APIRouter(
     prefix="/api",
     dependencies=[Depends(get_principal)],
-    responses={401: {"description": "Missing, invalid or revoked access token"}},
+    responses=error_responses(401),
 )
 api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
 api_router.include_router(me_router, prefix="/me", tags=["me"])

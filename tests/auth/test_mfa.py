@@ -44,7 +44,8 @@ async def test_enrolment_setup_enable_and_login_with_totp(
     svg = ET.fromstring(setup["qr_svg"])
     assert svg.tag.endswith("svg")
     wrong = await client.post("/api/auth/2fa/enable", headers=headers, json={"code": "000000"})
-    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "invalid_mfa_code"
+    # 403, not 401: the access token is fine (a 401 would make the client refresh and retry).
+    assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "invalid_mfa_code"
     enabled = await client.post(
         "/api/auth/2fa/enable", headers=headers, json={"code": _code(setup["secret"])}
     )
@@ -159,7 +160,7 @@ async def test_disabling_needs_a_current_totp_code(app: FastAPI, client: httpx.A
     bad = await client.post(
         "/api/auth/2fa/disable", headers=bearer(tokens), json={"code": "123456"}
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 403 and bad.json()["error"]["code"] == "invalid_mfa_code"
     ok = await client.post(
         "/api/auth/2fa/disable", headers=bearer(tokens), json={"code": _code(user.totp_secret)}
     )

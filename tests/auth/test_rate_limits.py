@@ -132,7 +132,6 @@ async def _register(client: httpx.AsyncClient, a: Account) -> httpx.Response:
             "email": f"new-{a.user.username}@example.org",
             "username": f"newcomer{next(_serial)}",
             "full_name": "New Comer",
-            "facility": "Rural Clinic 4",
             "password": NEW_PASSWORD,
         },
     )

@@ -137,11 +137,11 @@ CASES = [
             "role": "clinician",
         },
     ),
-    Case("POST", "/api/auth/verify-email", public(400), body=lambda c: {"token": "z" * 43}),
+    Case("POST", "/api/auth/verify-email", public(404), body=lambda c: {"token": "z" * 43}),
     Case(
         "GET",
         "/api/auth/verify-email",
-        public(400),
+        public(404),
         path=lambda c: "/api/auth/verify-email?token=" + "z" * 43,
     ),
     Case(
@@ -178,7 +178,7 @@ CASES = [
         path=lambda c: f"/api/auth/sessions/{c.other_session_id}",
     ),
     Case("POST", "/api/auth/2fa/setup", signed_in(200)),
-    Case("POST", "/api/auth/2fa/enable", signed_in(400), body=lambda c: {"code": "123456"}),
+    Case("POST", "/api/auth/2fa/enable", signed_in(403), body=lambda c: {"code": "123456"}),
     Case("POST", "/api/auth/2fa/disable", signed_in(409), body=lambda c: {"code": "123456"}),
     Case("POST", "/api/auth/2fa/backup-codes", signed_in(409)),
     Case("POST", "/api/auth/reauth", signed_in(200), body=lambda c: {"password": DEFAULT_PASSWORD}),
@@ -264,6 +264,9 @@ CASES = [
         admin_only(409),  # `other` asked for nothing
         path=lambda c: f"/api/users/{c.other.id}/membership/approve",
     ),
+    # stats: everyone their own scope; the CSV export is for admins
+    Case("GET", "/api/upload/stats", signed_in(200)),
+    Case("GET", "/api/upload/stats/export", admin_only(200)),
     # facilities: anyone sees the open ones' names; admins manage them
     Case("GET", "/api/facilities", public(200)),
     Case("GET", "/api/facilities/all", admin_only(200)),
@@ -417,7 +420,7 @@ CASES = [
     Case(
         "POST",
         "/api/notifications/push-subscriptions",
-        signed_in(503),  # no VAPID keys in the test settings
+        signed_in(404),  # no VAPID keys in the test settings: push_not_configured
         body=lambda c: {
             "endpoint": "https://push.example.org/send/abc",
             "keys": {"p256dh": "B" * 87, "auth": "A" * 22},
@@ -525,5 +528,10 @@ async def test_role_matrix(app: FastAPI, client: httpx.AsyncClient, role: str) -
                 f"{case.method} {case.route}: {response.status_code} != {case.expected[role]} {response.text[:120]}"
             )
         if response.status_code == 403:
-            assert response.json()["error"]["code"] in {"forbidden", "not_report_owner"}
+            # A role's refusal, or (2FA enable) a wrong code: never another 403.
+            assert response.json()["error"]["code"] in {
+                "forbidden",
+                "not_report_owner",
+                "invalid_mfa_code",
+            }
     assert not failures, "\n".join(failures)

@@ -169,7 +169,7 @@ async def test_a_wrong_password_does_not_reauthenticate(
     wrong = await client.post(
         "/api/auth/reauth", headers=auth, json={"password": "not-my-password-1"}
     )
-    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "wrong_password"
+    assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "wrong_password"
     _assert_reauth_required(await client.post("/api/auth/sessions/revoke-all", headers=auth))
     async with app.state.database.sessionmaker() as session:
         outcomes = (
@@ -204,7 +204,7 @@ async def test_with_2fa_reauth_needs_a_code_too(app: FastAPI, client: httpx.Asyn
     wrong = await client.post(
         "/api/auth/reauth", headers=auth, json={"password": user.password, "code": "000000"}
     )
-    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "invalid_mfa_code"
+    assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "invalid_mfa_code"
     _assert_reauth_required(await client.post("/api/auth/2fa/backup-codes", headers=auth))
     ok = await client.post(
         "/api/auth/reauth",

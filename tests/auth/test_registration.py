@@ -78,11 +78,11 @@ async def test_register_verify_by_emailed_link_then_log_in(
     assert me["membership"]["role"] == "radiographer"
 
     reused = await client.get(f"{link.path}?{link.query}")
-    assert reused.status_code == 400
+    assert reused.status_code == 404
     assert reused.json()["error"]["code"] == "invalid_verification_token"
 
 
-async def test_weak_password_is_422_saying_why(
+async def test_a_weak_password_is_refused_with_403_saying_why(
     client: httpx.AsyncClient, smtp_server: tuple[int, MailSink]
 ) -> None:
     for password, reason in (
@@ -91,7 +91,7 @@ async def test_weak_password_is_422_saying_why(
         ("x" * 129, "too_long"),
     ):
         r = await client.post("/api/auth/register", json=_form(password=password))
-        assert r.status_code == 422, (password, r.text)
+        assert r.status_code == 403, (password, r.text)
         error = r.json()["error"]
         assert error["code"] == "weak_password" and error["reason"] == reason
         assert error["message"]
@@ -114,7 +114,7 @@ async def test_the_users_own_name_and_username_count_against_the_password(
             password=password,
         ),
     )
-    assert r.status_code == 422
+    assert r.status_code == 403
     assert r.json()["error"]["reason"] == "too_guessable"
 
 
@@ -212,9 +212,9 @@ async def test_registration_takes_as_long_whether_or_not_the_email_is_taken(
     assert difference < statistics.median(hashes) / 2, (fresh, taken, hashes)
 
 
-async def test_invalid_verification_token_is_400(client: httpx.AsyncClient) -> None:
+async def test_an_unknown_verification_token_is_404(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/auth/verify-email", json={"token": "x" * 43})
-    assert r.status_code == 400
+    assert r.status_code == 404
     assert r.json()["error"]["code"] == "invalid_verification_token"
 
 

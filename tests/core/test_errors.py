@@ -92,3 +92,60 @@ async def test_unexpected_exception_is_500_with_request_id_and_no_internals(
     assert response.headers["x-request-id"] == "req-abc-123"
     assert "secret internals" not in response.text
     assert "Traceback" not in response.text
+
+
+UPLOAD_ID = "e3e70682-c209-1cac-a29f-6fbed82c07cd"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        # One path, a route per method: Starlette's own 405 named only the first route's.
+        ("OPTIONS", f"/api/upload/{UPLOAD_ID}", "DELETE, GET"),
+        ("OPTIONS", "/api/me/profile", "GET, PATCH"),
+        # A literal path beside a parameter one: `init` is not taken for an upload id.
+        ("DELETE", "/api/upload/init", "POST"),
+        ("GET", "/api/upload/init", "POST"),
+        ("PUT", "/api/auth/sessions/revoke-all", "POST"),
+        ("PATCH", "/api/facilities/all", "GET"),
+    ],
+)
+async def test_a_405_names_every_method_of_its_path_in_allow(
+    client: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    response = await client.request(method, path)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allow
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"login": "ana\xc3\x28", "password": "x"}', b"[" * 100_000],
+    ids=["not-utf-8", "nested-too-deep"],
+)
+async def test_a_body_that_cannot_be_decoded_is_422_invalid_json(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.post(
+        "/api/auth/login", content=body, headers={"content-type": "application/json"}
+    )
+    assert_error(response, 422, "invalid_json")
+
+
+def test_every_error_response_in_the_openapi_document_has_the_error_body(app: FastAPI) -> None:
+    document = app.openapi()
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    assert schemas["ErrorResponse"]["required"] == ["error"]
+    undocumented = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) < 400:
+                    continue
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                # /readyz's 503 is its readiness report, plus the error.
+                expected = "NotReady" if path == "/readyz" else "ErrorResponse"
+                if schema != {"$ref": f"#/components/schemas/{expected}"}:
+                    undocumented.append(f"{method.upper()} {path} {status}: {response}")
+    assert not undocumented, "\n".join(undocumented)

@@ -167,7 +167,7 @@ async def test_setting_the_facility_by_hand_answers_the_pending_request(
         headers=admin,
         json={"facility_id": "00000000-0000-4000-8000-000000000000"},
     )
-    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_facility"
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_facility"
 
 
 async def test_registration_only_offers_open_facilities_and_refuses_others(
@@ -198,7 +198,7 @@ async def test_registration_only_offers_open_facilities_and_refuses_others(
                 "facility_id": facility_id,
             },
         )
-        assert refused.status_code == 422
+        assert refused.status_code == 404
         assert refused.json()["error"]["code"] == "unknown_facility"
     async with app.state.database.sessionmaker() as session:
         count = await session.scalar(

@@ -14,6 +14,7 @@ from pydicom import config as pydicom_config
 from sqlalchemy import func, select
 
 from relaypacs.uploads.models import Instance, Study, Upload
+from relaypacs.uploads.schemas import MODALITIES
 from tests.dicom_factory import ct_instance, pydicom_file, write_study
 from tests.factories import auth_headers
 from tests.upload_client import init_body, send_all
@@ -219,14 +220,19 @@ async def test_declared_metadata_differing_from_headers_is_a_warning(
     assert "ROE" not in warnings and "Jane" not in warnings
 
 
-async def test_a_huge_declared_size_is_413_at_init(
+async def test_a_huge_declared_size_is_refused_at_init(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     headers = await auth_headers(app, client)
     body = init_body(_good(tmp_path))
+    # Within the schema (a JSON-exact integer), over UPLOAD_MAX_TOTAL_BYTES: refused, 403.
+    body["files"][0]["size"] = 2**50
+    r = await client.post("/api/upload/init", headers=headers, json=body)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "upload_too_large"
+    # Beyond what the schema allows for a size at all: a validation error.
     body["files"][0]["size"] = 2**62
     r = await client.post("/api/upload/init", headers=headers, json=body)
-    assert r.status_code == 413 and r.json()["error"]["code"] == "upload_too_large"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
 
 
 @pytest.mark.parametrize("settings_overrides", [{"upload_max_files": 5}])
@@ -248,3 +254,18 @@ async def test_more_files_than_configured_are_refused_while_parsing_before_any_e
     body["files"] = [{"name": f"{i}.dcm", "size": 10} for i in range(5)]
     r = await client.post("/api/upload/init", headers=headers, json=body)
     assert r.status_code == 201, r.text
+
+
+async def test_every_modality_code_taken_fits_the_upload_record(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    # CTPROTOCOL and TEXTUREMAP (10 characters) were a 500 on PostgreSQL: the column held 8.
+    headers = await auth_headers(app, client)
+    longest = sorted(MODALITIES, key=len)[-3:]
+    assert {"CTPROTOCOL", "TEXTUREMAP"} <= set(longest)
+    for modality in longest:
+        body = init_body(_good(tmp_path), modality=modality, force_upload=True)
+        r = await client.post("/api/upload/init", headers=headers, json=body)
+        assert r.status_code == 201, (modality, r.text)
+    listed = (await client.get("/api/uploads", headers=headers)).json()["items"]
+    assert {u["modality"] for u in listed} == set(longest)

@@ -165,7 +165,7 @@ async def test_chunk_errors_are_specific_and_store_nothing(
     await expect(400, "wrong_chunk_size", data=data[:-1])
     await expect(413, "payload_too_large", data=data + b"x")
     await expect(400, "chunk_out_of_range", index=99)
-    await expect(400, "chunk_out_of_range", index=-1)
+    await expect(422, "validation_error", index=-1)  # the schema says index >= 0
     await expect(400, "chunk_out_of_range", file=7)
     status = (await client.get(f"/api/upload/{uid}/status", headers=headers)).json()
     assert status["files"][0]["received"] == 0
@@ -352,7 +352,8 @@ async def test_limits_and_bad_metadata_are_clear_4xx(
     huge = init_body(study.paths)
     huge["files"] = [{"name": "a.dcm", "size": 10**13}]
     r = await client.post("/api/upload/init", headers=headers, json=huge)
-    assert r.status_code == 413 and r.json()["error"]["limit"] == 20 * 1024**3
+    assert r.status_code == 403 and r.json()["error"]["code"] == "upload_too_large"
+    assert r.json()["error"]["limit"] == 20 * 1024**3
     many = init_body(study.paths)
     many["files"] = [{"name": f"{i}.dcm", "size": 10} for i in range(10_001)]
     r = await client.post("/api/upload/init", headers=headers, json=many)

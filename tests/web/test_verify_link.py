@@ -69,5 +69,5 @@ async def test_an_api_client_still_gets_json(
     assert r.status_code == 200
     assert r.json() == {"status": "verified", "email": FORM["email"]}
     again = await client.get(link, headers={"Accept": "application/json"})
-    assert again.status_code == 400
+    assert again.status_code == 404
     assert again.json()["error"]["code"] == "invalid_verification_token"

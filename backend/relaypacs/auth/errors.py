@@ -25,7 +25,9 @@ class EmailNotVerified(AppError):
 
 
 class WeakPassword(AppError):
-    status_code = 422
+    # A well-formed password the policy refuses (its strength estimate cannot be stated
+    # in a schema): refused, like any policy, with 403, not a 422 validation error.
+    status_code = 403
     code = "weak_password"
     message = "The password is too weak."
 
@@ -43,7 +45,8 @@ class EmailTaken(AppError):
 
 
 class InvalidVerificationToken(AppError):
-    status_code = 400
+    # No pending verification has this token (any more).
+    status_code = 404
     code = "invalid_verification_token"
     message = "This verification link is invalid, expired or already used."
 
@@ -67,13 +70,15 @@ class MfaSetupMissing(AppError):
 
 
 class WrongPassword(AppError):
-    status_code = 400
+    # 403, not 401: the access token is fine (a 401 would make clients refresh and retry).
+    status_code = 403
     code = "wrong_password"
     message = "The current password is wrong."
 
 
 class WrongMfaCode(AppError):
-    status_code = 400
+    # 403, not 401: the access token is fine (a 401 would make clients refresh and retry).
+    status_code = 403
     code = "invalid_mfa_code"
     message = "The authentication code is wrong, expired or already used."
 

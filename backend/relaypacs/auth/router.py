@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -33,31 +33,33 @@ from relaypacs.auth.schemas import (
     membership_of,
 )
 from relaypacs.core.dependencies import CacheDep, ClientDep, HasherDep, SessionDep, SettingsDep
-from relaypacs.core.errors import AppError, NotFound
+from relaypacs.core.errors import AppError, NotFound, error_responses
 from relaypacs.core.permissions import ROLE_PERMISSIONS
 from relaypacs.core.web_app import web_app_built
 
-E = dict[int | str, dict[str, Any]]
-AUTH_ERRORS: E = {401: {"description": "Not authenticated"}}
-RATE_LIMITED: E = {429: {"description": "Too many attempts (`rate_limited`, Retry-After)"}}
+RATE_LIMITED = error_responses({429: "rate_limited (Retry-After says when to try again)"})
 # Operations that need a sign-in or POST /reauth within REAUTH_WINDOW_MINUTES.
-REAUTH: E = {403: {"description": "No recent authentication (`reauthentication_required`)"}}
+REAUTH = error_responses({403: "reauthentication_required: no recent sign-in or POST /reauth"})
 
 # Routes that need no access token; api.py mounts this router without authentication.
 public = APIRouter()
-# Routes for a signed-in user.
-router = APIRouter(responses=AUTH_ERRORS)
+# Routes for a signed-in user (api.py's parent router declares their 401).
+router = APIRouter()
 
 
 @public.post(
     "/register",
     response_model=Accepted,
     status_code=202,
-    responses={
-        409: {"description": "Username taken"},
-        422: {"description": "Invalid input or weak password"},
-        **RATE_LIMITED,
-    },
+    responses=error_responses(
+        {
+            403: "weak_password: the password policy refuses it (`reason` says why)",
+            404: "unknown_facility: no open facility has this id",
+            409: "username_taken",
+            422: "Invalid input (`validation_error`, `invalid_json`)",
+        },
+        429,
+    ),
 )
 async def register(
     data: RegisterRequest,
@@ -77,7 +79,13 @@ async def register(
     "/verify-email",
     response_model=EmailVerified,
     status_code=200,
-    responses={400: {"description": "Invalid, expired or used token"}},
+    responses=error_responses(
+        422,
+        {
+            404: "invalid_verification_token: invalid, expired or already used",
+            409: "email_taken: the address now belongs to another account",
+        },
+    ),
 )
 async def verify_email(
     data: VerifyEmailRequest, session: SessionDep, settings: SettingsDep, client: ClientDep
@@ -93,7 +101,13 @@ async def verify_email(
     summary="Verify from the emailed link",
     responses={
         303: {"description": "A browser (Accept: text/html) goes to the web app's /verify-email"},
-        400: {"description": "Invalid, expired or used token"},
+        **error_responses(
+            422,
+            {
+                404: "invalid_verification_token: invalid, expired or already used",
+                409: "email_taken: the address now belongs to another account",
+            },
+        ),
     },
 )
 async def verify_email_link(
@@ -118,7 +132,10 @@ async def verify_email_link(
 
 
 @public.post(
-    "/verify-email/resend", response_model=Accepted, status_code=202, responses=RATE_LIMITED
+    "/verify-email/resend",
+    response_model=Accepted,
+    status_code=202,
+    responses=error_responses(422, 429),
 )
 async def resend_verification(
     data: ResendVerificationRequest,
@@ -137,11 +154,14 @@ async def resend_verification(
     "/login",
     response_model=TokenPair | MfaChallenge,
     status_code=200,
-    responses={
-        401: {"description": "Invalid credentials"},
-        403: {"description": "Email not verified"},
-        **RATE_LIMITED,
-    },
+    responses=error_responses(
+        422,
+        429,
+        {
+            401: "invalid_credentials (or the account is locked for a while)",
+            403: "email_not_verified",
+        },
+    ),
 )
 async def login(
     data: LoginRequest,
@@ -160,7 +180,7 @@ async def login(
     "/login/2fa",
     response_model=TokenPair,
     status_code=200,
-    responses={401: {"description": "Wrong or reused code"}, **RATE_LIMITED},
+    responses=error_responses(422, 429, {401: "invalid_mfa_code: wrong, reused or expired"}),
 )
 async def login_2fa(
     data: LoginMfaRequest,
@@ -183,7 +203,7 @@ async def login_2fa(
     "/refresh",
     response_model=TokenPair,
     status_code=200,
-    responses={401: {"description": "Invalid, expired or reused refresh token"}},
+    responses=error_responses(422, {401: "invalid_token: invalid, expired or reused"}),
 )
 async def refresh(
     data: RefreshRequest, session: SessionDep, settings: SettingsDep, client: ClientDep
@@ -227,11 +247,15 @@ async def me(principal: PrincipalDep) -> Me:
     "/password",
     response_model=RevokedCount,
     status_code=200,
-    responses={
-        400: {"description": "Wrong current password"},
-        422: {"description": "Weak new password"},
-        **RATE_LIMITED,
-    },
+    summary="Change my password (every session, this one too, must sign in again)",
+    responses=error_responses(
+        422,
+        429,
+        {
+            403: "wrong_password (the current one), or weak_password (the new one: `reason` "
+            "says why)"
+        },
+    ),
 )
 async def change_password(
     data: ChangePasswordRequest,
@@ -259,10 +283,14 @@ async def change_password(
     response_model=Reauthenticated,
     status_code=200,
     summary="Confirm your password (and 2FA code) before an account change",
-    responses={
-        400: {"description": "Wrong password, or a missing or wrong 2FA code"},
-        **RATE_LIMITED,
-    },
+    responses=error_responses(
+        422,
+        429,
+        {
+            400: "mfa_code_required",
+            403: "wrong_password, or invalid_mfa_code",
+        },
+    ),
 )
 async def reauthenticate(
     data: ReauthRequest,
@@ -290,7 +318,7 @@ async def reauthenticate(
     "/2fa/setup",
     response_model=MfaSetup,
     status_code=200,
-    responses={409: {"description": "Already enabled"}, **REAUTH},
+    responses=error_responses({403: "reauthentication_required", 409: "mfa_already_enabled"}),
 )
 async def mfa_setup(principal: RecentPrincipal, session: SessionDep, client: ClientDep) -> MfaSetup:
     return await mfa.setup(session, user=principal.user, client=client)
@@ -300,7 +328,13 @@ async def mfa_setup(principal: RecentPrincipal, session: SessionDep, client: Cli
     "/2fa/enable",
     response_model=BackupCodes,
     status_code=200,
-    responses={400: {"description": "Wrong code"}, 409: {"description": "State"}, **REAUTH},
+    responses=error_responses(
+        422,
+        {
+            403: "invalid_mfa_code: wrong, reused or expired; or reauthentication_required",
+            409: "mfa_already_enabled, or mfa_setup_required (POST /2fa/setup first)",
+        },
+    ),
 )
 async def mfa_enable(
     data: MfaCodeRequest,
@@ -318,11 +352,13 @@ async def mfa_enable(
     "/2fa/disable",
     status_code=204,
     response_class=Response,
-    responses={
-        400: {"description": "Wrong code"},
-        409: {"description": "Not enabled"},
-        **REAUTH,
-    },
+    responses=error_responses(
+        422,
+        {
+            403: "invalid_mfa_code: wrong, reused or expired; or reauthentication_required",
+            409: "mfa_not_enabled",
+        },
+    ),
 )
 async def mfa_disable(
     data: MfaCodeRequest, principal: RecentPrincipal, session: SessionDep, client: ClientDep
@@ -336,7 +372,9 @@ async def mfa_disable(
     response_model=BackupCodes,
     status_code=200,
     summary="Replace your backup codes (the old ones stop working)",
-    responses={409: {"description": "2FA not enabled"}, **REAUTH},
+    responses=error_responses(
+        {403: "reauthentication_required", 409: "mfa_not_enabled: 2FA is not on"}
+    ),
 )
 async def mfa_regenerate_backup_codes(
     principal: RecentPrincipal, session: SessionDep, settings: SettingsDep, client: ClientDep
@@ -369,10 +407,11 @@ async def list_sessions(
 
 
 @router.delete(
-    "/sessions/{session_id}",
+    "/sessions/{session_id:uuid}",
     status_code=204,
     response_class=Response,
-    responses={404: {"description": "No such session of yours"}},
+    summary="Sign out one of my sessions (this one too)",
+    responses=error_responses({404: "No such session of yours"}),
 )
 async def revoke_session(
     session_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, client: ClientDep

@@ -4,27 +4,26 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from relaypacs.core.permissions import Permission, Role
+from relaypacs.core.strict import HAS_TEXT, TRIM, EmailAddress, RequestModel, StrictBool
 
 if TYPE_CHECKING:
     from relaypacs.auth.models import User
 
 Username = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$"
-    ),
+    str, StringConstraints(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
 ]
-FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+FullName = Annotated[str, StringConstraints(max_length=200, pattern=HAS_TEXT), TRIM]
 # Length is checked by the password policy, so the error names the reason.
 Password = Annotated[str, Field(min_length=1, max_length=1024)]
-OtpCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=20)]
+# A TOTP code or a backup code, as typed.
+OtpCode = Annotated[str, StringConstraints(min_length=6, max_length=20)]
 
 
-class RegisterRequest(BaseModel):
-    email: EmailStr
+class RegisterRequest(RequestModel):
+    email: EmailAddress
     username: Username
     full_name: FullName
     password: Password
@@ -39,12 +38,12 @@ class Accepted(BaseModel):
     message: str
 
 
-class VerifyEmailRequest(BaseModel):
+class VerifyEmailRequest(RequestModel):
     token: Annotated[str, Field(min_length=10, max_length=200)]
 
 
-class ResendVerificationRequest(BaseModel):
-    email: EmailStr
+class ResendVerificationRequest(RequestModel):
+    email: EmailAddress
 
 
 class EmailVerified(BaseModel):
@@ -52,10 +51,10 @@ class EmailVerified(BaseModel):
     email: str
 
 
-class LoginRequest(BaseModel):
-    login: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)
-    ] = Field(description="Username or email address")
+class LoginRequest(RequestModel):
+    login: Annotated[str, StringConstraints(max_length=320, pattern=HAS_TEXT), TRIM] = Field(
+        description="Username or email address"
+    )
     password: Password
 
 
@@ -73,12 +72,12 @@ class MfaChallenge(BaseModel):
     expires_in: int
 
 
-class LoginMfaRequest(BaseModel):
+class LoginMfaRequest(RequestModel):
     mfa_token: Annotated[str, Field(min_length=10, max_length=2000)]
     code: OtpCode
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(RequestModel):
     refresh_token: Annotated[str, Field(min_length=10, max_length=2000)]
 
 
@@ -116,7 +115,7 @@ class Me(BaseModel):
     session_id: uuid.UUID
 
 
-class ChangePasswordRequest(BaseModel):
+class ChangePasswordRequest(RequestModel):
     current_password: Password
     new_password: Password
 
@@ -139,7 +138,7 @@ class MfaSetup(BaseModel):
     qr_svg: str
 
 
-class MfaCodeRequest(BaseModel):
+class MfaCodeRequest(RequestModel):
     code: OtpCode
 
 
@@ -166,8 +165,8 @@ class RevokedCount(BaseModel):
     revoked: int
 
 
-class UserCreate(BaseModel):
-    email: EmailStr
+class UserCreate(RequestModel):
+    email: EmailAddress
     username: Username
     full_name: FullName
     facility_id: uuid.UUID | None = None
@@ -175,18 +174,14 @@ class UserCreate(BaseModel):
     password: Password
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserUpdate(RequestModel):
     role: Role | None = None
     # Sent as null: the user leaves their facility. Left out: unchanged.
     facility_id: uuid.UUID | None = None
     full_name: FullName | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
-class ProfileUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: EmailStr | None = None
+class ProfileUpdate(RequestModel):
+    email: EmailAddress | None = None
     full_name: FullName | None = None

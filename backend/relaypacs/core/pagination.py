@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Self, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaypacs.core.strict import QUERY_INT
 
 MAX_PAGE = 1_000_000
 T = TypeVar("T")
@@ -36,12 +38,21 @@ class Window:
 def window(*, default_size: int, max_size: int) -> Callable[..., Window]:
     """A dependency reading `page` and `page_size` (1..max_size) from the query string."""
 
-    def dependency(
-        page: int = Query(1, ge=1, le=MAX_PAGE, description="1-based page number"),
-        page_size: int = Query(default_size, ge=1, le=max_size, description="Items per page"),
-    ) -> Window:
+    def dependency(page: int = 1, page_size: int = default_size) -> Window:
         return Window(page=page, page_size=page_size)
 
+    # Set here, not written in the signature: under postponed annotations FastAPI would look
+    # `max_size` up in the module, and the QUERY_INT marker must follow the bounds (see
+    # core/strict.py) for the schema to keep them.
+    dependency.__annotations__ = {
+        "page": Annotated[
+            int, Query(ge=1, le=MAX_PAGE, description="1-based page number"), QUERY_INT
+        ],
+        "page_size": Annotated[
+            int, Query(ge=1, le=max_size, description="Items per page"), QUERY_INT
+        ],
+        "return": Window,
+    }
     return dependency
 
 

@@ -8,8 +8,8 @@ class FacilityNotFound(NotFound):
     message = "No such facility."
 
 
-class UnknownFacility(AppError):
-    status_code = 422
+class UnknownFacility(NotFound):
+    # A facility id given in a request body that names no open facility.
     code = "unknown_facility"
     message = "The facility does not exist or is not open to new members."
 

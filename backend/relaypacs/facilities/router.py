@@ -4,11 +4,12 @@ only); administrators create, rename and (de)activate them."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
 from relaypacs.core.dependencies import ClientDep, Identity, SessionDep, require
+from relaypacs.core.errors import error_responses
 from relaypacs.core.permissions import Permission
 from relaypacs.facilities import service
 from relaypacs.facilities.schemas import (
@@ -21,12 +22,10 @@ from relaypacs.facilities.schemas import (
 )
 
 Manager = Annotated[Identity, Depends(require(Permission.facility_manage))]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such facility"}}
-NAME_TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "Name already used"}}
-
 # Mounted without authentication (api.py lists it as public).
 public = APIRouter()
-router = APIRouter()
+# Administrators only.
+router = APIRouter(responses=error_responses(403))
 
 
 @public.get(
@@ -46,7 +45,12 @@ async def list_all_facilities(_admin: Manager, session: SessionDep) -> FacilityL
     return FacilityList(items=[FacilityRead.model_validate(row) for row in rows])
 
 
-@router.post("", response_model=FacilityRead, status_code=201, responses=NAME_TAKEN)
+@router.post(
+    "",
+    response_model=FacilityRead,
+    status_code=201,
+    responses=error_responses(422, {409: "facility_name_taken"}),
+)
 async def create_facility(
     data: FacilityCreate, admin: Manager, session: SessionDep, client: ClientDep
 ) -> FacilityRead:
@@ -55,10 +59,10 @@ async def create_facility(
 
 
 @router.patch(
-    "/{facility_id}",
+    "/{facility_id:uuid}",
     response_model=FacilityRead,
     status_code=200,
-    responses={**NOT_FOUND, **NAME_TAKEN},
+    responses=error_responses(422, {404: "facility_not_found", 409: "facility_name_taken"}),
     summary="Rename or (de)activate a facility (admin)",
 )
 async def update_facility(

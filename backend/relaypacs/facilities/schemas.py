@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-FacilityName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-]
+from relaypacs.core.strict import HAS_TEXT, TRIM, RequestModel, StrictBool
+
+FacilityName = Annotated[str, StringConstraints(max_length=200, pattern=HAS_TEXT), TRIM]
 
 
 class FacilityOption(BaseModel):
@@ -34,14 +34,10 @@ class FacilityList(BaseModel):
     items: list[FacilityRead]
 
 
-class FacilityCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FacilityCreate(RequestModel):
     name: FacilityName
 
 
-class FacilityUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FacilityUpdate(RequestModel):
     name: FacilityName | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None

@@ -14,8 +14,9 @@ class InvalidStreamTicket(AppError):
     message = "The stream ticket is missing, expired or already used; request a new one."
 
 
-class PushNotConfigured(AppError):
-    status_code = 503
+class PushNotConfigured(NotFound):
+    # An optional feature this server does not offer is not a server error: 404, as for
+    # any resource that does not exist here (the web app asks /push-config first).
     code = "push_not_configured"
     message = "Web Push is not configured on this server (VAPID keys missing)."
 

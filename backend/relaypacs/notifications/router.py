@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from sse_starlette import EventSourceResponse
@@ -8,7 +8,9 @@ from sse_starlette import EventSourceResponse
 from relaypacs.auth.dependencies import CurrentUser, PrincipalDep
 from relaypacs.core import pagination
 from relaypacs.core.dependencies import CacheDep, DatabaseDep, SessionDep, SettingsDep
+from relaypacs.core.errors import error_responses
 from relaypacs.core.pagination import Window
+from relaypacs.core.strict import MAX_JSON_INT, QUERY_INT, QueryBool
 from relaypacs.notifications import push, service, stream
 from relaypacs.notifications.dependencies import HubDep
 from relaypacs.notifications.schemas import (
@@ -19,6 +21,7 @@ from relaypacs.notifications.schemas import (
     PushSubscriptionDelete,
     PushSubscriptionRead,
     ReadAllResult,
+    StreamEvent,
     StreamTicket,
 )
 
@@ -27,20 +30,25 @@ router = APIRouter()
 # from POST /stream-ticket authenticates it instead (see api.py).
 stream_router = APIRouter()
 
-# A BIGINT: anything larger would reach the database and fail there (a 500).
-NotificationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# Within the BIGINT ids (anything larger would reach the database and fail there, a 500), and
+# within what a JSON number holds exactly.
+NotificationId = Annotated[int, Path(ge=1, le=MAX_JSON_INT), QUERY_INT]
 
-_404: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such notification (or not yours)"}
-}
+_404 = {404: "notification_not_found: no such notification (or not yours)"}
 
 
-@router.get("", response_model=NotificationPage, status_code=200, summary="My notifications")
+@router.get(
+    "",
+    response_model=NotificationPage,
+    status_code=200,
+    summary="My notifications",
+    responses=error_responses(422),
+)
 async def list_notifications(
     session: SessionDep,
     user: CurrentUser,
     window: Annotated[Window, Depends(pagination.window(default_size=20, max_size=100))],
-    unread_only: bool = False,
+    unread_only: QueryBool = False,
 ) -> NotificationPage:
     rows, unread = await service.list(session, user=user, window=window, unread_only=unread_only)
     return NotificationPage.of(rows, service.to_read, unread_count=unread)
@@ -87,14 +95,14 @@ async def list_push_subscriptions(
     "/push-subscriptions",
     response_model=PushSubscriptionRead,
     status_code=201,
-    responses={
-        422: {
-            "description": "Invalid keys (`invalid_push_key`), an endpoint that is not https "
-            "(`invalid_push_endpoint`), or not an allowed, public push service "
-            "(`push_endpoint_not_allowed`)"
-        },
-        503: {"description": "Web Push is not configured"},
-    },
+    responses=error_responses(
+        {
+            404: "push_not_configured: this server offers no Web Push (no VAPID keys)",
+            422: "Invalid request (`validation_error`), invalid keys (`invalid_push_key`), an "
+            "endpoint that is not https (`invalid_push_endpoint`), or not an allowed, public "
+            "push service (`push_endpoint_not_allowed`)",
+        }
+    ),
 )
 async def create_push_subscription(
     data: PushSubscriptionCreate,
@@ -116,7 +124,7 @@ async def create_push_subscription(
 @router.delete(
     "/push-subscriptions",
     status_code=204,
-    responses={404: {"description": "No such subscription of yours"}},
+    responses=error_responses(422, {404: "push_subscription_not_found: none of yours"}),
 )
 async def delete_push_subscription(
     data: PushSubscriptionDelete, session: SessionDep, user: CurrentUser
@@ -125,7 +133,10 @@ async def delete_push_subscription(
 
 
 @router.post(
-    "/{notification_id}/read", response_model=NotificationRead, status_code=200, responses=_404
+    "/{notification_id}/read",
+    response_model=NotificationRead,
+    status_code=200,
+    responses=error_responses(422, _404),
 )
 async def mark_read(
     notification_id: NotificationId, session: SessionDep, user: CurrentUser
@@ -135,7 +146,10 @@ async def mark_read(
 
 
 @router.post(
-    "/{notification_id}/unread", response_model=NotificationRead, status_code=200, responses=_404
+    "/{notification_id}/unread",
+    response_model=NotificationRead,
+    status_code=200,
+    responses=error_responses(422, _404),
 )
 async def mark_unread(
     notification_id: NotificationId, session: SessionDep, user: CurrentUser
@@ -149,7 +163,13 @@ async def mark_unread(
     status_code=200,
     summary="Server-Sent Events: notifications and report updates",
     response_class=EventSourceResponse,
-    responses={401: {"description": "Missing, expired or used ticket"}},
+    responses={
+        200: {
+            "description": "An event stream; each event as shown",
+            "content": {"text/event-stream": {"schema": StreamEvent.model_json_schema()}},
+        },
+        **error_responses(422, {401: "invalid_stream_ticket: missing, expired or already used"}),
+    },
 )
 async def event_stream(
     settings: SettingsDep,
@@ -161,7 +181,9 @@ async def event_stream(
     ticket: Annotated[str | None, Query(description="From POST /stream-ticket")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     # A client opening a new EventSource (fresh ticket) cannot set the header itself.
-    after: Annotated[int | None, Query(ge=0, description="Same as Last-Event-ID")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_JSON_INT, description="Same as Last-Event-ID"), QUERY_INT
+    ] = None,
 ) -> EventSourceResponse:
     principal = await stream.redeem_ticket(
         cache, settings=settings, database=database, ticket=ticket

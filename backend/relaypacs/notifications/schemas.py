@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from relaypacs.core.pagination import Page
+from relaypacs.core.strict import JsonInt
 
 NotificationType = Literal[
     "upload_complete",
@@ -52,6 +53,16 @@ class StreamTicket(BaseModel):
     stream_url: str
 
 
+class StreamEvent(BaseModel):
+    """One Server-Sent Event of the notification stream: `event` names its type (`ready`
+    first, then notification and report events), `data` is its JSON payload, and `id` is
+    the point a reconnecting client resumes from (Last-Event-ID)."""
+
+    event: str
+    data: str
+    id: str
+
+
 class PushKeys(BaseModel):
     p256dh: Annotated[str, Field(min_length=16, max_length=200, pattern=r"^[A-Za-z0-9_\-=]+$")]
     auth: Annotated[str, Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_\-=]+$")]
@@ -64,7 +75,7 @@ class PushSubscriptionCreate(BaseModel):
 
     endpoint: HttpUrl
     keys: PushKeys
-    expiration_time: int | None = Field(default=None, alias="expirationTime")
+    expiration_time: JsonInt | None = Field(default=None, alias="expirationTime")
 
 
 class PushSubscriptionDelete(BaseModel):

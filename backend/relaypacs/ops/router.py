@@ -8,9 +8,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from relaypacs.core.dependencies import SettingsDep
-from relaypacs.core.errors import NotAuthenticated, error_body
+from relaypacs.core.errors import NotAuthenticated, error_body, error_responses
 from relaypacs.ops import service
-from relaypacs.ops.schemas import Health, Readiness
+from relaypacs.ops.schemas import Health, NotReady, Readiness
 
 router = APIRouter(tags=["ops"])
 
@@ -25,7 +25,9 @@ async def healthz() -> Health:
     response_model=Readiness,
     status_code=200,
     summary="Dependencies are reachable",
-    responses={503: {"description": "A component is unavailable; the body names it."}},
+    responses={
+        503: {"model": NotReady, "description": "A component is unavailable; the body names it"}
+    },
 )
 async def readyz(request: Request, settings: SettingsDep) -> Any:
     report = await service.check_readiness(
@@ -46,7 +48,10 @@ async def readyz(request: Request, settings: SettingsDep) -> Any:
     "/metrics",
     summary="Prometheus metrics (a bearer token when METRICS_TOKEN is set)",
     response_class=Response,
-    responses={401: {"description": "METRICS_TOKEN is set and the request lacks it"}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}},
+        **error_responses({401: "METRICS_TOKEN is set and the request lacks it"}),
+    },
 )
 async def metrics(request: Request, settings: SettingsDep) -> Response:
     expected = settings.metrics_token.get_secret_value()

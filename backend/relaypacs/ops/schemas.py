@@ -4,6 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from relaypacs.core.errors import ErrorDetail
+
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
@@ -20,3 +22,9 @@ class Readiness(BaseModel):
     checks: dict[str, ComponentCheck]
     # Reported, but a PACS being down does not make the gateway unready: uploads queue.
     destinations: dict[str, ComponentCheck] = {}
+
+
+class NotReady(Readiness):
+    """/readyz's 503: the readiness report, and the error naming what is down."""
+
+    error: ErrorDetail

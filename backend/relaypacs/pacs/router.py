@@ -6,13 +6,16 @@ from fastapi import APIRouter, Depends
 
 from relaypacs.auth.dependencies import CurrentUser
 from relaypacs.core.dependencies import ClientDep, SessionDep, require
+from relaypacs.core.errors import error_responses
 from relaypacs.core.permissions import Permission
 from relaypacs.pacs import service
 from relaypacs.pacs.dependencies import ForwarderDep, PacsSettingsDep
 from relaypacs.pacs.schemas import DestinationList
 from relaypacs.uploads.schemas import ForwardJobRead
 
-router = APIRouter(dependencies=[Depends(require(Permission.pacs_manage))])
+router = APIRouter(
+    dependencies=[Depends(require(Permission.pacs_manage))], responses=error_responses(403)
+)
 
 
 @router.get(
@@ -29,13 +32,12 @@ async def list_destinations(
 
 
 @router.post(
-    "/jobs/{job_id}/retry",
+    "/jobs/{job_id:uuid}/retry",
     response_model=ForwardJobRead,
     status_code=200,
-    responses={
-        404: {"description": "No such job"},
-        409: {"description": "The job is not dead-lettered"},
-    },
+    responses=error_responses(
+        {404: "job_not_found", 409: "job_not_retryable: the job is not dead-lettered"}
+    ),
 )
 async def retry_job(
     job_id: uuid.UUID,

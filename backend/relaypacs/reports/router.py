@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -11,8 +10,10 @@ from pydantic import BeforeValidator
 from relaypacs.auth.dependencies import CurrentUser
 from relaypacs.core import pagination
 from relaypacs.core.dependencies import ClientDep, SessionDep
+from relaypacs.core.errors import error_responses
 from relaypacs.core.pagination import Window
 from relaypacs.core.service_levels import ServiceLevel
+from relaypacs.core.strict import IsoDate
 from relaypacs.notifications.dependencies import NotifierDep
 from relaypacs.reports import access_log, pdf, service, views
 from relaypacs.reports.dependencies import LockedReport, Reporter, VisibleReport
@@ -30,13 +31,9 @@ from relaypacs.reports.schemas import (
 
 router = APIRouter()
 
-_404: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such report, or not visible to you"}
-}
-_409: dict[int | str, dict[str, Any]] = {
-    409: {"description": "Not allowed in the report's current status"}
-}
-_403: dict[int | str, dict[str, Any]] = {403: {"description": "Radiologists and admins only"}}
+_404 = {404: "report_not_found: no such report, or not visible to you"}
+_409 = {409: "illegal_transition or report_closed: not allowed in the report's current status"}
+_403 = {403: "Radiologists and admins only"}
 
 
 def _upper(value: object) -> object:
@@ -44,7 +41,13 @@ def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
-@router.get("", response_model=ReportPage, status_code=200, summary="Reports visible to me")
+@router.get(
+    "",
+    response_model=ReportPage,
+    status_code=200,
+    summary="Reports visible to me",
+    responses=error_responses(422),
+)
 async def list_reports(
     session: SessionDep,
     user: CurrentUser,
@@ -52,8 +55,8 @@ async def list_reports(
     status: Annotated[list[ReportStatus] | None, Query()] = None,
     modality: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9]+$")] = None,
     service_level: Annotated[ServiceLevel | None, BeforeValidator(_upper), Query()] = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
     assignee_id: uuid.UUID | None = None,
     sort: ReportSort | None = None,
 ) -> ReportPage:
@@ -72,7 +75,12 @@ async def list_reports(
     return ReportPage.of(rows, lambda report: views.read(report, viewer=user))
 
 
-@router.get("/upload/{upload_id}", response_model=ReportDetail, status_code=200, responses=_404)
+@router.get(
+    "/upload/{upload_id:uuid}",
+    response_model=ReportDetail,
+    status_code=200,
+    responses=error_responses(_404),
+)
 async def get_report_of_upload(
     upload_id: uuid.UUID, session: SessionDep, user: CurrentUser, client: ClientDep
 ) -> ReportDetail:
@@ -84,7 +92,12 @@ async def get_report_of_upload(
     return detail
 
 
-@router.get("/{report_id}", response_model=ReportDetail, status_code=200, responses=_404)
+@router.get(
+    "/{report_id:uuid}",
+    response_model=ReportDetail,
+    status_code=200,
+    responses=error_responses(_404),
+)
 async def get_report(
     report: VisibleReport, session: SessionDep, user: CurrentUser, client: ClientDep
 ) -> ReportDetail:
@@ -96,13 +109,19 @@ async def get_report(
 
 
 @router.get(
-    "/{report_id}/download",
+    "/{report_id:uuid}/download",
     status_code=200,
     response_class=Response,
     responses={
-        **_404,
-        409: {"description": "The report is not READY"},
         200: {"content": {"application/pdf": {}}},
+        **error_responses(
+            422,
+            {
+                404: "report_not_found, or pacs_pdf_not_found (`source=pacs`: the PACS "
+                "supplied no PDF)",
+                409: "report_not_ready: the report is not READY",
+            },
+        ),
     },
     summary="The report as PDF (READY only)",
 )
@@ -139,10 +158,10 @@ async def download_report(
 
 
 @router.patch(
-    "/{report_id}",
+    "/{report_id:uuid}",
     response_model=ReportDetail,
     status_code=200,
-    responses={**_404, **_409, **_403},
+    responses=error_responses(422, _404, _409, _403),
 )
 async def update_report(
     report: LockedReport,
@@ -160,10 +179,18 @@ async def update_report(
 
 
 @router.post(
-    "/{report_id}/status",
+    "/{report_id:uuid}/status",
     response_model=ReportDetail,
     status_code=200,
-    responses={**_404, **_409, **_403},
+    responses=error_responses(
+        _404,
+        _409,
+        _403,
+        {
+            422: "Invalid request (`validation_error`), message_required (ADDITIONAL_DATA_"
+            "REQUIRED needs a message), or report_incomplete (READY needs findings)"
+        },
+    ),
 )
 async def change_report_status(
     report: LockedReport,
@@ -186,10 +213,15 @@ async def change_report_status(
 
 
 @router.post(
-    "/{report_id}/assign",
+    "/{report_id:uuid}/assign",
     response_model=ReportDetail,
     status_code=200,
-    responses={**_404, **_409, **_403},
+    responses=error_responses(
+        _404,
+        _409,
+        _403,
+        {422: "Invalid request (`validation_error`), or invalid_assignee (not a radiologist)"},
+    ),
 )
 async def assign_report(
     report: LockedReport,
@@ -207,10 +239,12 @@ async def assign_report(
 
 
 @router.post(
-    "/{report_id}/notes",
+    "/{report_id:uuid}/notes",
     response_model=ReportNoteRead,
     status_code=201,
-    responses={**_404, **_409, 403: {"description": "Not the study's uploader"}},
+    responses=error_responses(
+        422, _404, _409, {403: "not_report_owner: not the study's uploader (nor a radiologist)"}
+    ),
 )
 async def add_report_note(
     report: LockedReport,

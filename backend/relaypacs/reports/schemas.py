@@ -8,10 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from relaypacs.core.pagination import Page
 from relaypacs.core.service_levels import ServiceLevel
+from relaypacs.core.strict import NO_NUL, RequestModel
 from relaypacs.reports.models import ReportStatus, SyncWarningCode
 
 ReportSort = Literal["date", "-date", "status", "-status", "modality", "-modality", "priority"]
-Text = Annotated[str, Field(max_length=20_000)]
+Text = Annotated[str, Field(max_length=20_000, pattern=NO_NUL)]
 
 
 class ReportNoteRead(BaseModel):
@@ -84,33 +85,25 @@ class ReportPage(Page[ReportRead]):
     """One page of ReportRead items."""
 
 
-class ReportUpdate(BaseModel):
+class ReportUpdate(RequestModel):
     """Findings and impression (radiologists and admins)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     findings: Text | None = None
     impression: Text | None = None
 
 
-class StatusChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StatusChange(RequestModel):
     status: ReportStatus
     # Required with ADDITIONAL_DATA_REQUIRED: what the clinician should send.
-    message: Annotated[str | None, Field(max_length=5_000)] = None
+    message: Annotated[str | None, Field(max_length=5_000, pattern=NO_NUL)] = None
 
 
-class Assignment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Assignment(RequestModel):
     # Omit to assign to yourself.
     assignee_id: uuid.UUID | None = None
 
 
-class NoteCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    body: Annotated[str, Field(min_length=1, max_length=5_000)]
+class NoteCreate(RequestModel):
+    body: Annotated[str, Field(min_length=1, max_length=5_000, pattern=NO_NUL)]
     # A new upload with the additional images, made by the same user.
     upload_id: uuid.UUID | None = None

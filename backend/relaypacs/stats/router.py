@@ -18,16 +18,19 @@ from relaypacs.core.dependencies import (
     SettingsDep,
     require,
 )
+from relaypacs.core.errors import error_responses
 from relaypacs.core.permissions import Permission
 from relaypacs.stats import service
 from relaypacs.stats.dependencies import StatsQueryDep
 from relaypacs.stats.schemas import UploadStats
 
 R = dict[int | str, dict[str, Any]]
-BAD_QUERY: R = {
-    403: {"description": "facility_filter_forbidden: only admins filter by facility"},
-    422: {"description": "validation_error (period), invalid_timezone or invalid_facility"},
-}
+BAD_QUERY: R = error_responses(
+    {
+        403: "facility_filter_forbidden: only admins filter by facility",
+        422: "validation_error (period), invalid_timezone or invalid_facility",
+    }
+)
 
 router = APIRouter()
 
@@ -58,7 +61,13 @@ async def upload_stats(
             "uploads,bytes",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
-        403: {"description": "forbidden: the analytics_export permission (admins)"},
+        **error_responses(
+            {
+                403: "forbidden (the analytics_export permission: admins), or "
+                "facility_filter_forbidden",
+                422: "validation_error (period), invalid_timezone or invalid_facility",
+            }
+        ),
     },
     summary="The period's upload counts as CSV, one row per non-empty combination (audited)",
 )

@@ -20,10 +20,12 @@ from relaypacs.core.config import CoreSettings
 from relaypacs.core.dependencies import SessionDep, SettingsDep
 from relaypacs.core.errors import NotAuthenticated
 from relaypacs.core.permissions import Permission, has_permission
+from relaypacs.core.strict import QUERY_INT
 from relaypacs.uploads import service
 from relaypacs.uploads.errors import UploadNotFound
 from relaypacs.uploads.handoff import Handoff
 from relaypacs.uploads.models import Upload, UploadFile
+from relaypacs.uploads.schemas import MAX_FILES
 from relaypacs.uploads.storage import Storage
 from relaypacs.uploads.study_conflict import PacsStudies
 
@@ -68,6 +70,13 @@ UploadTokenHeader = Annotated[
     Header(description="The upload token from init: lets a service worker finish the upload"),
 ]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+# Within the database's integer columns (and UploadInit's file count).
+FileIndex = Annotated[
+    int, Query(ge=0, lt=MAX_FILES, description="File index, from init"), QUERY_INT
+]
+ChunkIndex = Annotated[
+    int, Query(ge=0, lt=2**31, description="Chunk index within the file"), QUERY_INT
+]
 
 
 async def _authorize(
@@ -114,7 +123,7 @@ async def transfer_upload(
 
 async def chunk_transfer(
     upload_id: uuid.UUID,
-    file: Annotated[int, Query(description="File index, from init")],
+    file: FileIndex,
     session: SessionDep,
     settings: SettingsDep,
     credentials: BearerDep,

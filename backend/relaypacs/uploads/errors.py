@@ -27,7 +27,10 @@ class UploadCompleted(AppError):
 
 
 class UploadTooLarge(AppError):
-    status_code = 413
+    # The declared files add up to more than UPLOAD_MAX_TOTAL_BYTES: a well-formed request
+    # refused by the server's configured limit (a sum no schema states), so 403. (413 is
+    # for a request body itself too large.)
+    status_code = 403
     code = "upload_too_large"
     message = "The upload is larger than allowed."
 

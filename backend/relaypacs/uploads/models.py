@@ -66,7 +66,7 @@ class Upload(Base):
     facility: Mapped[str | None] = mapped_column(String(200), index=True)
     patient_name: Mapped[str] = mapped_column(String(200))
     study_date: Mapped[date]
-    modality: Mapped[str] = mapped_column(String(8))
+    modality: Mapped[str] = mapped_column(String(16))
     service_level: Mapped[str] = mapped_column(String(16))
     notes: Mapped[str | None] = mapped_column(Text)
     chunk_size: Mapped[int] = mapped_column(Integer)

@@ -1,19 +1,23 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Request
 
 from relaypacs.auth.dependencies import CurrentUser, user_with
 from relaypacs.auth.models import User
 from relaypacs.core import pagination
 from relaypacs.core.dependencies import CacheDep, ClientDep, SessionDep, SettingsDep
+from relaypacs.core.errors import error_responses
 from relaypacs.core.limits import declared_length
 from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission, has_permission
+from relaypacs.core.strict import QueryBool
 from relaypacs.uploads import chunks, completion, service, study_conflict
 from relaypacs.uploads.dependencies import (
+    ChunkIndex,
     ChunkTransferDep,
+    FileIndex,
     HandoffDep,
     PacsStudiesDep,
     StorageDep,
@@ -33,29 +37,36 @@ from relaypacs.uploads.schemas import (
     UploadStatus,
 )
 
-R = dict[int | str, dict[str, Any]]
-NOT_FOUND: R = {404: {"description": "No such upload (or not yours)"}}
-TRANSFER: R = {
-    **NOT_FOUND,
-    401: {"description": "Neither a valid access token nor the upload token"},
-    410: {"description": "The upload expired"},
-}
+NOT_FOUND = {404: "upload_not_found: no such upload (or not yours)"}
 
 # Authenticated by access token (mounted on the authenticated API router).
 router = APIRouter()
 # Authenticated by the owner's access token OR the upload's X-Upload-Token (see api.py).
-transfer_router = APIRouter(responses=TRANSFER)
+transfer_router = APIRouter(
+    responses=error_responses(
+        422,
+        NOT_FOUND,
+        {
+            401: "Neither a valid access token nor the upload token",
+            410: "upload_expired or upload_cancelled",
+        },
+    )
+)
 
 
 @router.post(
     "/upload/init",
     response_model=UploadCreated,
     status_code=201,
-    responses={
-        409: {"description": "duplicate_study"},
-        413: {"description": "Too large"},
-        422: {"description": "Invalid metadata or too many files"},
-    },
+    responses=error_responses(
+        422,
+        {
+            403: "forbidden (your role does not upload), or upload_too_large (the files add up "
+            "to more than this server takes, UPLOAD_MAX_TOTAL_BYTES)",
+            409: "duplicate_study (the same study was uploaded recently; `duplicate_of`)",
+            422: "Invalid metadata (`validation_error`), or too_many_files",
+        },
+    ),
 )
 async def init_upload(
     data: UploadInit,
@@ -71,14 +82,17 @@ async def init_upload(
 
 
 @transfer_router.put(
-    "/upload/{upload_id}/chunk",
+    "/upload/{upload_id:uuid}/chunk",
     response_model=ChunkAck,
     status_code=200,
-    responses={
-        400: {"description": "Checksum, size or index problem; nothing stored"},
-        409: {"description": "chunk_conflict or upload_completed"},
-        413: {"description": "payload_too_large: more bytes than the upload's chunk size"},
-    },
+    responses=error_responses(
+        {
+            400: "checksum_mismatch, missing_content_md5, wrong_chunk_size or "
+            "chunk_out_of_range; nothing stored",
+            409: "chunk_conflict (other bytes for a stored chunk) or upload_completed",
+            413: "payload_too_large: more bytes than the upload's chunk size",
+        }
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -93,8 +107,8 @@ async def put_chunk(
     transfer: ChunkTransferDep,
     session: SessionDep,
     storage: StorageDep,
-    file: Annotated[int, Query(description="File index, from init")],
-    index: Annotated[int, Query(description="Chunk index within the file")],
+    file: FileIndex,
+    index: ChunkIndex,
     content_md5: Annotated[str | None, Header(alias="Content-MD5")] = None,
 ) -> ChunkAck:
     return await chunks.receive(
@@ -110,19 +124,20 @@ async def put_chunk(
     )
 
 
-@transfer_router.get("/upload/{upload_id}/status", response_model=UploadStatus, status_code=200)
+@transfer_router.get(
+    "/upload/{upload_id:uuid}/status", response_model=UploadStatus, status_code=200
+)
 async def upload_status(transfer: TransferDep, session: SessionDep) -> UploadStatus:
     return await service.status(session, upload=transfer.upload)
 
 
 @transfer_router.delete(
-    "/upload/{upload_id}",
+    "/upload/{upload_id:uuid}",
     status_code=204,
     summary="Cancel an upload in progress (its data is deleted now)",
-    responses={
-        404: {"description": "No such upload of yours"},
-        409: {"description": "upload_completed: only an upload in progress can be cancelled"},
-    },
+    responses=error_responses(
+        {409: "upload_completed: only an upload in progress can be cancelled"}
+    ),
 )
 async def cancel_upload(
     transfer: TransferDep,
@@ -141,19 +156,18 @@ async def cancel_upload(
 
 
 @transfer_router.post(
-    "/upload/{upload_id}/complete",
+    "/upload/{upload_id:uuid}/complete",
     response_model=CompleteAccepted,
     status_code=202,
-    responses={
-        409: {
-            "description": "upload_incomplete (lists missing chunks), duplicate_study, or "
-            "study_uid_conflict (the PACS holds this StudyInstanceUID for another patient)"
-        },
-        422: {
-            "description": "invalid_dicom (a reason per file), multiple_studies or "
-            "multiple_patients"
-        },
-    },
+    responses=error_responses(
+        {
+            409: "upload_incomplete (lists the missing chunks), already completed, "
+            "duplicate_study, or study_uid_conflict (the PACS holds this StudyInstanceUID "
+            "for another patient)",
+            422: "invalid_dicom (a reason per file), multiple_studies, multiple_patients or "
+            "no_instances",
+        }
+    ),
 )
 async def complete_upload(
     transfer: TransferDep,
@@ -164,7 +178,7 @@ async def complete_upload(
     studies: PacsStudiesDep,
     cache: CacheDep,
     request: Request,
-    skip_invalid: bool = False,
+    skip_invalid: QueryBool = False,
 ) -> CompleteAccepted:
     accepted = await completion.complete(
         session,
@@ -187,11 +201,11 @@ async def complete_upload(
     response_model=UploadRead,
     status_code=200,
     summary="Let an upload go on despite a study UID conflict (admins; audited)",
-    responses={
-        **NOT_FOUND,
-        403: {"description": "Admins only"},
-        409: {"description": "override_not_applicable: not uploading or failed"},
-    },
+    responses=error_responses(
+        422,
+        NOT_FOUND,
+        {403: "Admins only", 409: "override_not_applicable: not uploading or failed"},
+    ),
 )
 async def override_study_conflict(
     # First: anyone else gets 403 whether or not the upload exists.
@@ -207,7 +221,10 @@ async def override_study_conflict(
 
 
 @router.get(
-    "/upload/{upload_id}", response_model=UploadDetail, status_code=200, responses=NOT_FOUND
+    "/upload/{upload_id:uuid}",
+    response_model=UploadDetail,
+    status_code=200,
+    responses=error_responses(NOT_FOUND),
 )
 async def get_upload(
     upload: VisibleUpload,
@@ -219,7 +236,9 @@ async def get_upload(
     return await service.detail(session, upload=upload, viewer=user, ip=client.ip, handoff=handoff)
 
 
-@router.get("/uploads", response_model=UploadPage, status_code=200)
+@router.get(
+    "/uploads", response_model=UploadPage, status_code=200, responses=error_responses(403, 422)
+)
 async def list_uploads(
     session: SessionDep,
     user: Annotated[User, Depends(user_with(Permission.upload_read_own))],

@@ -11,6 +11,16 @@ from relaypacs.core.config import MAX_CHUNK_SIZE, MAX_UPLOAD_FILES, MIN_CHUNK_SI
 from relaypacs.core.context import current_settings
 from relaypacs.core.pagination import Page
 from relaypacs.core.service_levels import ServiceLevel
+from relaypacs.core.strict import (
+    HAS_TEXT,
+    JSON_INT,
+    MAX_JSON_INT,
+    NO_NUL,
+    TRIM,
+    IsoDate,
+    RequestModel,
+    StrictBool,
+)
 from relaypacs.uploads.models import UploadState
 
 # DICOM modality codes (PS3.3 C.7.3.1.1.1, the defined terms still in use).
@@ -87,25 +97,28 @@ MODALITIES = frozenset(
 )
 
 
-class FileDeclaration(BaseModel):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    size: Annotated[int, Field(ge=0)]
+# At most this many files in one upload (UPLOAD_MAX_FILES may set fewer).
+MAX_FILES = 100_000
+# A file's size: any a JSON number holds exactly (8 PiB; the database's BIGINT holds more).
+MAX_FILE_BYTES = MAX_JSON_INT
 
 
-class UploadInit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FileDeclaration(RequestModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)]
+    size: Annotated[int, Field(ge=0, le=MAX_FILE_BYTES), JSON_INT]
 
-    patient_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
-    study_date: date
-    modality: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
+
+class UploadInit(RequestModel):
+    patient_name: Annotated[str, StringConstraints(max_length=200, pattern=HAS_TEXT), TRIM]
+    study_date: IsoDate
+    # Exactly as DICOM spells it (upper case), one of MODALITIES.
+    modality: Annotated[str, Field(json_schema_extra={"enum": sorted(MODALITIES)})]
     service_level: ServiceLevel
-    notes: Annotated[str | None, StringConstraints(max_length=2000)] = None
+    notes: Annotated[str | None, StringConstraints(max_length=2000, pattern=NO_NUL)] = None
     # At most UPLOAD_MAX_FILES, counted before any entry is validated (_bounded_files).
     files: Annotated[list[FileDeclaration], Field(min_length=1, max_length=MAX_UPLOAD_FILES)]
-    chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] | None = None
-    force_upload: bool = False
+    chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE), JSON_INT] | None = None
+    force_upload: StrictBool = False
 
     @field_validator("files", mode="before")
     @classmethod

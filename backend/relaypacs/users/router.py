@@ -16,8 +16,10 @@ from relaypacs.core.dependencies import (
     SettingsDep,
     require,
 )
+from relaypacs.core.errors import error_responses
 from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission, Role
+from relaypacs.core.strict import QueryBool
 from relaypacs.users import service
 from relaypacs.users.schemas import (
     Preferences,
@@ -28,24 +30,27 @@ from relaypacs.users.schemas import (
     UserRead,
 )
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user"}}
+NOT_FOUND = {404: "user_not_found"}
 
 # /api/users — administrators only.
-admin_router = APIRouter(dependencies=[Depends(require(Permission.user_manage))])
+admin_router = APIRouter(
+    dependencies=[Depends(require(Permission.user_manage))], responses=error_responses(403)
+)
 # /api/me — the signed-in user's own settings.
 me_router = APIRouter()
 
 
-@admin_router.get("", response_model=UserPage, status_code=200)
+@admin_router.get("", response_model=UserPage, status_code=200, responses=error_responses(422))
 async def list_users(
     session: SessionDep,
     window: Annotated[Window, Depends(pagination.window(default_size=50, max_size=200))],
     role: Role | None = None,
     facility_id: uuid.UUID | None = None,
     pending: Annotated[
-        bool | None, Query(description="Only users with (true) / without (false) a pending request")
+        QueryBool | None,
+        Query(description="Only users with (true) / without (false) a pending request"),
     ] = None,
-    active: bool | None = None,
+    active: QueryBool | None = None,
 ) -> UserPage:
     rows = await service.list(
         session, window=window, role=role, facility_id=facility_id, pending=pending, active=active
@@ -57,10 +62,14 @@ async def list_users(
     "",
     response_model=UserRead,
     status_code=201,
-    responses={
-        409: {"description": "Email or username taken"},
-        422: {"description": "Invalid input or weak password"},
-    },
+    responses=error_responses(
+        422,
+        {
+            403: "forbidden (not an admin), or weak_password (`reason` says why)",
+            404: "unknown_facility: no open facility has this id",
+            409: "email_taken or username_taken",
+        },
+    ),
 )
 async def create_user(
     data: UserCreate, admin: CurrentUser, session: SessionDep, hasher: HasherDep, client: ClientDep
@@ -72,16 +81,27 @@ async def create_user(
     return UserRead.model_validate(user)
 
 
-@admin_router.get("/{user_id}", response_model=UserRead, status_code=200, responses=NOT_FOUND)
+@admin_router.get(
+    "/{user_id:uuid}",
+    response_model=UserRead,
+    status_code=200,
+    responses=error_responses(NOT_FOUND),
+)
 async def get_user(user_id: uuid.UUID, session: SessionDep) -> UserRead:
     return UserRead.model_validate(await accounts.get_or_raise(session, user_id=user_id))
 
 
 @admin_router.patch(
-    "/{user_id}",
+    "/{user_id:uuid}",
     response_model=UserRead,
     status_code=200,
-    responses={**NOT_FOUND, 409: {"description": "Own role/active flag"}},
+    responses=error_responses(
+        422,
+        {
+            404: "user_not_found, or unknown_facility (no open facility has this id)",
+            409: "cannot_change_own_account: admins keep their own role and active flag",
+        },
+    ),
 )
 async def update_user(
     user_id: uuid.UUID,
@@ -96,14 +116,16 @@ async def update_user(
 
 
 @admin_router.post(
-    "/{user_id}/membership/{decision}",
+    "/{user_id:uuid}/membership/{decision}",
     response_model=UserRead,
     status_code=200,
-    responses={
-        **NOT_FOUND,
-        409: {"description": "No pending membership request"},
-        422: {"description": "The requested facility is no longer open"},
-    },
+    responses=error_responses(
+        422,
+        {
+            404: "user_not_found, or unknown_facility (the requested facility is no longer open)",
+            409: "no_pending_request",
+        },
+    ),
     summary="Approve or reject a pending facility membership request",
 )
 async def decide_membership(
@@ -129,10 +151,9 @@ async def get_profile(user: CurrentUser) -> ProfileRead:
     "/profile",
     response_model=ProfileRead,
     status_code=200,
-    responses={
-        403: {"description": "An email change without a recent sign-in or re-authentication"},
-        409: {"description": "Email in use"},
-    },
+    responses=error_responses(
+        422, {403: "reauthentication_required (an email change)", 409: "email_taken"}
+    ),
 )
 async def update_profile(
     changes: ProfileUpdate,
@@ -158,7 +179,9 @@ async def get_preferences(user: CurrentUser, session: SessionDep) -> Preferences
     return await service.get_preferences(session, user_id=user.id)
 
 
-@me_router.patch("/preferences", response_model=Preferences, status_code=200)
+@me_router.patch(
+    "/preferences", response_model=Preferences, status_code=200, responses=error_responses(422)
+)
 async def update_preferences(
     changes: PreferencesUpdate, user: CurrentUser, session: SessionDep
 ) -> Preferences:

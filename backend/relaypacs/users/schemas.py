@@ -12,6 +12,7 @@ from relaypacs.core.config import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_
 from relaypacs.core.pagination import Page
 from relaypacs.core.permissions import Role
 from relaypacs.core.service_levels import ServiceLevel
+from relaypacs.core.strict import JSON_INT, RequestModel, StrictBool
 
 NOTIFICATION_TYPES = (
     "upload_complete",
@@ -65,9 +66,11 @@ class ProfileRead(BaseModel):
 
 
 class NotificationPreference(BaseModel):
-    in_app: bool = True
-    push: bool = True
-    email: bool = False
+    model_config = ConfigDict(extra="forbid")
+
+    in_app: StrictBool = True
+    push: StrictBool = True
+    email: StrictBool = False
 
 
 def _default_notifications() -> dict[str, NotificationPreference]:
@@ -81,12 +84,10 @@ class Preferences(BaseModel):
     notifications: dict[str, NotificationPreference] = Field(default_factory=_default_notifications)
 
 
-class PreferencesUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PreferencesUpdate(RequestModel):
     default_service_level: ServiceLevel | None = None
-    chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] | None = None
-    duplicate_check: bool | None = None
+    chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE), JSON_INT] | None = None
+    duplicate_check: StrictBool | None = None
     notifications: (
         dict[
             Literal[

@@ -166,7 +166,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change Password */
+        /** Change my password (every session, this one too, must sign in again) */
         post: operations["change_password_api_auth_password_post"];
         delete?: never;
         options?: never;
@@ -272,7 +272,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke Session */
+        /** Sign out one of my sessions (this one too) */
         delete: operations["revoke_session_api_auth_sessions__session_id__delete"];
         options?: never;
         head?: never;
@@ -1135,6 +1135,26 @@ export interface components {
              */
             status: "verified";
         };
+        /**
+         * ErrorDetail
+         * @description What went wrong: a stable snake_case `code`, a `message` for people, and details
+         *     that depend on the code (e.g. `fields` for `validation_error`).
+         */
+        ErrorDetail: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ErrorResponse
+         * @description The body of every error answer.
+         */
+        ErrorResponse: {
+            error: components["schemas"]["ErrorDetail"];
+        };
         /** FacilityCreate */
         FacilityCreate: {
             /** Name */
@@ -1263,11 +1283,6 @@ export interface components {
             /** State */
             state: string;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** Health */
         Health: {
             /**
@@ -1377,6 +1392,29 @@ export interface components {
             modality: string;
             /** Uploads */
             uploads: number;
+        };
+        /**
+         * NotReady
+         * @description /readyz's 503: the readiness report, and the error naming what is down.
+         */
+        NotReady: {
+            /** Checks */
+            checks: {
+                [key: string]: components["schemas"]["ComponentCheck"];
+            };
+            /**
+             * Destinations
+             * @default {}
+             */
+            destinations: {
+                [key: string]: components["schemas"]["ComponentCheck"];
+            };
+            error: components["schemas"]["ErrorDetail"];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "unavailable";
         };
         /** NoteCreate */
         NoteCreate: {
@@ -2116,8 +2154,11 @@ export interface components {
              * @default false
              */
             force_upload: boolean;
-            /** Modality */
-            modality: string;
+            /**
+             * Modality
+             * @enum {string}
+             */
+            modality: "AR" | "ASMT" | "AU" | "BDUS" | "BI" | "BMD" | "CR" | "CT" | "CTPROTOCOL" | "DG" | "DOC" | "DX" | "ECG" | "EPS" | "ES" | "FID" | "GM" | "HC" | "HD" | "IO" | "IOL" | "IVOCT" | "IVUS" | "KER" | "KO" | "LEN" | "LS" | "M3D" | "MG" | "MR" | "NM" | "OAM" | "OCT" | "OP" | "OPM" | "OPT" | "OPTBSV" | "OPTENF" | "OPV" | "OSS" | "OT" | "PLAN" | "PR" | "PT" | "PX" | "REG" | "RESP" | "RF" | "RG" | "RTDOSE" | "RTIMAGE" | "RTPLAN" | "RTRECORD" | "RTSTRUCT" | "RWV" | "SEG" | "SM" | "SMR" | "SR" | "SRF" | "STAIN" | "TEXTUREMAP" | "TG" | "US" | "VA" | "XA" | "XC";
             /** Notes */
             notes?: string | null;
             /** Patient Name */
@@ -2368,19 +2409,6 @@ export interface components {
             is_active?: boolean | null;
             role?: components["schemas"]["Role"] | null;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-        };
         /** VerifyEmailRequest */
         VerifyEmailRequest: {
             /** Token */
@@ -2424,20 +2452,31 @@ export interface operations {
                     "application/json": components["schemas"]["AuditEventPage"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2460,26 +2499,32 @@ export interface operations {
                     "application/json": components["schemas"]["BackupCodes"];
                 };
             };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No recent authentication (`reauthentication_required`) */
+            /** @description reauthentication_required */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description 2FA not enabled */
+            /** @description mfa_not_enabled: 2FA is not on */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -2503,41 +2548,40 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Wrong code */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No recent authentication (`reauthentication_required`) */
+            /** @description invalid_mfa_code: wrong, reused or expired; or reauthentication_required */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Not enabled */
+            /** @description mfa_not_enabled */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2564,41 +2608,40 @@ export interface operations {
                     "application/json": components["schemas"]["BackupCodes"];
                 };
             };
-            /** @description Wrong code */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No recent authentication (`reauthentication_required`) */
+            /** @description invalid_mfa_code: wrong, reused or expired; or reauthentication_required */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description State */
+            /** @description mfa_already_enabled, or mfa_setup_required (POST /2fa/setup first) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2621,26 +2664,32 @@ export interface operations {
                     "application/json": components["schemas"]["MfaSetup"];
                 };
             };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No recent authentication (`reauthentication_required`) */
+            /** @description reauthentication_required */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Already enabled */
+            /** @description mfa_already_enabled */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -2666,35 +2715,41 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"] | components["schemas"]["MfaChallenge"];
                 };
             };
-            /** @description Invalid credentials */
+            /** @description invalid_credentials (or the account is locked for a while) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Email not verified */
+            /** @description email_not_verified */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            /** @description Too many requests; `Retry-After` says when to try again */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -2720,28 +2775,32 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description Wrong or reused code */
+            /** @description invalid_mfa_code: wrong, reused or expired */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            /** @description Too many requests; `Retry-After` says when to try again */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -2761,12 +2820,14 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -2788,12 +2849,14 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -2819,33 +2882,41 @@ export interface operations {
                     "application/json": components["schemas"]["RevokedCount"];
                 };
             };
-            /** @description Wrong current password */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Weak new password */
+            /** @description wrong_password (the current one), or weak_password (the new one: `reason` says why) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            /** @description Too many requests; `Retry-After` says when to try again */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -2871,35 +2942,50 @@ export interface operations {
                     "application/json": components["schemas"]["Reauthenticated"];
                 };
             };
-            /** @description Wrong password, or a missing or wrong 2FA code */
+            /** @description mfa_code_required */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description wrong_password, or invalid_mfa_code */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            /** @description Too many requests; `Retry-After` says when to try again */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -2925,20 +3011,22 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description Invalid, expired or reused refresh token */
+            /** @description invalid_token: invalid, expired or reused */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2965,26 +3053,50 @@ export interface operations {
                     "application/json": components["schemas"]["Accepted"];
                 };
             };
-            /** @description Username taken */
+            /** @description weak_password: the password policy refuses it (`reason` says why) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unknown_facility: no open facility has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description username_taken */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Invalid input or weak password */
+            /** @description Invalid input (`validation_error`, `invalid_json`) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            /** @description Too many requests; `Retry-After` says when to try again */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3006,12 +3118,14 @@ export interface operations {
                     "application/json": components["schemas"]["SessionList"];
                 };
             };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3033,19 +3147,23 @@ export interface operations {
                     "application/json": components["schemas"]["RevokedCount"];
                 };
             };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No recent authentication (`reauthentication_required`) */
+            /** @description reauthentication_required: no recent sign-in or POST /reauth */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3067,27 +3185,31 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not authenticated */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description No such session of yours */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3119,20 +3241,31 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid, expired or used token */
-            400: {
+            /** @description invalid_verification_token: invalid, expired or already used */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description email_taken: the address now belongs to another account */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3159,20 +3292,31 @@ export interface operations {
                     "application/json": components["schemas"]["EmailVerified"];
                 };
             };
-            /** @description Invalid, expired or used token */
-            400: {
+            /** @description invalid_verification_token: invalid, expired or already used */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description email_taken: the address now belongs to another account */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3199,21 +3343,23 @@ export interface operations {
                     "application/json": components["schemas"]["Accepted"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Too many attempts (`rate_limited`, Retry-After) */
+            /** @description Too many requests; `Retry-After` says when to try again */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3259,27 +3405,40 @@ export interface operations {
                     "application/json": components["schemas"]["FacilityRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Name already used */
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description facility_name_taken */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3302,12 +3461,23 @@ export interface operations {
                     "application/json": components["schemas"]["FacilityList"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3335,34 +3505,49 @@ export interface operations {
                     "application/json": components["schemas"]["FacilityRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such facility */
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description facility_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Name already used */
+            /** @description facility_name_taken */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3385,12 +3570,14 @@ export interface operations {
                     "application/json": components["schemas"]["UserExport"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3412,12 +3599,14 @@ export interface operations {
                     "application/json": components["schemas"]["Preferences"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3443,20 +3632,22 @@ export interface operations {
                     "application/json": components["schemas"]["Preferences"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3479,12 +3670,14 @@ export interface operations {
                     "application/json": components["schemas"]["ProfileRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3510,34 +3703,40 @@ export interface operations {
                     "application/json": components["schemas"]["ProfileRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description An email change without a recent sign-in or re-authentication */
+            /** @description reauthentication_required (an email change) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Email in use */
+            /** @description email_taken */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3566,20 +3765,22 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationPage"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3602,12 +3803,14 @@ export interface operations {
                     "application/json": components["schemas"]["PushConfig"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3629,12 +3832,14 @@ export interface operations {
                     "application/json": components["schemas"]["PushSubscriptionRead"][];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3660,26 +3865,32 @@ export interface operations {
                     "application/json": components["schemas"]["PushSubscriptionRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Invalid keys (`invalid_push_key`), an endpoint that is not https (`invalid_push_endpoint`), or not an allowed, public push service (`push_endpoint_not_allowed`) */
+            /** @description push_not_configured: this server offers no Web Push (no VAPID keys) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid request (`validation_error`), invalid keys (`invalid_push_key`), an endpoint that is not https (`invalid_push_endpoint`), or not an allowed, public push service (`push_endpoint_not_allowed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-            /** @description Web Push is not configured */
-            503: {
-                headers: {
-                    [name: string]: unknown;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
-                content?: never;
             };
         };
     };
@@ -3703,27 +3914,31 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such subscription of yours */
+            /** @description push_subscription_not_found: none of yours */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3746,12 +3961,14 @@ export interface operations {
                     "application/json": components["schemas"]["ReadAllResult"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3771,27 +3988,38 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description An event stream; each event as shown */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": {
+                        /** Data */
+                        data: string;
+                        /** Event */
+                        event: string;
+                        /** Id */
+                        id: string;
+                    };
+                };
             };
-            /** @description Missing, expired or used ticket */
+            /** @description invalid_stream_ticket: missing, expired or already used */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3814,12 +4042,14 @@ export interface operations {
                     "application/json": components["schemas"]["StreamTicket"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3843,27 +4073,31 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such notification (or not yours) */
+            /** @description notification_not_found: no such notification (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3888,27 +4122,31 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such notification (or not yours) */
+            /** @description notification_not_found: no such notification (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3931,12 +4169,23 @@ export interface operations {
                     "application/json": components["schemas"]["DestinationList"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -3960,34 +4209,49 @@ export interface operations {
                     "application/json": components["schemas"]["ForwardJobRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such job */
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description job_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description The job is not dead-lettered */
+            /** @description job_not_retryable: the job is not dead-lettered */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4022,20 +4286,22 @@ export interface operations {
                     "application/json": components["schemas"]["ReportPage"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4060,27 +4326,31 @@ export interface operations {
                     "application/json": components["schemas"]["ReportDetail"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such report, or not visible to you */
+            /** @description report_not_found: no such report, or not visible to you */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4105,27 +4375,31 @@ export interface operations {
                     "application/json": components["schemas"]["ReportDetail"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such report, or not visible to you */
+            /** @description report_not_found: no such report, or not visible to you */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4154,41 +4428,49 @@ export interface operations {
                     "application/json": components["schemas"]["ReportDetail"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Radiologists and admins only */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such report, or not visible to you */
+            /** @description report_not_found: no such report, or not visible to you */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Not allowed in the report's current status */
+            /** @description illegal_transition or report_closed: not allowed in the report's current status */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4217,41 +4499,49 @@ export interface operations {
                     "application/json": components["schemas"]["ReportDetail"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Radiologists and admins only */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such report, or not visible to you */
+            /** @description report_not_found: no such report, or not visible to you */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Not allowed in the report's current status */
+            /** @description illegal_transition or report_closed: not allowed in the report's current status */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request (`validation_error`), or invalid_assignee (not a radiologist) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4279,34 +4569,40 @@ export interface operations {
                     "application/pdf": unknown;
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such report, or not visible to you */
+            /** @description report_not_found, or pacs_pdf_not_found (`source=pacs`: the PACS supplied no PDF) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description The report is not READY */
+            /** @description report_not_ready: the report is not READY */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4335,41 +4631,49 @@ export interface operations {
                     "application/json": components["schemas"]["ReportNoteRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Not the study's uploader */
+            /** @description not_report_owner: not the study's uploader (nor a radiologist) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such report, or not visible to you */
+            /** @description report_not_found: no such report, or not visible to you */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Not allowed in the report's current status */
+            /** @description illegal_transition or report_closed: not allowed in the report's current status */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4398,41 +4702,49 @@ export interface operations {
                     "application/json": components["schemas"]["ReportDetail"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Radiologists and admins only */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such report, or not visible to you */
+            /** @description report_not_found: no such report, or not visible to you */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Not allowed in the report's current status */
+            /** @description illegal_transition or report_closed: not allowed in the report's current status */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request (`validation_error`), message_required (ADDITIONAL_DATA_REQUIRED needs a message), or report_incomplete (READY needs findings) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4459,33 +4771,41 @@ export interface operations {
                     "application/json": components["schemas"]["UploadCreated"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description duplicate_study */
+            /** @description forbidden (your role does not upload), or upload_too_large (the files add up to more than this server takes, UPLOAD_MAX_TOTAL_BYTES) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description duplicate_study (the same study was uploaded recently; `duplicate_of`) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-            /** @description Too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
-                content?: never;
             };
-            /** @description Invalid metadata or too many files */
+            /** @description Invalid metadata (`validation_error`), or too_many_files */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -4514,26 +4834,32 @@ export interface operations {
                     "application/json": components["schemas"]["UploadStats"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description facility_filter_forbidden: only admins filter by facility */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description validation_error (period), invalid_timezone or invalid_facility */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -4562,26 +4888,32 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description forbidden: the analytics_export permission (admins) */
+            /** @description forbidden (the analytics_export permission: admins), or facility_filter_forbidden */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description validation_error (period), invalid_timezone or invalid_facility */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -4605,27 +4937,31 @@ export interface operations {
                     "application/json": components["schemas"]["UploadDetail"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such upload (or not yours) */
+            /** @description upload_not_found: no such upload (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4656,36 +4992,44 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such upload of yours */
+            /** @description upload_not_found: no such upload (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description upload_completed: only an upload in progress can be cancelled */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description The upload expired */
+            /** @description upload_expired or upload_cancelled */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4723,55 +5067,67 @@ export interface operations {
                     "application/json": components["schemas"]["ChunkAck"];
                 };
             };
-            /** @description Checksum, size or index problem; nothing stored */
+            /** @description checksum_mismatch, missing_content_md5, wrong_chunk_size or chunk_out_of_range; nothing stored */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Neither a valid access token nor the upload token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such upload (or not yours) */
+            /** @description upload_not_found: no such upload (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description chunk_conflict or upload_completed */
+            /** @description chunk_conflict (other bytes for a stored chunk) or upload_completed */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description The upload expired */
+            /** @description upload_expired or upload_cancelled */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description payload_too_large: more bytes than the upload's chunk size */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4806,35 +5162,45 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such upload (or not yours) */
+            /** @description upload_not_found: no such upload (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description upload_incomplete (lists missing chunks), duplicate_study, or study_uid_conflict (the PACS holds this StudyInstanceUID for another patient) */
+            /** @description upload_incomplete (lists the missing chunks), already completed, duplicate_study, or study_uid_conflict (the PACS holds this StudyInstanceUID for another patient) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description The upload expired */
+            /** @description upload_expired or upload_cancelled */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description invalid_dicom (a reason per file), multiple_studies or multiple_patients */
+            /** @description invalid_dicom (a reason per file), multiple_studies, multiple_patients or no_instances */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -4866,29 +5232,35 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such upload (or not yours) */
+            /** @description upload_not_found: no such upload (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description The upload expired */
+            /** @description upload_expired or upload_cancelled */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4917,41 +5289,49 @@ export interface operations {
                     "application/json": components["schemas"]["UploadRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Admins only */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such upload (or not yours) */
+            /** @description upload_not_found: no such upload (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description override_not_applicable: not uploading or failed */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4980,20 +5360,31 @@ export interface operations {
                     "application/json": components["schemas"]["UploadPage"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5026,20 +5417,31 @@ export interface operations {
                     "application/json": components["schemas"]["UserPage"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5066,26 +5468,50 @@ export interface operations {
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Email or username taken */
+            /** @description forbidden (not an admin), or weak_password (`reason` says why) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unknown_facility: no open facility has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description email_taken or username_taken */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Invalid input or weak password */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -5109,27 +5535,40 @@ export interface operations {
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such user */
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description user_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5158,34 +5597,49 @@ export interface operations {
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such user */
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description user_not_found, or unknown_facility (no open facility has this id) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Own role/active flag */
+            /** @description cannot_change_own_account: admins keep their own role and active flag */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5211,33 +5665,50 @@ export interface operations {
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
-            /** @description Missing, invalid or revoked access token */
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such user */
+            /** @description Your role does not allow this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description user_not_found, or unknown_facility (the requested facility is no longer open) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No pending membership request */
+            /** @description no_pending_request */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description The requested facility is no longer open */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -5275,14 +5746,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/plain": string;
+                };
             };
             /** @description METRICS_TOKEN is set and the request lacks it */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
@@ -5304,12 +5779,14 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description A component is unavailable; the body names it. */
+            /** @description A component is unavailable; the body names it */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NotReady"];
+                };
             };
         };
     };
@@ -5325,6 +5802,7 @@ type ReadonlyArray<T> = [
 export const pathsApiReportsGetParametersQuerySortAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/reports"]["get"]["parameters"]["query"]["sort"]> = ["date", "-date", "status", "-status", "modality", "-modality", "priority"];
 export const pathsApiReportsReport_idDownloadGetParametersQuerySourceValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/reports/{report_id}/download"]["get"]["parameters"]["query"]["source"]> = ["report", "pacs"];
 export const pathsApiUsersUser_idMembershipDecisionPostParametersPathDecisionValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/users/{user_id}/membership/{decision}"]["post"]["parameters"]["path"]["decision"]> = ["approve", "reject"];
+export const notReadyStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NotReady"]["status"]> = ["ready", "unavailable"];
 export const periodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Period"]> = ["1w", "2w", "1m", "3m", "6m", "all"];
 export const permissionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Permission"]> = ["upload:create", "upload:read_own", "upload:read_all", "upload:override", "report:read_own", "report:read_facility", "report:read_all", "report:update", "user:manage", "facility:manage", "audit:read", "analytics:export", "pacs:manage"];
 export const readinessStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Readiness"]["status"]> = ["ready", "unavailable"];
@@ -5333,4 +5811,5 @@ export const reportStatusValues: ReadonlyArray<FlattenedDeepRequired<components>
 export const roleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Role"]> = ["clinician", "radiographer", "radiologist", "admin"];
 export const serviceLevelValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ServiceLevel"]> = ["STAT", "EMERGENCY", "ROUTINE"];
 export const syncWarningCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SyncWarningCode"]> = ["patient_id_mismatch", "patient_name_mismatch", "patient_identity_unknown"];
+export const uploadInitModalityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UploadInit"]["modality"]> = ["AR", "ASMT", "AU", "BDUS", "BI", "BMD", "CR", "CT", "CTPROTOCOL", "DG", "DOC", "DX", "ECG", "EPS", "ES", "FID", "GM", "HC", "HD", "IO", "IOL", "IVOCT", "IVUS", "KER", "KO", "LEN", "LS", "M3D", "MG", "MR", "NM", "OAM", "OCT", "OP", "OPM", "OPT", "OPTBSV", "OPTENF", "OPV", "OSS", "OT", "PLAN", "PR", "PT", "PX", "REG", "RESP", "RF", "RG", "RTDOSE", "RTIMAGE", "RTPLAN", "RTRECORD", "RTSTRUCT", "RWV", "SEG", "SM", "SMR", "SR", "SRF", "STAIN", "TEXTUREMAP", "TG", "US", "VA", "XA", "XC"];
 export const uploadStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UploadState"]> = ["uploading", "processing", "queued", "forwarding", "forwarded", "failed", "expired", "cancelled"];

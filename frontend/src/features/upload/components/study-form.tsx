@@ -16,7 +16,8 @@ export function toMetadata(values: StudyFormValues): StudyMetadata {
   return {
     patient_name: values.patientName.trim(),
     study_date: values.studyDate,
-    modality: values.modality.trim().toUpperCase(),
+    // Typed free text: the server checks it against the DICOM modality codes (422 otherwise).
+    modality: values.modality.trim().toUpperCase() as StudyMetadata['modality'],
     service_level: values.serviceLevel,
     notes: values.notes.trim() || null,
   };
