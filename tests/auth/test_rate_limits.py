@@ -161,8 +161,8 @@ CASES: dict[str, tuple[Attempt, int]] = {
     "login_2fa": (_login_2fa, 401),
     "register": (_register, 202),
     "verify_resend": (_verify_resend, 202),
-    "password_change": (_password_change, 400),
-    "reauth": (_reauth, 400),
+    "password_change": (_password_change, 403),
+    "reauth": (_reauth, 403),
 }
 
 
