@@ -66,10 +66,9 @@ def _assert_413(response: httpx.Response, limit: int) -> None:
 
 
 def _padded_login(user_login: str, size: int) -> bytes:
-    body = {"login": user_login, "password": "wrong-password-123456", "pad": ""}
-    raw = json.dumps(body).encode()
-    body["pad"] = "x" * (size - len(raw))
-    encoded = json.dumps(body).encode()
+    # Padded with JSON whitespace: the body stays a valid login (unknown fields are refused).
+    raw = json.dumps({"login": user_login, "password": "wrong-password-123456"}).encode()
+    encoded = raw + b" " * (size - len(raw))
     assert len(encoded) == size
     return encoded
 
