@@ -172,7 +172,6 @@ async def test_each_role_sees_its_own_scope_and_only_admins_filter_by_facility(
         ({"tz": "Europe"}, "invalid_timezone"),
         ({"tz": "x" * 65}, "validation_error"),
         ({"facility": "General Hospital"}, "invalid_facility"),
-        ({"facility": str(uuid.UUID(int=7))}, "invalid_facility"),
     ],
 )
 async def test_a_bad_period_zone_or_facility_is_a_422_in_the_error_format(
@@ -183,6 +182,15 @@ async def test_a_bad_period_zone_or_facility_is_a_422_in_the_error_format(
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
+
+
+async def test_a_facility_that_does_not_exist_is_404(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = await auth_headers(app, client, role=Role.admin)
+    response = await stats(client, headers, facility=str(uuid.UUID(int=7)))
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "facility_not_found"
 
 
 async def test_days_follow_the_time_zone_across_both_dst_changes(

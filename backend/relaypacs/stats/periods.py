@@ -27,6 +27,11 @@ def _zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+def zone_names() -> list[str]:
+    """Every name `zone` accepts, sorted (the OpenAPI enum of `tz`)."""
+    return sorted(_zone_names() | {"UTC"})
+
+
 def zone(name: str) -> ZoneInfo:
     """The IANA zone called `name` (422 invalid_timezone otherwise). Only names from the
     zone database are looked up, so a user's string never reaches the file system."""

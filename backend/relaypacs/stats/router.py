@@ -28,6 +28,7 @@ R = dict[int | str, dict[str, Any]]
 BAD_QUERY: R = error_responses(
     {
         403: "facility_filter_forbidden: only admins filter by facility",
+        404: "facility_not_found: no facility has this id",
         422: "validation_error (period), invalid_timezone or invalid_facility",
     }
 )
@@ -65,6 +66,7 @@ async def upload_stats(
             {
                 403: "forbidden (the analytics_export permission: admins), or "
                 "facility_filter_forbidden",
+                404: "facility_not_found: no facility has this id",
                 422: "validation_error (period), invalid_timezone or invalid_facility",
             }
         ),
