@@ -67,7 +67,7 @@ async def _upload(
             study.paths,
             modality=modality,
             service_level=service_level,
-            patient_name="DASHBOARD^DORA",
+            patient_name="QUILLBY^DORA",
             force_upload=True,
         )
         init = await client.post("/api/upload/init", json=body, headers=bearer)
@@ -140,7 +140,7 @@ def test_dashboard_shows_the_api_figures_switches_periods_and_exports_the_csv(
     assert csv["uploads"] == csv["total_uploads"] == 4
     assert csv["outcomes"] == ["forwarded", "in_progress"]
     assert csv["dates"] == sorted(csv["dates"])
-    assert "DASHBOARD" not in Path(csv["path"]).read_text(encoding="utf-8")  # no patient name
+    assert "QUILLBY" not in Path(csv["path"]).read_text(encoding="utf-8")  # no patient name
     # The token went in the Authorization header, never in the URL.
     (request,) = result["exportRequests"]
     assert request["scheme"] == "Bearer" and request["tokenChars"] > 20

@@ -29,7 +29,7 @@ async def _two_uploads_one_overdue(
     headers = await auth_headers(app, client)
     study = write_study(tmp_path / "s", count=2, pixel_bytes=300 * 1024)
     ids = []
-    for name in ("Old^Patient", "Fresh^Patient"):
+    for name in ("Old^Patient", "Freshwater^Patient"):
         r = await client.post(
             "/api/upload/init",
             headers=headers,

@@ -61,7 +61,7 @@ async def test_an_email_change_link_sets_only_its_own_address_and_only_the_lates
 
     # The first request's link no longer sets anything, not even its own address.
     stale = await client.post("/api/auth/verify-email", json={"token": first})
-    assert stale.status_code == 400
+    assert stale.status_code == 404
     assert stale.json()["error"]["code"] == "invalid_verification_token"
     profile = (await client.get("/api/me/profile", headers=headers)).json()
     assert profile["email"] == user.email and profile["pending_email"] == "second@example.org"
@@ -78,7 +78,7 @@ async def test_an_email_change_link_sets_only_its_own_address_and_only_the_lates
     assert "changed" in notice["Subject"]
     body = notice.get_content()
     assert "s***@example.org" in body and "second@example.org" not in body
-    assert (await client.post("/api/auth/verify-email", json={"token": first})).status_code == 400
+    assert (await client.post("/api/auth/verify-email", json={"token": first})).status_code == 404
 
 
 async def test_a_link_for_an_abandoned_address_cannot_set_it_later(
@@ -101,7 +101,7 @@ async def test_a_link_for_an_abandoned_address_cannot_set_it_later(
         )
         await session.commit()
     refused = await client.post("/api/auth/verify-email", json={"token": stray})
-    assert refused.status_code == 400
+    assert refused.status_code == 404
     profile = (await client.get("/api/me/profile", headers=headers)).json()
     assert profile["email"] == user.email and profile["pending_email"] == "kept@example.org"
 
