@@ -51,6 +51,7 @@ from typing import Any
 import httpx
 from _common import (
     REPO,
+    UNLIMITED_LOGINS,
     BenchError,
     CpuMonitor,
     cpu_summary,
@@ -386,7 +387,7 @@ def main() -> int:
                 "LOG_LEVEL": "WARNING",
                 "REDIS_URL": redis.url,
                 "DB_MIGRATE_ON_STARTUP": "false",
-                "LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
+                **UNLIMITED_LOGINS,
                 "STORAGE_BACKEND": "local",
                 "FORWARD_WORKERS": "0",
             }
