@@ -36,6 +36,9 @@ async def refresh_metric(target: Target) -> None:
     except BackupError as exc:
         log.warning("backup_metric_unavailable", error=exc.code)
         return
+    except OSError as exc:  # e.g. a backup directory this process may not read
+        log.warning("backup_metric_unavailable", error=type(exc).__name__)
+        return
     if manifest is not None:
         BACKUP_LAST_SUCCESS.set(manifest.finished_at.timestamp())
 
