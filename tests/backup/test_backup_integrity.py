@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from relaypacs.auth.models import User
 from relaypacs.backup import service
-from relaypacs.backup.errors import BackupCorrupt, TargetNotEmpty
+from relaypacs.backup.errors import BackupCorrupt, BackupError, TargetNotEmpty
 from relaypacs.backup.objects import LocalObjects, stored_objects
 from relaypacs.backup.targets import DirectoryTarget
 from relaypacs.main import create_app
@@ -170,3 +170,15 @@ async def test_a_restore_to_empty_local_storage_gives_the_same_bytes(
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         assert await application.state.storage.list_upload_ids() != []
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_missing_postgresql_database_is_named_and_nothing_is_written(
+    made: Made, tmp_path: Path
+) -> None:
+    missing = made.settings.database.set(database="nowhere_to_be_found")
+    settings = make_settings(missing.render_as_string(hide_password=False), tmp_path / "other")
+    storage = LocalObjects(tmp_path / "other" / "storage")
+    with pytest.raises(BackupError, match="does not exist: create it empty"):
+        await service.restore(settings, target=made.target, backup_id="latest", objects=storage)
+    assert storage.is_empty()

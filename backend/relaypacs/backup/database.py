@@ -204,6 +204,11 @@ def _sqlite_dump(source_path: Path, path: Path) -> Dump:
 
 def _sqlite_restore(target_path: Path, path: Path, *, force: bool) -> None:
     target_path.parent.mkdir(parents=True, exist_ok=True)
+    if not target_path.exists():
+        # A write-ahead log left by a database since deleted must not be replayed into
+        # the restored one.
+        for suffix in ("-wal", "-shm"):
+            target_path.with_name(target_path.name + suffix).unlink(missing_ok=True)
     target = sqlite3.connect(target_path, timeout=30)
     try:
         tables = _sqlite_tables(target)
