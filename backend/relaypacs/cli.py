@@ -188,6 +188,15 @@ def reports_sync() -> None:
     )
 
 
+def _backup_app() -> typer.Typer:
+    from relaypacs.backup import commands
+
+    return commands.build(settings_or_exit, database_errors)
+
+
+app.add_typer(_backup_app(), name="backup")
+
+
 def main() -> None:
     try:
         app()

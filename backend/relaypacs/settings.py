@@ -7,11 +7,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from relaypacs.backup.config import BackupSettings
 from relaypacs.core.config import ConfigurationError, describe_validation_error
 from relaypacs.pacs.config import PacsSettings
 
 
-class Settings(PacsSettings):
+class Settings(PacsSettings, BackupSettings):
     """Every variable is documented, with its default, in `.env.example`."""
 
 

@@ -85,3 +85,7 @@ PACS_LATENCY = Histogram(
     ["destination"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
+BACKUP_LAST_SUCCESS = Gauge(
+    "relaypacs_backup_last_success_timestamp_seconds",
+    "Unix time the newest complete backup finished (by the schedule or the CLI; 0: none seen).",
+)
