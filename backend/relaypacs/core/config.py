@@ -96,6 +96,9 @@ class CoreSettings(BaseSettings):
     log_format: LogFormat = LogFormat.auto
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # The proxies whose X-Forwarded-For and X-Forwarded-Proto `relaypacs serve` believes: the
+    # client IP that rate limits, sessions and the audit trail record comes from them.
+    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1",)
     public_base_url: str = "http://127.0.0.1:8000"
     readiness_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
     metrics_token: SecretStr = SecretStr("")
@@ -220,6 +223,20 @@ class CoreSettings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"not a crontab expression ({exc})") from None
         return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: object) -> object:
+        entries = value.split(",") if isinstance(value, str) else value
+        if not isinstance(entries, list | tuple):
+            return entries
+        found = tuple(dict.fromkeys(str(e).strip() for e in entries if str(e).strip()))
+        for entry in (e for e in found if e != "*"):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (or *)") from None
+        return found or ("127.0.0.1",)
 
     @field_validator("push_allowed_hosts", mode="before")
     @classmethod
