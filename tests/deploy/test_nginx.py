@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +25,7 @@ from relaypacs.core.database import Database
 from relaypacs.core.permissions import Role
 from tests import phi_scan
 from tests.conftest import make_settings, start_or_skip
-from tests.deploy.nginx_server import NginxServer, check_config, nginx_binary
+from tests.deploy.nginx_server import TEMPLATE, NginxServer, check_config, nginx_binary
 from tests.dicom_factory import write_study
 from tests.e2e.harness import build_frontend
 from tests.factories import bearer, login
@@ -203,7 +204,7 @@ async def test_static_files_are_compressed_but_api_answers_are_not(
     assert "content-encoding" not in api.headers
 
 
-async def test_health_and_readiness_are_proxied_and_metrics_are_not_published(
+async def test_health_readiness_and_api_docs_are_proxied_and_metrics_are_not_published(
     front: httpx.AsyncClient, direct: httpx.AsyncClient
 ) -> None:
     health = await front.get("/healthz")
@@ -211,6 +212,11 @@ async def test_health_and_readiness_are_proxied_and_metrics_are_not_published(
     ready = await front.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"]["database"]["ok"] is True
+    openapi = await front.get("/openapi.json")
+    assert (
+        openapi.status_code == 200 and openapi.json() == (await direct.get("/openapi.json")).json()
+    )
+    assert (await front.get("/docs")).status_code == 200
     # Prometheus scrapes each replica directly; the public front answers as for any unknown path.
     assert (await direct.get("/metrics")).status_code == 200
     for path in ("/metrics", "/metrics/"):
@@ -448,3 +454,15 @@ def test_the_config_the_image_renders_is_valid(nginx_available: None, tmp_path: 
     # frontend/Dockerfile's values: the compose service name and the image's web root.
     output = check_config(tmp_path, "gateway:8000", "/usr/share/nginx/html", "8080")
     assert "test is successful" in output
+
+
+def test_the_body_limit_is_the_largest_chunk_the_gateway_takes() -> None:
+    from relaypacs.core.config import MAX_CHUNK_SIZE, CoreSettings
+
+    text = TEMPLATE.read_text()
+    (limit,) = re.findall(r"^\s*client_max_body_size (\d+)m;$", text, re.M)
+    assert int(limit) * MiB == MAX_CHUNK_SIZE
+    # No JSON body may be allowed more than a chunk (REQUEST_MAX_BODY_BYTES' bound).
+    bound = CoreSettings.model_fields["request_max_body_bytes"].metadata
+    assert any(getattr(m, "le", None) == MAX_CHUNK_SIZE for m in bound)
+    assert f'"limit": {MAX_CHUNK_SIZE}' in text
