@@ -1,20 +1,13 @@
-"""The web front's nginx config, run by a real nginx in front of a real gateway.
-
-One gateway (`relaypacs serve` on SQLite, forwarding to the Orthanc fixture) and one nginx
-for the module, nginx running deploy/nginx/relaypacs.conf.template rendered only for its
-listen address, the gateway's address and the built app (frontend/dist). The gateway also
-serves the same build, so the cache headers are compared with the gateway's own.
-"""
+"""Through the web front's nginx (tests/deploy/conftest.py) to a real gateway: an upload
+(init, chunks, status, complete) that reaches the PACS, the notification stream without
+buffering, the client's address and the request id handed on."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
-import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +16,9 @@ import pytest
 
 from relaypacs.core.database import Database
 from relaypacs.core.permissions import Role
-from tests import phi_scan
-from tests.conftest import make_settings, start_or_skip
-from tests.deploy.nginx_server import TEMPLATE, NginxServer, check_config, nginx_binary
+from tests.deploy.web_front import TIMEOUT, Stack, media_type
 from tests.dicom_factory import write_study
-from tests.e2e.harness import build_frontend
 from tests.factories import bearer, login
-from tests.live_server import LiveServer, server_env
 from tests.notifications.factories import create_report, create_user_in
 from tests.notifications.sse_client import (
     STREAM_PATH,
@@ -39,194 +28,13 @@ from tests.notifications.sse_client import (
     open_stream,
     stream_ticket,
 )
-from tests.servers import OrthancServer, free_port
+from tests.servers import OrthancServer
 from tests.upload_client import content_md5, init_body
 
 pytestmark = pytest.mark.slow
 
 MiB = 1024 * 1024
 CHUNK = 16 * MiB  # MAX_CHUNK_SIZE: the largest body the web front lets through
-TIMEOUT = httpx.Timeout(60.0)
-JAVASCRIPT = {"application/javascript", "text/javascript"}
-
-
-@dataclass
-class Stack:
-    gateway: LiveServer
-    nginx: NginxServer
-    database_url: str
-    base: Path
-    dist: Path
-
-
-@pytest.fixture(scope="module")
-def nginx_available() -> None:
-    start_or_skip(nginx_binary)
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_frontend(tmp_path_factory.mktemp("frontend") / "dist")
-
-
-@pytest.fixture(scope="module")
-def stack(
-    nginx_available: None,
-    tmp_path_factory: pytest.TempPathFactory,
-    sqlite_template: Path,
-    orthanc: OrthancServer,
-    dist: Path,
-) -> Iterator[Stack]:
-    base = tmp_path_factory.mktemp("web-front")
-    database = base / "relaypacs.db"
-    shutil.copyfile(sqlite_template, database)
-    url = f"sqlite+aiosqlite:///{database}"
-    env = server_env(
-        url,
-        base / "data",
-        FRONTEND_DIST=str(dist),
-        # Pings once a minute: nothing but the event itself can push it through a buffer.
-        SSE_PING_SECONDS="60",
-        ACTIVE_PACS="orthanc",
-        FALLBACK_PACS="",
-        FORWARD_WORKERS="1",
-        FORWARD_POLL_SECONDS="0.2",
-        PACS_ORTHANC__URL=orthanc.dicomweb_url,
-        PACS_ORTHANC__AUTH="basic",
-        PACS_ORTHANC__USERNAME=orthanc.username,
-        PACS_ORTHANC__PASSWORD=orthanc.password,
-    )
-    gateway = LiveServer(env, base / "gateway")
-    nginx = NginxServer(base / "nginx", gateway=f"127.0.0.1:{gateway.port}", web_root=dist)
-    try:
-        asyncio.run(gateway.start_and_wait())
-        nginx.start()
-        phi_scan.watch_log_file(nginx.access_log)
-        phi_scan.watch_log_file(nginx.error_log)
-        yield Stack(gateway, nginx, url, base, dist)
-    finally:
-        nginx.stop()
-        gateway.close()
-
-
-@pytest.fixture
-async def front(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    assert stack.gateway.is_running(), stack.gateway.log_tail()
-    async with httpx.AsyncClient(base_url=stack.nginx.base_url, timeout=TIMEOUT) as client:
-        yield client
-
-
-@pytest.fixture
-async def direct(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.gateway.base_url, timeout=TIMEOUT) as client:
-        yield client
-
-
-@pytest.fixture
-async def database(stack: Stack) -> AsyncIterator[Database]:
-    db = Database(make_settings(stack.database_url, stack.base / "data"))
-    yield db
-    await db.dispose()
-
-
-def media_type(response: httpx.Response) -> str:
-    content_type: str = response.headers.get("content-type", "")
-    return content_type.split(";")[0].strip()
-
-
-def built(dist: Path, pattern: str) -> str:
-    found = sorted(dist.glob(pattern))
-    assert found, f"no {pattern} in the build"
-    return "/" + found[0].relative_to(dist).as_posix()
-
-
-# --- the web app --------------------------------------------------------------------------
-
-
-async def test_the_app_is_served_with_the_gateways_cache_headers(
-    stack: Stack, front: httpx.AsyncClient, direct: httpx.AsyncClient
-) -> None:
-    index = (stack.dist / "index.html").read_bytes()
-    script = built(stack.dist, "assets/index-*.js")
-    expected = {
-        "/": "no-cache",
-        "/index.html": "no-cache",
-        script: "public, max-age=31536000, immutable",
-        built(stack.dist, "assets/*.css"): "public, max-age=31536000, immutable",
-        "/sw.js": "no-cache",
-        "/manifest.webmanifest": "no-cache",
-        "/icons/icon-192.png": "public, max-age=3600",
-        "/offline.html": "public, max-age=3600",
-        "/favicon.svg": "public, max-age=3600",
-        # A deep link into the app: its index page, revalidated like index.html.
-        "/history/0b5a7c1e-1d2f-4e6a-9b8c-7d6e5f4a3b2c?tab=reports": "no-cache",
-    }
-    for path, cache_control in expected.items():
-        served = await front.get(path)
-        own = await direct.get(path)
-        assert served.status_code == own.status_code == 200, (path, served.text[:200])
-        assert served.headers["cache-control"] == own.headers["cache-control"] == cache_control
-        assert served.headers["x-content-type-options"] == "nosniff", path
-        assert served.content == own.content, path
-        if media_type(own) in JAVASCRIPT:
-            assert media_type(served) in JAVASCRIPT, path
-        else:
-            assert media_type(served) == media_type(own), (path, media_type(served))
-
-    for path in ("/", "/history/0b5a7c1e-1d2f-4e6a-9b8c-7d6e5f4a3b2c", "/settings/account"):
-        answer = await front.get(path)
-        assert answer.content == index and media_type(answer) == "text/html", path
-    assert media_type(await front.get("/manifest.webmanifest")) == "application/manifest+json"
-    assert (await front.get(script)).content == (stack.dist / script.lstrip("/")).read_bytes()
-    head = await front.head(script)
-    assert head.status_code == 200 and head.headers["cache-control"].endswith("immutable")
-
-
-async def test_a_missing_build_file_is_a_json_404_not_the_app(
-    front: httpx.AsyncClient, direct: httpx.AsyncClient
-) -> None:
-    for path in ("/assets/index-gone0000.js", "/registerSW.js", "/workbox-00000000.js"):
-        served = await front.get(path)
-        assert served.status_code == 404, (path, served.text[:200])
-        assert served.json()["error"]["code"] == "not_found", path
-    own = await direct.get("/assets/index-gone0000.js")
-    assert own.status_code == 404 and own.json()["error"]["code"] == "not_found"
-
-
-async def test_static_files_are_compressed_but_api_answers_are_not(
-    stack: Stack, front: httpx.AsyncClient
-) -> None:
-    script = built(stack.dist, "assets/index-*.js")
-    gzipped = await front.get(script, headers={"Accept-Encoding": "gzip"})
-    assert gzipped.headers["content-encoding"] == "gzip"
-    assert gzipped.content == (stack.dist / script.lstrip("/")).read_bytes()  # decoded
-    api = await front.get("/readyz", headers={"Accept-Encoding": "gzip"})
-    assert "content-encoding" not in api.headers
-
-
-async def test_health_readiness_and_api_docs_are_proxied_and_metrics_are_not_published(
-    front: httpx.AsyncClient, direct: httpx.AsyncClient
-) -> None:
-    health = await front.get("/healthz")
-    assert health.status_code == 200 and health.json() == (await direct.get("/healthz")).json()
-    ready = await front.get("/readyz")
-    assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"]["database"]["ok"] is True
-    openapi = await front.get("/openapi.json")
-    assert (
-        openapi.status_code == 200 and openapi.json() == (await direct.get("/openapi.json")).json()
-    )
-    assert (await front.get("/docs")).status_code == 200
-    # Prometheus scrapes each replica directly; the public front answers as for any unknown path.
-    assert (await direct.get("/metrics")).status_code == 200
-    for path in ("/metrics", "/metrics/"):
-        hidden = await front.get(path)
-        assert hidden.status_code == 404, path
-        assert hidden.json()["error"]["code"] == "not_found"
-    # Unknown API paths are the gateway's JSON 404, never the app's HTML.
-    for path in ("/api", "/api/no-such-thing"):
-        unknown = await front.get(path)
-        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
 
 
 # --- an upload ----------------------------------------------------------------------------
@@ -433,36 +241,3 @@ async def test_the_front_hands_its_request_id_to_the_gateway(
     assert len(request_id) == 32 and int(request_id, 16) >= 0
     await asyncio.sleep(0.2)
     assert f"request_id={request_id}" in stack.nginx.access_log.read_text()
-
-
-async def test_an_unreachable_gateway_is_a_json_502_and_the_app_still_loads(
-    stack: Stack, tmp_path: Path
-) -> None:
-    with NginxServer(
-        tmp_path / "nginx", gateway=f"127.0.0.1:{free_port()}", web_root=stack.dist
-    ) as down:
-        async with httpx.AsyncClient(base_url=down.base_url, timeout=TIMEOUT) as client:
-            api = await client.get("/api/auth/me")
-            assert api.status_code == 502, api.text
-            assert api.json()["error"]["code"] == "gateway_unavailable"
-            assert (await client.get("/readyz")).status_code == 502
-            app = await client.get("/history")
-            assert app.status_code == 200 and media_type(app) == "text/html"
-
-
-def test_the_config_the_image_renders_is_valid(nginx_available: None, tmp_path: Path) -> None:
-    # frontend/Dockerfile's values: the compose service name and the image's web root.
-    output = check_config(tmp_path, "gateway:8000", "/usr/share/nginx/html", "8080")
-    assert "test is successful" in output
-
-
-def test_the_body_limit_is_the_largest_chunk_the_gateway_takes() -> None:
-    from relaypacs.core.config import MAX_CHUNK_SIZE, CoreSettings
-
-    text = TEMPLATE.read_text()
-    (limit,) = re.findall(r"^\s*client_max_body_size (\d+)m;$", text, re.M)
-    assert int(limit) * MiB == MAX_CHUNK_SIZE
-    # No JSON body may be allowed more than a chunk (REQUEST_MAX_BODY_BYTES' bound).
-    bound = CoreSettings.model_fields["request_max_body_bytes"].metadata
-    assert any(getattr(m, "le", None) == MAX_CHUNK_SIZE for m in bound)
-    assert f'"limit": {MAX_CHUNK_SIZE}' in text
