@@ -30,6 +30,7 @@ log = get_logger("relaypacs.jobs")
 HOLDER = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
 # /metrics reads the last successes from the database at most this often.
 GAUGE_REFRESH_SECONDS = 5.0
+_watched: set[str] = set()  # the jobs scheduled in this process
 _gauges_read_at: weakref.WeakKeyDictionary[Database, float] = weakref.WeakKeyDictionary()
 
 
@@ -115,6 +116,7 @@ async def run_exclusive(
 
 def watch(name: str, interval: timedelta) -> None:
     """Export the job's schedule, and its series at 0, before its first run."""
+    _watched.add(name)
     metrics.SCHEDULED_JOB_INTERVAL.labels(name).set(interval.total_seconds())
     metrics.SCHEDULED_JOB_LAST_SUCCESS.labels(name)
     for outcome in ("success", "failure", "skipped"):
@@ -145,7 +147,9 @@ async def refresh_gauges(database: Database) -> None:
     _gauges_read_at[database] = now
     async with database.sessionmaker() as session:
         rows = (await session.execute(select(JobLock.name, JobLock.last_success_at))).all()
-    for name, last_success in rows:
+    stored = {name: last for name, last in rows}
+    for name in _watched | stored.keys():
+        last_success = stored.get(name)
         seconds = last_success.timestamp() if last_success is not None else 0.0
         metrics.SCHEDULED_JOB_LAST_SUCCESS.labels(name).set(seconds)
 

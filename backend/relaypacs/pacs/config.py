@@ -108,7 +108,8 @@ class PacsSettings(CoreSettings):
     forward_backoff_max_seconds: Annotated[float, Field(gt=0)] = 900.0
     fallback_after_seconds: Annotated[float, Field(ge=0)] = 900.0
     forward_verify: bool = True
-    # Probe the watched destinations this often while idle (0: only before sending).
+    # A forwarding process probes the watched destinations this often, sending or not
+    # (0: only before sending), so relaypacs_pacs_up stays current.
     pacs_health_probe_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
 
     @model_validator(mode="after")

@@ -68,7 +68,7 @@ class Forwarder:
 
     async def start(self) -> None:
         metrics.initialise_destinations(self.settings.destinations)
-        if self.settings.pacs_health_probe_seconds:
+        if self.settings.forward_workers and self.settings.pacs_health_probe_seconds:
             probing = self.monitor.probe_forever(
                 self.settings.watched_destinations, self.settings.pacs_health_probe_seconds
             )
