@@ -75,6 +75,7 @@ export function SessionsSection() {
       {error && <FormAlert>{error}</FormAlert>}
       {notice && <FormAlert kind="success">{notice}</FormAlert>}
       {prompt}
+      {sessions.data && (
       <ul className="session-list" aria-label="Active sessions">
         {items.map((session) => (
           <li key={session.id} className="session-item" data-session-id={session.id} data-current={session.current}>
@@ -113,6 +114,7 @@ export function SessionsSection() {
           </li>
         ))}
       </ul>
+      )}
       {sessions.loading && !sessions.data && (
         <p role="status" className="page-status">
           Loading sessions…
