@@ -16,10 +16,17 @@ export async function openSettings(page, section) {
   }
 }
 
-/** Enrol in 2FA from Settings → Password and 2FA; returns { secret, backupCodes, download }. */
+/** Enrol in 2FA from Settings → Password and 2FA; returns { secret, backupCodes, qrRendered }. */
 export async function enableTwoFactor(page) {
   await openSettings(page, 'Password and 2FA');
   await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+  const qr = page.getByRole('img', { name: /QR code/ });
+  await qr.waitFor();
+  // The server's SVG, drawn as an image (a data: URL), not parsed into the page.
+  const qrRendered = await qr.evaluate(async (img) => {
+    await img.decode().catch(() => {});
+    return img.naturalWidth > 0 && img.src.startsWith('data:image/svg+xml');
+  });
   const secretText = await page.getByLabel('Secret key for manual entry').textContent();
   const secret = secretText.replace(/\s/g, '');
   await page.getByLabel('Code from the app').fill(totpCode(secret));
@@ -27,5 +34,5 @@ export async function enableTwoFactor(page) {
   const list = page.getByRole('list', { name: 'Backup codes' });
   await list.waitFor();
   const backupCodes = (await list.getByRole('listitem').allTextContents()).map((code) => code.trim());
-  return { secret, backupCodes };
+  return { secret, backupCodes, qrRendered };
 }

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+import xml.etree.ElementTree as ET
 
 import httpx
 import pyotp
@@ -107,3 +108,16 @@ async def test_include_current_that_is_not_a_boolean_is_a_422(
     )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
     assert (await client.get("/api/auth/me", headers=bearer(other))).status_code == 200
+
+
+async def test_the_qr_code_is_a_standalone_svg_that_renders_as_an_image(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    auth = bearer(await login(client, await create_user(app)))
+    setup = (await client.post("/api/auth/2fa/setup", headers=auth)).json()
+    svg = ET.fromstring(setup["qr_svg"])
+    # An <img src="data:image/svg+xml,..."> draws nothing without the SVG namespace.
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    assert int(svg.attrib["width"]) > 0 and int(svg.attrib["height"]) > 0
+    assert not setup["qr_svg"].startswith("<?xml")
+    assert svg.find(".//{http://www.w3.org/2000/svg}script") is None

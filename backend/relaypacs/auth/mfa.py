@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import io
 import re
 import secrets
 
@@ -137,8 +138,15 @@ async def setup(session: AsyncSession, *, user: User, client: ClientInfo) -> Mfa
     )
     await session.commit()
     uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
-    svg = segno.make(uri, error="m").svg_inline(scale=4)
-    return MfaSetup(secret=user.totp_secret, otpauth_uri=uri, qr_svg=svg)
+    return MfaSetup(secret=user.totp_secret, otpauth_uri=uri, qr_svg=_qr_svg(uri))
+
+
+def _qr_svg(uri: str) -> str:
+    """The QR code as a standalone SVG document (with its namespace, so it also renders as
+    an image, e.g. an <img> with a data: URL, not only inline in HTML)."""
+    out = io.BytesIO()
+    segno.make(uri, error="m").save(out, kind="svg", scale=4, xmldecl=False, svgns=True, nl=False)
+    return out.getvalue().decode()
 
 
 async def enable(
