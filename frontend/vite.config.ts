@@ -19,8 +19,8 @@ export default defineConfig({
       includeAssets: ['favicon.svg', 'icons/*.png', 'offline.html'],
       injectManifest: {
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
-        // The password-strength word lists (~1.6 MB) only serve registration, which needs the
-        // network anyway: not precached, so a phone's first visit stays light.
+        // The password-strength word lists (~1.6 MB) only serve registration and password changes,
+        // which need the network anyway: not precached, so a phone's first visit stays light.
         globIgnores: ['**/assets/zxcvbn-*.js'],
       },
       manifest: {

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends
 
 from relaypacs.audit.router import router as audit_router
 from relaypacs.auth.dependencies import get_principal
+from relaypacs.auth.mfa_router import router as auth_mfa_router
 from relaypacs.auth.router import public as auth_public_router
 from relaypacs.auth.router import router as auth_router
 from relaypacs.core.config import MAX_CHUNK_SIZE
@@ -51,6 +52,7 @@ api_router = APIRouter(
     responses=error_responses(401),
 )
 api_router.include_router(auth_router, prefix="/auth", tags=["auth"])
+api_router.include_router(auth_mfa_router, prefix="/auth", tags=["auth"])
 api_router.include_router(me_router, prefix="/me", tags=["me"])
 api_router.include_router(users_router, prefix="/users", tags=["users"])
 api_router.include_router(facilities_router, prefix="/facilities", tags=["facilities"])

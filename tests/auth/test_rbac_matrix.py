@@ -177,6 +177,7 @@ CASES = [
         signed_in(404),
         path=lambda c: f"/api/auth/sessions/{c.other_session_id}",
     ),
+    Case("GET", "/api/auth/2fa", signed_in(200)),
     Case("POST", "/api/auth/2fa/setup", signed_in(200)),
     Case("POST", "/api/auth/2fa/enable", signed_in(403), body=lambda c: {"code": "123456"}),
     Case("POST", "/api/auth/2fa/disable", signed_in(409), body=lambda c: {"code": "123456"}),

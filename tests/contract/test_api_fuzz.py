@@ -17,7 +17,7 @@ cores). The server has no Web Push keys (an unconfigured optional feature must n
 5xx), and rate limits high enough that a sign-in per ended session never meets one.
 
 Nothing is excluded. The operations that end the fuzzer's own session — logout, DELETE
-/api/auth/sessions/{id}, revoke-all (which keeps the current one), a password change —
+/api/auth/sessions/{id}, revoke-all (this one too with include_current=true), a password change —
 run like any other: the auth hook (fuzz_hooks.py) signs in again when a request answers
 401, and schemathesis replays it with the new token. The event stream never ends; it is
 read for a second per request (schemathesis.toml) and judged on what arrived.

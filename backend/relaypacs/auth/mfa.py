@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import hmac
+import io
 import re
 import secrets
 
 import pyotp
 import segno
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
 from relaypacs.auth.errors import MfaAlreadyEnabled, MfaNotEnabled, MfaSetupMissing, WrongMfaCode
 from relaypacs.auth.models import BackupCode, User
-from relaypacs.auth.schemas import BackupCodes, MfaSetup
+from relaypacs.auth.schemas import BackupCodes, MfaSetup, MfaStatus
 from relaypacs.core import security
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
@@ -137,8 +138,15 @@ async def setup(session: AsyncSession, *, user: User, client: ClientInfo) -> Mfa
     )
     await session.commit()
     uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
-    svg = segno.make(uri, error="m").svg_inline(scale=4)
-    return MfaSetup(secret=user.totp_secret, otpauth_uri=uri, qr_svg=svg)
+    return MfaSetup(secret=user.totp_secret, otpauth_uri=uri, qr_svg=_qr_svg(uri))
+
+
+def _qr_svg(uri: str) -> str:
+    """The QR code as a standalone SVG document (with its namespace, so it also renders as
+    an image, e.g. an <img> with a data: URL, not only inline in HTML)."""
+    out = io.BytesIO()
+    segno.make(uri, error="m").save(out, kind="svg", scale=4, xmldecl=False, svgns=True, nl=False)
+    return out.getvalue().decode()
 
 
 async def enable(
@@ -206,7 +214,17 @@ async def disable(session: AsyncSession, *, user: User, code: str, client: Clien
 
 
 async def remaining_backup_codes(session: AsyncSession, *, user: User) -> int:
-    rows = await session.scalars(
-        select(BackupCode.id).where(BackupCode.user_id == user.id, BackupCode.used_at.is_(None))
+    count = await session.scalar(
+        select(func.count())
+        .select_from(BackupCode)
+        .where(BackupCode.user_id == user.id, BackupCode.used_at.is_(None))
     )
-    return len(rows.all())
+    return count or 0
+
+
+async def status(session: AsyncSession, *, user: User) -> MfaStatus:
+    """Whether 2FA is on and how many backup codes are left."""
+    remaining = await remaining_backup_codes(session, user=user) if user.mfa_enabled else 0
+    return MfaStatus(
+        enabled=user.mfa_enabled, enabled_at=user.totp_enabled_at, backup_codes_remaining=remaining
+    )

@@ -6,20 +6,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from relaypacs.auth import mfa, reauth, service, verification
+from relaypacs.auth import reauth, service, verification
 from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.dependencies import CurrentUser, PrincipalDep, RecentPrincipal
 from relaypacs.auth.schemas import (
     Accepted,
-    BackupCodes,
     ChangePasswordRequest,
     EmailVerified,
     LoginMfaRequest,
     LoginRequest,
     Me,
     MfaChallenge,
-    MfaCodeRequest,
-    MfaSetup,
     Reauthenticated,
     ReauthRequest,
     RefreshRequest,
@@ -314,76 +311,6 @@ async def reauthenticate(
     return Reauthenticated(valid_until=valid_until)
 
 
-@router.post(
-    "/2fa/setup",
-    response_model=MfaSetup,
-    status_code=200,
-    responses=error_responses({403: "reauthentication_required", 409: "mfa_already_enabled"}),
-)
-async def mfa_setup(principal: RecentPrincipal, session: SessionDep, client: ClientDep) -> MfaSetup:
-    return await mfa.setup(session, user=principal.user, client=client)
-
-
-@router.post(
-    "/2fa/enable",
-    response_model=BackupCodes,
-    status_code=200,
-    responses=error_responses(
-        422,
-        {
-            403: "invalid_mfa_code: wrong, reused or expired; or reauthentication_required",
-            409: "mfa_already_enabled, or mfa_setup_required (POST /2fa/setup first)",
-        },
-    ),
-)
-async def mfa_enable(
-    data: MfaCodeRequest,
-    principal: RecentPrincipal,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: ClientDep,
-) -> BackupCodes:
-    return await mfa.enable(
-        session, settings=settings, user=principal.user, code=data.code, client=client
-    )
-
-
-@router.post(
-    "/2fa/disable",
-    status_code=204,
-    response_class=Response,
-    responses=error_responses(
-        422,
-        {
-            403: "invalid_mfa_code: wrong, reused or expired; or reauthentication_required",
-            409: "mfa_not_enabled",
-        },
-    ),
-)
-async def mfa_disable(
-    data: MfaCodeRequest, principal: RecentPrincipal, session: SessionDep, client: ClientDep
-) -> Response:
-    await mfa.disable(session, user=principal.user, code=data.code, client=client)
-    return Response(status_code=204)
-
-
-@router.post(
-    "/2fa/backup-codes",
-    response_model=BackupCodes,
-    status_code=200,
-    summary="Replace your backup codes (the old ones stop working)",
-    responses=error_responses(
-        {403: "reauthentication_required", 409: "mfa_not_enabled: 2FA is not on"}
-    ),
-)
-async def mfa_regenerate_backup_codes(
-    principal: RecentPrincipal, session: SessionDep, settings: SettingsDep, client: ClientDep
-) -> BackupCodes:
-    return await mfa.regenerate_backup_codes(
-        session, settings=settings, user=principal.user, client=client
-    )
-
-
 @router.get("/sessions", response_model=SessionList, status_code=200)
 async def list_sessions(
     principal: PrincipalDep, session: SessionDep, settings: SettingsDep
@@ -427,12 +354,29 @@ async def revoke_session(
     return Response(status_code=204)
 
 
-@router.post("/sessions/revoke-all", response_model=RevokedCount, status_code=200, responses=REAUTH)
+@router.post(
+    "/sessions/revoke-all",
+    response_model=RevokedCount,
+    status_code=200,
+    responses=error_responses(
+        422, {403: "reauthentication_required: no recent sign-in or POST /reauth"}
+    ),
+)
 async def revoke_all_sessions(
-    principal: RecentPrincipal, session: SessionDep, client: ClientDep
+    principal: RecentPrincipal,
+    session: SessionDep,
+    client: ClientDep,
+    include_current: Annotated[
+        bool,
+        Query(description='Sign this session out too ("sign out everywhere")'),
+    ] = False,
 ) -> RevokedCount:
-    """Revoke every other session of yours (this one stays signed in)."""
+    """Revoke every other session of yours (this one stays signed in unless
+    `include_current`)."""
     revoked = await auth_sessions.revoke_all_with_audit(
-        session, user=principal.user, keep=principal.session.id, client=client
+        session,
+        user=principal.user,
+        keep=None if include_current else principal.session.id,
+        client=client,
     )
     return RevokedCount(revoked=revoked)

@@ -146,6 +146,12 @@ class BackupCodes(BaseModel):
     backup_codes: list[str]
 
 
+class MfaStatus(BaseModel):
+    enabled: bool
+    enabled_at: datetime | None
+    backup_codes_remaining: int = Field(description="Unused backup codes (0 while 2FA is off)")
+
+
 class SessionRead(BaseModel):
     id: uuid.UUID
     created_at: datetime

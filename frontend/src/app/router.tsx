@@ -1,4 +1,4 @@
-import { createBrowserRouter } from 'react-router-dom';
+import { createBrowserRouter, Navigate } from 'react-router-dom';
 
 import { HistoryRoute } from '@/app/routes/history';
 import { HomeRoute } from '@/app/routes/home';
@@ -8,6 +8,13 @@ import { RegisterRoute } from '@/app/routes/register';
 import { ReportRoute } from '@/app/routes/report';
 import { ReportsRoute } from '@/app/routes/reports';
 import { RootRoute } from '@/app/routes/root';
+import {
+  SettingsDataRoute,
+  SettingsProfileRoute,
+  SettingsRoute,
+  SettingsSecurityRoute,
+  SettingsSessionsRoute,
+} from '@/app/routes/settings';
 import { UploadRoute } from '@/app/routes/upload';
 import { UploadDetailRoute } from '@/app/routes/upload-detail';
 import { VerifyEmailRoute } from '@/app/routes/verify-email';
@@ -44,6 +51,17 @@ export function createAppRouter() {
                 { path: paths.notifications, element: <NotificationsRoute /> },
                 { path: paths.reports, element: <ReportsRoute /> },
                 { path: paths.report, element: <ReportRoute /> },
+                {
+                  path: paths.settings,
+                  element: <SettingsRoute />,
+                  children: [
+                    { index: true, element: <Navigate to={paths.settingsProfile} replace /> },
+                    { path: paths.settingsProfile, element: <SettingsProfileRoute /> },
+                    { path: paths.settingsSecurity, element: <SettingsSecurityRoute /> },
+                    { path: paths.settingsSessions, element: <SettingsSessionsRoute /> },
+                    { path: paths.settingsData, element: <SettingsDataRoute /> },
+                  ],
+                },
               ],
             },
           ],

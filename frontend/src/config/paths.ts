@@ -10,6 +10,11 @@ export const paths = {
   dashboard: '/dashboard',
   reports: '/reports',
   report: '/reports/:reportId',
+  settings: '/settings',
+  settingsProfile: '/settings/profile',
+  settingsSecurity: '/settings/security',
+  settingsSessions: '/settings/sessions',
+  settingsData: '/settings/data',
 } as const;
 
 export const reportPath = (reportId: string) => `/reports/${encodeURIComponent(reportId)}`;

@@ -13,6 +13,12 @@ export function filenameOf(disposition: string | undefined, fallback: string): s
 export function saveBlob(response: AxiosResponse<Blob>, fallback: string, type: string): string {
   const filename = filenameOf(response.headers['content-disposition'] as string | undefined, fallback);
   const blob = response.data instanceof Blob ? response.data : new Blob([response.data], { type });
+  saveFile(blob, filename);
+  return filename;
+}
+
+/** Save a blob made in the page as a file named `filename` (a temporary object URL and a clicked link). */
+export function saveFile(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
   try {
     const link = document.createElement('a');
@@ -25,5 +31,4 @@ export function saveBlob(response: AxiosResponse<Blob>, fallback: string, type: 
   } finally {
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
-  return filename;
 }

@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/2fa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Is 2FA on, since when, and how many backup codes are left */
+        get: operations["mfa_status_api_auth_2fa_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/2fa/backup-codes": {
         parameters: {
             query?: never;
@@ -253,7 +270,8 @@ export interface paths {
         put?: never;
         /**
          * Revoke All Sessions
-         * @description Revoke every other session of yours (this one stays signed in).
+         * @description Revoke every other session of yours (this one stays signed in unless
+         *     `include_current`).
          */
         post: operations["revoke_all_sessions_api_auth_sessions_revoke_all_post"];
         delete?: never;
@@ -1381,6 +1399,18 @@ export interface components {
             /** Secret */
             secret: string;
         };
+        /** MfaStatus */
+        MfaStatus: {
+            /**
+             * Backup Codes Remaining
+             * @description Unused backup codes (0 while 2FA is off)
+             */
+            backup_codes_remaining: number;
+            /** Enabled */
+            enabled: boolean;
+            /** Enabled At */
+            enabled_at: string | null;
+        };
         /** ModalityCount */
         ModalityCount: {
             /**
@@ -2481,6 +2511,35 @@ export interface operations {
             };
         };
     };
+    mfa_status_api_auth_2fa_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            /** @description Missing, invalid or revoked access token (`not_authenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     mfa_regenerate_backup_codes_api_auth_2fa_backup_codes_post: {
         parameters: {
             query?: never;
@@ -3131,7 +3190,10 @@ export interface operations {
     };
     revoke_all_sessions_api_auth_sessions_revoke_all_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Sign this session out too ("sign out everywhere") */
+                include_current?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3158,6 +3220,15 @@ export interface operations {
             };
             /** @description reauthentication_required: no recent sign-in or POST /reauth */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -64,6 +64,9 @@ export function AppLayout({ children, navExtra }: AppLayoutProps) {
                   </li>
                   {navExtra && <li>{navExtra}</li>}
                   <li>
+                    <NavLink to={paths.settings}>Settings</NavLink>
+                  </li>
+                  <li>
                     <button type="button" className="link-button" onClick={() => void onSignOut()}>
                       Sign out
                       {user && <span className="visually-hidden"> ({user.username})</span>}

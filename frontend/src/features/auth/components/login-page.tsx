@@ -17,7 +17,8 @@ export function LoginPage() {
   const { status, signIn } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
-  const from = (location.state as { from?: string } | null)?.from ?? paths.home;
+  const state = location.state as { from?: string; notice?: string } | null;
+  const from = state?.from ?? paths.home;
   const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
 
   if (status === 'signed-in') return <Navigate to={from} replace />;
@@ -29,6 +30,8 @@ export function LoginPage() {
 
   return (
     <section className="card narrow" aria-labelledby="login-title">
+      {/* Why the user was signed out, e.g. after changing their password in Settings. */}
+      {state?.notice && !challenge && <FormAlert kind="info">{state.notice}</FormAlert>}
       {challenge ? (
         <SecondFactorForm challenge={challenge} onDone={finish} onRestart={() => setChallenge(null)} />
       ) : (

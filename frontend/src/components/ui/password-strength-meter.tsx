@@ -1,4 +1,4 @@
-import { MIN_LENGTH, MIN_SCORE, type PasswordStrength } from '@/features/auth/hooks/use-password-strength';
+import { MIN_LENGTH, MIN_SCORE, type PasswordStrength } from '@/lib/password-strength';
 
 const LABELS = ['Very weak', 'Weak', 'Fair', 'Strong', 'Very strong'] as const;
 
