@@ -8,10 +8,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from relaypacs.core.config import ConfigurationError, describe_validation_error
+from relaypacs.ops.config import OpsSettings
 from relaypacs.pacs.config import PacsSettings
 
 
-class Settings(PacsSettings):
+class Settings(PacsSettings, OpsSettings):
     """Every variable is documented, with its default, in `.env.example`."""
 
 
