@@ -71,7 +71,8 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PERSON_NAME = re.compile(r"[^\s\"'/=&?^]*(\^|%5[eE])[^\s\"'/&?]*")
 # A URL's query string ("?a=1&b=2"), not a SQL placeholder ("= ?, ").
 _QUERY = re.compile(r"\?(?=[^\s\"'#]*=)[^\s\"'#]*")
-_FRAGMENT = re.compile(r"#[^\s\"']*")
+# A URL's fragment ("/verify#token"), not a CSS id ("input#patient-name").
+_FRAGMENT = re.compile(r"((?:[a-z][a-z0-9+.-]*://|/)[^\s#\"']*)#[^\s\"']*", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"(https?://)[^/\s@]+@")
 # Long opaque runs (upload tokens, refresh tokens, reset links' secrets).
 _OPAQUE = re.compile(r"\b[A-Za-z0-9_-]{32,}\b")
@@ -93,7 +94,7 @@ def clean_text(text: str) -> str:
     text = _JWT.sub(FILTERED, text)
     text = _EMAIL.sub(FILTERED, text)
     text = _QUERY.sub("?" + FILTERED, text)
-    text = _FRAGMENT.sub("", text)
+    text = _FRAGMENT.sub(r"\1", text)
     text = _PERSON_NAME.sub(FILTERED, text)
     text = _OPAQUE.sub(_opaque, text)
     return text[:_MAX_TEXT]
