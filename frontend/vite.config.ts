@@ -86,5 +86,7 @@ export default defineConfig({
     globals: false,
     setupFiles: ['./src/testing/setup-tests.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
+    // Screen tests render whole pages with fake timers off; on a loaded 2-core machine 5 s is tight.
+    testTimeout: 20_000,
   },
 });

@@ -6,7 +6,7 @@ set -euo pipefail
 target=${1:-test}
 case "$target" in
   run)  wanted="orthanc:/usr/sbin/Orthanc orthanc-dicomweb:/usr/share/orthanc/plugins/libOrthancDicomWeb.so fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" ;;
-  test) wanted="orthanc:/usr/sbin/Orthanc orthanc-dicomweb:/usr/share/orthanc/plugins/libOrthancDicomWeb.so redis-server:redis-server postgresql-15:/usr/lib/postgresql/15/bin/initdb chromium:/usr/bin/chromium nodejs:node npm:npm fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" ;;
+  test) wanted="orthanc:/usr/sbin/Orthanc orthanc-dicomweb:/usr/share/orthanc/plugins/libOrthancDicomWeb.so redis-server:redis-server postgresql-15:/usr/lib/postgresql/15/bin/initdb chromium:/usr/bin/chromium nodejs:node npm:npm fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf nginx:/usr/sbin/nginx docker-compose:docker-compose prometheus:promtool prometheus-postgres-exporter:prometheus-postgres-exporter prometheus-redis-exporter:prometheus-redis-exporter" ;;
   # Building the web app (make run and make test both build it first).
   frontend) wanted="nodejs:node npm:npm" ;;
   *) echo "usage: $0 run|test|frontend" >&2; exit 2 ;;

@@ -70,6 +70,7 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        forwarded_allow_ips=list(settings.forwarded_allow_ips),
         timeout_graceful_shutdown=10,
     )
 
@@ -186,6 +187,15 @@ def reports_sync() -> None:
         f"reports checked: {summary.checked}, made ready: {summary.ready}, "
         f"unreachable PACS: {unreachable}"
     )
+
+
+def _backup_app() -> typer.Typer:
+    from relaypacs.backup import commands
+
+    return commands.build(settings_or_exit, database_errors)
+
+
+app.add_typer(_backup_app(), name="backup")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from relaypacs import __version__
 from relaypacs.api import LARGE_BODIES, api_router, ops_router, public_router
 from relaypacs.auth import service as auth_service
+from relaypacs.backup import jobs as backup_jobs
 from relaypacs.core import jobs, migrate
 from relaypacs.core.cache import create_cache
 from relaypacs.core.config import StorageBackend
@@ -77,6 +78,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         crontab="30 2 * * *",
         func=lambda: notifications_service.prune_stream_events(database, settings=settings),
     )
+    backup_target = backup_jobs.schedule(scheduler, database, settings, storage)
     scheduler.start()
     hub = notifications_service.build_hub(settings, database)
     await hub.start()
@@ -121,6 +123,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await forwarder.stop()
         scheduler.shutdown(wait=False)
+        backup_target.close()
         await notifier.drain()
         await hub.stop()
         storage.close()

@@ -81,3 +81,22 @@ def test_cli_serve_refuses_default_secret_in_production() -> None:
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr.strip()
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_trusted_proxies_are_read_as_addresses_and_networks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().forwarded_allow_ips == ("127.0.0.1",)
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", " 127.0.0.1, 172.30.57.0/24,::1 ")
+    assert load_settings().forwarded_allow_ips == ("127.0.0.1", "172.30.57.0/24", "::1")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    assert load_settings().forwarded_allow_ips == ("*",)
+
+
+@pytest.mark.parametrize("value", ["nginx", "10.0.0.0/33", "127.0.0.1,proxy.local"])
+def test_a_trusted_proxy_that_is_no_address_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", value)
+    with pytest.raises(ConfigurationError, match=r"FORWARDED_ALLOW_IPS: .*not an IP address"):
+        load_settings()

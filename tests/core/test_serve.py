@@ -31,14 +31,16 @@ def test_serve_migrates_and_answers_health_and_readiness(tmp_path: Path) -> None
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             try:
                 health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 break
             except httpx.TransportError:
                 assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-                assert time.monotonic() < deadline, "server did not answer within 30 s"
+                assert time.monotonic() < deadline, (
+                    "server did not answer within 90 s (migrations and start-up on a loaded machine)"
+                )
                 time.sleep(0.2)
         assert health.status_code == 200
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)

@@ -5,20 +5,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     EmailStr,
     Field,
-    PlainSerializer,
     SecretStr,
     ValidationError,
     field_validator,
@@ -27,6 +22,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from relaypacs.core.rates import RateLimits
 
 DEFAULT_SECRET_KEY = "change-me-in-production"
 
@@ -76,78 +73,6 @@ class LogFormat(StrEnum):
     console = "console"
 
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_RATE = re.compile(
-    r"^\s*(?P<limit>\d+)\s*/\s*(?P<count>\d+)?\s*"
-    r"(?P<unit>s|sec|second|m|min|minute|h|hour|d|day)s?\s*$",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """At most `limit` attempts per `seconds` (a fixed window)."""
-
-    limit: int
-    seconds: int
-
-    def __str__(self) -> str:
-        for unit, name in ((86400, "day"), (3600, "hour"), (60, "minute")):
-            if self.seconds % unit == 0:
-                count = self.seconds // unit
-                return f"{self.limit}/{name}" if count == 1 else f"{self.limit}/{count}{name}s"
-        return f"{self.limit}/{self.seconds}seconds"
-
-
-def parse_rate(value: object) -> object:
-    """ "30/minute", "5/15minutes", "100/day", "3/30s" → Rate (other types pass through)."""
-    if not isinstance(value, str):
-        return value
-    match = _RATE.match(value)
-    if match is None:
-        raise ValueError("expected <count>/<period>, e.g. 30/minute, 5/15minutes or 100/day")
-    seconds = int(match["count"] or 1) * _PERIODS[match["unit"][0].lower()]
-    limit = int(match["limit"])
-    if limit < 1 or not 1 <= seconds <= 7 * 86400:
-        raise ValueError("the count must be at least 1 and the period between 1 s and 7 days")
-    return Rate(limit=limit, seconds=seconds)
-
-
-# NoDecode: the environment's "30/minute" is parsed here, not as JSON.
-RateSetting = Annotated[Rate, NoDecode, BeforeValidator(parse_rate), PlainSerializer(str)]
-RateLimitedAction = Literal[
-    "login", "login_2fa", "register", "verify_resend", "password_change", "reauth"
-]
-
-
-class RateLimits(BaseModel):
-    """Attempts allowed per client IP and per account (the email or username given, or
-    the signed-in user); env vars RATE_LIMIT__<ACTION>_PER_IP / _PER_ACCOUNT."""
-
-    model_config = ConfigDict(frozen=True)
-
-    login_per_ip: RateSetting = Rate(30, 60)
-    login_per_account: RateSetting = Rate(10, 60)
-    login_2fa_per_ip: RateSetting = Rate(30, 60)
-    login_2fa_per_account: RateSetting = Rate(10, 60)
-    register_per_ip: RateSetting = Rate(20, 3600)
-    register_per_account: RateSetting = Rate(5, 3600)
-    verify_resend_per_ip: RateSetting = Rate(20, 3600)
-    verify_resend_per_account: RateSetting = Rate(5, 3600)
-    password_change_per_ip: RateSetting = Rate(30, 3600)
-    password_change_per_account: RateSetting = Rate(10, 3600)
-    reauth_per_ip: RateSetting = Rate(30, 3600)
-    reauth_per_account: RateSetting = Rate(10, 3600)
-
-    def per_ip(self, action: RateLimitedAction) -> Rate:
-        rate: Rate = getattr(self, f"{action}_per_ip")
-        return rate
-
-    def per_account(self, action: RateLimitedAction) -> Rate:
-        rate: Rate = getattr(self, f"{action}_per_account")
-        return rate
-
-
 class CoreSettings(BaseSettings):
     """The settings every layer may read. The one root `Settings` (relaypacs/settings.py)
     adds each domain's own groups (e.g. `pacs.config.PacsSettings`); every variable is
@@ -171,6 +96,9 @@ class CoreSettings(BaseSettings):
     log_format: LogFormat = LogFormat.auto
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # The proxies whose X-Forwarded-For and X-Forwarded-Proto `relaypacs serve` believes: the
+    # client IP that rate limits, sessions and the audit trail record comes from them.
+    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1",)
     public_base_url: str = "http://127.0.0.1:8000"
     readiness_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
     metrics_token: SecretStr = SecretStr("")
@@ -295,6 +223,20 @@ class CoreSettings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"not a crontab expression ({exc})") from None
         return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: object) -> object:
+        entries = value.split(",") if isinstance(value, str) else value
+        if not isinstance(entries, list | tuple):
+            return entries
+        found = tuple(dict.fromkeys(str(e).strip() for e in entries if str(e).strip()))
+        for entry in (e for e in found if e != "*"):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (or *)") from None
+        return found or ("127.0.0.1",)
 
     @field_validator("push_allowed_hosts", mode="before")
     @classmethod

@@ -1,12 +1,18 @@
 """Periodic jobs: APScheduler in every process, each run guarded by a database lease so
-that with several processes or replicas a job runs once."""
+that with several processes or replicas a job runs once.
+
+Every run is counted (`relaypacs_scheduled_job_runs_total{job,outcome}`) and a success is
+written to the job's `job_lock` row, which `/metrics` reads (`refresh_gauges`) so that
+every replica reports the same last success, across restarts too."""
 
 from __future__ import annotations
 
 import socket
+import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -16,11 +22,16 @@ from sqlalchemy import String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from relaypacs.core import metrics
 from relaypacs.core.database import Base, Database, execute_dml, utcnow
 from relaypacs.core.logging import get_logger
 
 log = get_logger("relaypacs.jobs")
 HOLDER = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+# /metrics reads the last successes from the database at most this often.
+GAUGE_REFRESH_SECONDS = 5.0
+_watched: set[str] = set()  # the jobs scheduled in this process
+_gauges_read_at: weakref.WeakKeyDictionary[Database, float] = weakref.WeakKeyDictionary()
 
 
 class JobLock(Base):
@@ -29,6 +40,7 @@ class JobLock(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(100))
     locked_until: Mapped[datetime]
+    last_success_at: Mapped[datetime | None]
 
 
 async def try_lock(database: Database, name: str, lease: timedelta) -> bool:
@@ -64,17 +76,82 @@ async def unlock(database: Database, name: str) -> None:
         await session.commit()
 
 
+async def _succeeded(database: Database, name: str) -> None:
+    now = utcnow()
+    async with database.sessionmaker() as session:
+        await execute_dml(
+            session,
+            update(JobLock)
+            .where(JobLock.name == name)
+            .values(last_success_at=now)
+            .execution_options(synchronize_session=False),
+        )
+        await session.commit()
+    metrics.SCHEDULED_JOB_RUNS.labels(name, "success").inc()
+    metrics.SCHEDULED_JOB_LAST_SUCCESS.labels(name).set(now.timestamp())
+
+
+def _skipped(name: str) -> None:
+    log.info("job_skipped_locked", job=name)
+    metrics.SCHEDULED_JOB_RUNS.labels(name, "skipped").inc()
+
+
 async def run_exclusive(
     database: Database, name: str, func: Callable[[], Awaitable[Any]], lease: timedelta
 ) -> Any | None:
     """Run `func` if this process wins the lease; None when another process holds it."""
     if not await try_lock(database, name, lease):
-        log.info("job_skipped_locked", job=name)
+        _skipped(name)
         return None
     try:
-        return await func()
+        result = await func()
+        await _succeeded(database, name)
+        return result
+    except Exception:
+        metrics.SCHEDULED_JOB_RUNS.labels(name, "failure").inc()
+        raise
     finally:
         await unlock(database, name)
+
+
+def watch(name: str, interval: timedelta) -> None:
+    """Export the job's schedule, and its series at 0, before its first run."""
+    _watched.add(name)
+    metrics.SCHEDULED_JOB_INTERVAL.labels(name).set(interval.total_seconds())
+    metrics.SCHEDULED_JOB_LAST_SUCCESS.labels(name)
+    for outcome in ("success", "failure", "skipped"):
+        metrics.SCHEDULED_JOB_RUNS.labels(name, outcome)
+
+
+def cron_interval(trigger: CronTrigger, runs: int = 8) -> timedelta:
+    """The longest gap between the trigger's next `runs` fire times (weekends included)."""
+    now = datetime.now(UTC)
+    fire: datetime | None = trigger.get_next_fire_time(None, now)
+    longest = timedelta(0)
+    for _ in range(runs):
+        if fire is None:
+            break
+        following: datetime | None = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if following is None:
+            break
+        longest = max(longest, following - fire)
+        fire = following
+    return longest
+
+
+async def refresh_gauges(database: Database) -> None:
+    """The last-success gauges from the database, read at most every few seconds."""
+    now = time.monotonic()
+    if now - _gauges_read_at.get(database, float("-inf")) < GAUGE_REFRESH_SECONDS:
+        return
+    _gauges_read_at[database] = now
+    async with database.sessionmaker() as session:
+        rows = (await session.execute(select(JobLock.name, JobLock.last_success_at))).all()
+    stored = {name: last for name, last in rows}
+    for name in _watched | stored.keys():
+        last_success = stored.get(name)
+        seconds = last_success.timestamp() if last_success is not None else 0.0
+        metrics.SCHEDULED_JOB_LAST_SUCCESS.labels(name).set(seconds)
 
 
 def create_scheduler() -> AsyncIOScheduler:
@@ -96,9 +173,11 @@ def add_cron_job(
         except Exception:
             log.exception("job_failed", job=name)
 
+    trigger = CronTrigger.from_crontab(crontab, timezone="UTC")
+    watch(name, cron_interval(trigger))
     scheduler.add_job(
         guarded,
-        CronTrigger.from_crontab(crontab, timezone="UTC"),
+        trigger,
         id=name,
         name=name,
         replace_existing=True,
@@ -115,13 +194,17 @@ async def run_once_per_interval(
     interval. A failed run releases the lease so that the next trigger retries.
     """
     if not await try_lock(database, name, hold_for):
-        log.info("job_skipped_locked", job=name)
+        _skipped(name)
         return None
     try:
-        return await func()
-    except BaseException:
+        result = await func()
+    except BaseException as exc:
+        if isinstance(exc, Exception):
+            metrics.SCHEDULED_JOB_RUNS.labels(name, "failure").inc()
         await unlock(database, name)
         raise
+    await _succeeded(database, name)
+    return result
 
 
 def add_interval_job(
@@ -136,6 +219,7 @@ def add_interval_job(
     trigger jitter) makes it run once per interval across processes."""
     margin = min(timedelta(seconds=10), interval / 10)
     hold_for = interval - margin
+    watch(name, interval)
 
     async def guarded() -> None:
         try:

@@ -7,7 +7,11 @@ levels) and configured destination names. Ratios (`upload_success_rate`,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import Counter, Gauge, Histogram
+
+from relaypacs.core.service_levels import ServiceLevel
 
 HTTP_REQUESTS = Counter(
     "relaypacs_http_requests_total",
@@ -85,3 +89,55 @@ PACS_LATENCY = Histogram(
     ["destination"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
+PACS_DEAD_LETTERS = Gauge(
+    "relaypacs_pacs_dead_letters",
+    "Forward jobs in the dead letter (given up, not retried), by destination.",
+    ["destination"],
+)
+SCHEDULED_JOB_RUNS = Counter(
+    "relaypacs_scheduled_job_runs",
+    "Scheduled job runs in this process, by job and outcome (success, failure, skipped: "
+    "another process held the job's lease).",
+    ["job", "outcome"],
+)
+SCHEDULED_JOB_LAST_SUCCESS = Gauge(
+    "relaypacs_scheduled_job_last_success_timestamp_seconds",
+    "When the job last succeeded in any process (from the database; 0: never).",
+    ["job"],
+)
+SCHEDULED_JOB_INTERVAL = Gauge(
+    "relaypacs_scheduled_job_interval_seconds",
+    "How often the job is scheduled to run (cron: the gap between its next two runs).",
+    ["job"],
+)
+BACKUP_LAST_SUCCESS = Gauge(
+    "relaypacs_backup_last_success_timestamp_seconds",
+    "Unix time the newest complete backup finished (by the schedule or the CLI; 0: none seen).",
+)
+
+
+FORWARD_OUTCOMES = ("delivered", "retry", "dead", "superseded")
+COMPLETION_OUTCOMES = ("queued", "invalid_dicom", "incomplete", "duplicate", "study_uid_conflict")
+END_OUTCOMES = ("forwarded", "failed", "cancelled", "expired")
+
+
+def _initialise_upload_series() -> None:
+    # A labelled series appears at its first increment, and `increase()` cannot see a
+    # series' first step: a process's first failed upload would be missed by the alerts.
+    for level in ServiceLevel:
+        UPLOADS_STARTED.labels(level.value)
+        for outcome in COMPLETION_OUTCOMES:
+            UPLOADS_COMPLETED.labels(outcome, level.value)
+        for outcome in END_OUTCOMES:
+            UPLOADS_FINISHED.labels(outcome, level.value)
+
+
+def initialise_destinations(destinations: Iterable[str]) -> None:
+    """Create every destination's forwarding series at 0 (see `_initialise_upload_series`)."""
+    for name in destinations:
+        for outcome in FORWARD_OUTCOMES:
+            FORWARD_JOBS.labels(name, outcome)
+        PACS_DEAD_LETTERS.labels(name)
+
+
+_initialise_upload_series()

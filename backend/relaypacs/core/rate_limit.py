@@ -5,15 +5,16 @@ Each rate-limited action counts attempts twice, per client IP (as `ClientInfo` r
 it, so a forwarded address counts only from a trusted proxy) and per account (the email or
 username given, or the signed-in user), so neither many IPs against one account nor one
 IP against many accounts gets past it. Limits are `RATE_LIMIT__<ACTION>_PER_IP` and
-`_PER_ACCOUNT` (`core.config.RateLimits`). Keys hold a keyed digest of the subject, never
+`_PER_ACCOUNT` (`core.rates.RateLimits`). Keys hold a keyed digest of the subject, never
 an address or an IP.
 """
 
 from __future__ import annotations
 
 from relaypacs.core.cache import Cache
-from relaypacs.core.config import CoreSettings, Rate, RateLimitedAction
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.errors import AppError
+from relaypacs.core.rates import Rate, RateLimitedAction
 from relaypacs.core.security import keyed_digest
 
 

@@ -69,6 +69,7 @@ async def metrics(request: Request, settings: SettingsDep) -> Response:
         scheme, _, token = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
             raise NotAuthenticated("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.")
+    await service.refresh_metrics(getattr(request.app.state, "database", None))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

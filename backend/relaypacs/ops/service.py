@@ -6,7 +6,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
+from relaypacs.core import jobs
+from relaypacs.core.database import Database
+from relaypacs.core.logging import get_logger
 from relaypacs.ops.schemas import ComponentCheck, Readiness
+
+log = get_logger("relaypacs.ops")
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
@@ -44,3 +49,13 @@ async def check_readiness(
     info = {n[2:]: r for n, r in by_name.items() if n.startswith("i:")}
     ready = all(r.ok for r in report.values())
     return Readiness(status="ready" if ready else "unavailable", checks=report, destinations=info)
+
+
+async def refresh_metrics(database: Database | None) -> None:
+    """Bring the gauges read from the database up to date (cached; never fails a scrape)."""
+    if database is None:
+        return
+    try:
+        await jobs.refresh_gauges(database)
+    except Exception as exc:  # noqa: BLE001 - a scrape still answers with what it has
+        log.warning("metrics_refresh_failed", error=type(exc).__name__)

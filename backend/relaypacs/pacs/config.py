@@ -108,6 +108,9 @@ class PacsSettings(CoreSettings):
     forward_backoff_max_seconds: Annotated[float, Field(gt=0)] = 900.0
     fallback_after_seconds: Annotated[float, Field(ge=0)] = 900.0
     forward_verify: bool = True
+    # A forwarding process probes the watched destinations this often, sending or not
+    # (0: only before sending), so relaypacs_pacs_up stays current.
+    pacs_health_probe_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
 
     @model_validator(mode="after")
     def _check_pacs(self) -> Self:
@@ -121,6 +124,12 @@ class PacsSettings(CoreSettings):
     @property
     def destinations(self) -> dict[str, DestinationSettings]:
         return {"orthanc": self.pacs_orthanc, "dcm4chee": self.pacs_dcm4chee}
+
+    @property
+    def watched_destinations(self) -> list[str]:
+        """The configured destinations in use: the active ones and the fallback."""
+        used = [*self.active_destinations, *([self.fallback_pacs] if self.fallback_pacs else [])]
+        return [n for n in used if self.destinations[n].configured]
 
     @property
     def active_destinations(self) -> list[str]:

@@ -59,6 +59,17 @@ class HealthMonitor:
         metrics.PACS_UP.labels(name).set(1 if ok else 0)
         return ok
 
+    async def probe_forever(self, names: list[str], interval: float) -> None:
+        """Keep `relaypacs_pacs_up` current while nothing is sent: probe each destination
+        whose last answer is older than `interval` (sending probes too)."""
+        while True:
+            for name in names:
+                last = self.health[name].last_checked
+                if last is None or (utcnow() - last).total_seconds() >= interval:
+                    async with self._probing[name]:
+                        await self.check(name)
+            await asyncio.sleep(min(interval, 5.0))
+
     async def recent_or_raise(self, name: str) -> None:
         """For /readyz: the last answer if under READINESS_PROBE_TTL old, else one probe."""
         async with self._probing[name]:

@@ -215,6 +215,15 @@ async def oldest_open(session: AsyncSession) -> dict[str, datetime]:
     return {name: _aware(oldest) for name, oldest in rows.all() if oldest is not None}
 
 
+async def dead_letters(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(ForwardJob.destination, func.count())
+        .where(ForwardJob.state == JobState.dead)
+        .group_by(ForwardJob.destination)
+    )
+    return {name: int(count) for name, count in rows.all()}
+
+
 def _aware(value: datetime) -> datetime:
     # Whatever the driver hands back for MIN(), an aware UTC datetime.
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

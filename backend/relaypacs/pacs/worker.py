@@ -67,6 +67,12 @@ class Forwarder:
     # --- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> None:
+        metrics.initialise_destinations(self.settings.destinations)
+        if self.settings.forward_workers and self.settings.pacs_health_probe_seconds:
+            probing = self.monitor.probe_forever(
+                self.settings.watched_destinations, self.settings.pacs_health_probe_seconds
+            )
+            self._tasks.append(asyncio.create_task(probing, name="pacs-health"))
         if self.settings.forward_workers:
             released = await outbox.release_orphans(self.database, holder=self.holder)
             if released:
@@ -115,9 +121,11 @@ class Forwarder:
         async with self.database.sessionmaker() as session:
             depth = await outbox.queue_depth(session)
             oldest = await outbox.oldest_open(session)
+            dead = await outbox.dead_letters(session)
         now = utcnow()
         for name in self.settings.destinations:
             metrics.PACS_QUEUE_DEPTH.labels(name).set(depth.get(name, 0))
+            metrics.PACS_DEAD_LETTERS.labels(name).set(dead.get(name, 0))
             since = oldest.get(name)
             age = (now - since).total_seconds() if since is not None else 0.0
             metrics.PACS_QUEUE_OLDEST.labels(name).set(max(0.0, age))

@@ -12,7 +12,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from relaypacs.reports.models import SyncWarningCode
-from relaypacs.uploads import service as uploads_service
+from relaypacs.uploads import duplicates as uploads_duplicates
 
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
 # Text-bearing SR classes: Basic Text, Enhanced, Comprehensive, Comprehensive 3D,
@@ -46,7 +46,7 @@ def identity_mismatch(found: PatientIdentity, expected: PatientIdentity) -> Sync
         return SyncWarningCode.patient_identity_unknown
     if (found.patient_id or "").strip() != expected.patient_id.strip():
         return SyncWarningCode.patient_id_mismatch
-    name = uploads_service.normalize_person_name
+    name = uploads_duplicates.normalize_person_name
     if found.patient_name and name(found.patient_name) != name(expected.patient_name):
         return SyncWarningCode.patient_name_mismatch
     return None

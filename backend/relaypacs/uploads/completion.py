@@ -20,7 +20,15 @@ from relaypacs.core import metrics
 from relaypacs.core.cache import Cache
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
-from relaypacs.uploads import changes, dicom, recording, states, study_conflict, validation
+from relaypacs.uploads import (
+    changes,
+    dicom,
+    duplicates,
+    recording,
+    states,
+    study_conflict,
+    validation,
+)
 from relaypacs.uploads import service as upload_service
 from relaypacs.uploads.chunks import ensure_accepts_chunks
 from relaypacs.uploads.errors import (
@@ -289,7 +297,7 @@ async def _record(
         )
         if earlier is not None:
             metrics.UPLOADS_COMPLETED.labels("duplicate", upload.service_level).inc()
-            await upload_service.refuse_duplicate(session, earlier=earlier, user=user, ip=ip)
+            await duplicates.refuse_duplicate(session, earlier=earlier, user=user, ip=ip)
     # Not skipped by force_upload: that answers "is this a duplicate", not "whose study".
     await study_conflict.ensure_no_conflict(
         session,

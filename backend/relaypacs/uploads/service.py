@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import builtins
-import hashlib
 import math
-import re
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import timedelta
-from typing import NoReturn
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,9 +18,8 @@ from relaypacs.core.cache import Cache
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.pagination import Rows, Window, paginate
-from relaypacs.core.permissions import Permission, has_permission
-from relaypacs.uploads import changes, states
-from relaypacs.uploads.errors import DuplicateStudy, TooManyFiles, UploadCompleted, UploadTooLarge
+from relaypacs.uploads import changes, duplicates, states
+from relaypacs.uploads.errors import TooManyFiles, UploadCompleted, UploadTooLarge
 from relaypacs.uploads.handoff import Handoff
 from relaypacs.uploads.models import (
     ChunkState,
@@ -48,82 +44,10 @@ from relaypacs.uploads.schemas import (
 from relaypacs.uploads.storage import Storage
 from relaypacs.users import service as users_service
 
-# States of an upload that still counts for duplicate detection.
-LIVE_STATES = (
-    UploadState.uploading,
-    UploadState.processing,
-    UploadState.queued,
-    UploadState.forwarding,
-    UploadState.forwarded,
-)
-
-
-def normalize_person_name(name: str) -> str:
-    """DICOM PN and free text compare equal: case, '^' separators and spacing ignored."""
-    return re.sub(r"[\s^=]+", " ", name).strip().casefold()
-
-
-def duplicate_key(patient_name: str, study_date: str, modality: str) -> str:
-    material = f"{normalize_person_name(patient_name)}|{study_date}|{modality.upper()}"
-    return hashlib.sha256(material.encode()).hexdigest()
-
 
 def total_chunks(size: int, chunk_size: int) -> int:
     # A zero-byte file is sent as one empty chunk, so every file has a chunk to send.
     return max(1, math.ceil(size / chunk_size))
-
-
-async def find_duplicate(
-    session: AsyncSession, *, settings: CoreSettings, key: str, exclude: uuid.UUID | None = None
-) -> Upload | None:
-    since = utcnow() - timedelta(days=settings.duplicate_window_days)
-    query = (
-        select(Upload)
-        .where(
-            Upload.duplicate_key == key,
-            Upload.created_at >= since,
-            Upload.state.in_(LIVE_STATES),
-        )
-        .order_by(Upload.created_at.desc())
-        .limit(1)
-    )
-    if exclude is not None:
-        query = query.where(Upload.id != exclude)
-    return await session.scalar(query)
-
-
-async def refuse_duplicate(
-    session: AsyncSession, *, earlier: Upload, user: User, ip: str | None
-) -> NoReturn:
-    """409 duplicate_study, audited. The earlier upload is named only to whoever may see
-    it (its sender, or an admin): to anyone else a match says only that the study was
-    sent from elsewhere, so guessing name, date and modality reveals no upload."""
-    visible = earlier.user_id == user.id or has_permission(user.role, Permission.upload_read_all)
-    audit.record(
-        session,
-        action="duplicate_detected",
-        outcome="denied",
-        actor_id=user.id,
-        target_type="upload",
-        target_id=earlier.id if visible else None,
-        ip=ip,
-        details={"visible": visible},
-    )
-    await session.commit()
-    if not visible:
-        raise DuplicateStudy(
-            "A matching study (same patient, date and modality) was sent recently from "
-            "elsewhere; send it anyway with force_upload if this is a different study.",
-            duplicate_of={"yours": False},
-        )
-    raise DuplicateStudy(
-        duplicate_of={
-            "upload_id": str(earlier.id),
-            "created_at": earlier.created_at.isoformat(),
-            "state": earlier.state.value,
-            "yours": earlier.user_id == user.id,
-        }
-    )
 
 
 async def create(
@@ -151,11 +75,11 @@ async def create(
         )
     preferences = await users_service.get_preferences(session, user_id=user.id)
     chunk_size = data.chunk_size or preferences.chunk_size
-    key = duplicate_key(data.patient_name, data.study_date.isoformat(), data.modality)
+    key = duplicates.duplicate_key(data.patient_name, data.study_date.isoformat(), data.modality)
     if not data.force_upload and preferences.duplicate_check:
-        earlier = await find_duplicate(session, settings=settings, key=key)
+        earlier = await duplicates.find_duplicate(session, settings=settings, key=key)
         if earlier is not None:
-            await refuse_duplicate(session, earlier=earlier, user=user, ip=ip)
+            await duplicates.refuse_duplicate(session, earlier=earlier, user=user, ip=ip)
 
     token = security.new_opaque_token()
     now = utcnow()

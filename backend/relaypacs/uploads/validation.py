@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core.config import CoreSettings
-from relaypacs.uploads import dicom
+from relaypacs.uploads import dicom, duplicates
 from relaypacs.uploads import service as upload_service
 from relaypacs.uploads.models import ChunkState, Upload, UploadChunk, UploadFile
 from relaypacs.uploads.storage import Storage
@@ -92,8 +92,8 @@ def header_warnings(upload: Upload, instances: list[dicom.DicomInstance]) -> lis
         notes.append(
             f"declared modality {upload.modality} differs from the headers ({', '.join(found)})"
         )
-    declared = upload_service.normalize_person_name(upload.patient_name)
-    if any(upload_service.normalize_person_name(i.patient_name) != declared for i in instances):
+    declared = duplicates.normalize_person_name(upload.patient_name)
+    if any(duplicates.normalize_person_name(i.patient_name) != declared for i in instances):
         notes.append("declared patient name differs from the DICOM headers")
     if any(i.study_date and i.study_date != upload.study_date.isoformat() for i in instances):
         notes.append("declared study date differs from the DICOM headers")

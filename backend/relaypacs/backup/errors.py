@@ -1,0 +1,36 @@
+"""Backup failures: each is one line that says what is wrong and what to do (the CLI prints
+it and exits non-zero; the scheduled job logs its code)."""
+
+from __future__ import annotations
+
+
+class BackupError(Exception):
+    """An operational failure of backup or restore, with a one-line message."""
+
+    code = "backup_failed"
+
+
+class BackupNotFound(BackupError):
+    code = "backup_not_found"
+
+
+class BackupCorrupt(BackupError):
+    """The backup does not match its manifest: refused by restore."""
+
+    code = "backup_corrupt"
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class TargetNotEmpty(BackupError):
+    code = "restore_target_not_empty"
+
+
+class ToolMissing(BackupError):
+    code = "backup_tool_missing"
+
+
+class TargetUnavailable(BackupError):
+    code = "backup_target_unavailable"

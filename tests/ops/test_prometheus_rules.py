@@ -1,0 +1,84 @@
+"""The checked-in Prometheus configuration and rules, checked by promtool: the config and
+rules are valid, every alert has a severity and a runbook, and the rule unit tests
+(prometheus/tests/alerts.test.yml) pass with one test per alert that sees it both fire
+and stay quiet."""
+
+from __future__ import annotations
+
+import subprocess
+from collections import defaultdict
+
+import yaml
+
+from tests.ops.monitoring import (
+    PROMETHEUS_YML,
+    RULE_FILES,
+    RULE_TESTS,
+    alert_names,
+    binary,
+    rules,
+)
+
+# The alerts the operations issue asks for, by the name they have here.
+REQUIRED_ALERTS = {
+    "PacsDown",
+    "ForwardQueueStalled",
+    "ForwardDeadLetter",
+    "ForwardSuccessLow",
+    "UploadCompletionLow",
+    "HighErrorRate",
+    "HighLatency",
+    "ScheduledJobMissed",
+    "BackupTooOld",
+    "GatewayReplicaDown",
+}
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [binary("promtool"), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_promtool_accepts_the_prometheus_config_and_its_rule_files() -> None:
+    result = promtool("check", "config", str(PROMETHEUS_YML))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in RULE_FILES:
+        assert f"Checking {path}" in result.stdout  # the glob in rule_files finds them all
+
+
+def test_promtool_accepts_every_rule_file() -> None:
+    result = promtool("check", "rules", *map(str, RULE_FILES))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_seed_ratios_are_recording_rules() -> None:
+    recorded = {r["record"] for r in rules() if "record" in r}
+    assert {"relaypacs:upload_success_rate:ratio_1h", "relaypacs:pacs_connectivity"} <= recorded
+
+
+def test_every_required_alert_exists_with_a_severity_and_a_runbook() -> None:
+    alerts = [r for r in rules() if "alert" in r]
+    assert {a["alert"] for a in alerts} >= REQUIRED_ALERTS
+    for alert in alerts:
+        assert alert["labels"]["severity"] in {"critical", "warning"}, alert["alert"]
+        runbook = alert["annotations"]["runbook"]
+        assert runbook.startswith(f"docs/alerts.md#{alert['alert'].lower()}: "), runbook
+        assert alert["annotations"]["summary"], alert["alert"]
+
+
+def test_the_rule_unit_tests_see_every_alert_fire_and_stay_quiet() -> None:
+    suite = yaml.safe_load(RULE_TESTS.read_text())
+    fired: dict[str, int] = defaultdict(int)
+    quiet: dict[str, int] = defaultdict(int)
+    for case in suite["tests"]:
+        named = {check["alertname"] for check in case["alert_rule_test"]}
+        assert len(named) == 1, f"{case['name']}: one alert per test, got {named}"
+        for check in case["alert_rule_test"]:
+            (fired if check["exp_alerts"] else quiet)[check["alertname"]] += 1
+    for name in alert_names():
+        assert fired[name] and quiet[name], f"{name}: fired {fired[name]}, quiet {quiet[name]}"
+
+    result = promtool("test", "rules", str(RULE_TESTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
