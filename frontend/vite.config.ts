@@ -4,6 +4,8 @@ import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 
+import packageJson from './package.json' with { type: 'json' };
+
 const backend = process.env.RELAYPACS_BACKEND_URL ?? 'http://127.0.0.1:8000';
 
 export default defineConfig({
@@ -21,7 +23,9 @@ export default defineConfig({
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
         // The password-strength word lists (~1.6 MB) only serve registration and password changes,
         // which need the network anyway: not precached, so a phone's first visit stays light.
-        globIgnores: ['**/assets/zxcvbn-*.js'],
+        // Sentry's SDK (src/lib/error-reporting) loads only when a DSN is configured: not
+        // precached either; the browser's HTTP cache keeps it (immutable) once fetched.
+        globIgnores: ['**/assets/zxcvbn-*.js', '**/assets/sentry-*.js'],
       },
       manifest: {
         id: '/',
@@ -51,13 +55,22 @@ export default defineConfig({
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
   },
+  define: {
+    __APP_VERSION__: JSON.stringify(packageJson.version),
+  },
   build: {
+    // Source maps for Sentry, not referenced from the bundles (no sourceMappingURL comment),
+    // not precached and not served by the gateway: upload them, then delete them
+    // (docs/error-reporting.md).
+    sourcemap: 'hidden',
     rollupOptions: {
       output: {
         chunkFileNames: (chunk) =>
           chunk.moduleIds.some((id) => id.includes('@zxcvbn-ts'))
             ? 'assets/zxcvbn-[hash].js'
-            : 'assets/[name]-[hash].js',
+            : chunk.moduleIds.some((id) => id.includes('@sentry'))
+              ? 'assets/sentry-[hash].js'
+              : 'assets/[name]-[hash].js',
       },
     },
   },

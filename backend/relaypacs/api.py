@@ -1,7 +1,8 @@
 """The one place where routers get their prefixes, tags and authentication.
 
 Public routes (no access token) are exactly: the ops router (/healthz, /readyz,
-/metrics) and `auth.router.public` (register, verify-email, verify-email/resend, login,
+/metrics), `GET /api/client-config` (the web app's error-reporting DSN),
+`auth.router.public` (register, verify-email, verify-email/resend, login,
 login/2fa, refresh), `GET /api/facilities` (the open facilities' names, for
 registration), the upload transfer routes (chunk, status, complete, and DELETE
 for cancel), which take either the owner's access token or the upload's X-Upload-Token,
@@ -25,6 +26,7 @@ from relaypacs.facilities.router import public as facilities_public_router
 from relaypacs.facilities.router import router as facilities_router
 from relaypacs.notifications.router import router as notifications_router
 from relaypacs.notifications.router import stream_router as notifications_stream_router
+from relaypacs.ops.router import client_router as ops_client_router
 from relaypacs.ops.router import router as ops_router
 from relaypacs.pacs.router import router as pacs_router
 from relaypacs.reports.router import router as reports_router
@@ -36,6 +38,8 @@ from relaypacs.users.router import admin_router as users_router
 from relaypacs.users.router import me_router
 
 public_router = APIRouter(prefix="/api")
+# The web app's start-up configuration (the browser's Sentry DSN): read before signing in.
+public_router.include_router(ops_client_router, tags=["ops"])
 public_router.include_router(auth_public_router, prefix="/auth", tags=["auth"])
 # The open facilities' names, which registration offers.
 public_router.include_router(facilities_public_router, prefix="/facilities", tags=["facilities"])

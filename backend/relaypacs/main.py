@@ -27,6 +27,7 @@ from relaypacs.flows import delivery
 from relaypacs.flows.forwarding import Forwarding
 from relaypacs.notifications import service as notifications_service
 from relaypacs.notifications.service import Notifier
+from relaypacs.ops import sentry
 from relaypacs.pacs.conflicts import PacsStudyIndex
 from relaypacs.pacs.worker import Forwarder
 from relaypacs.reports import sync as report_sync
@@ -134,6 +135,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings)
+    sentry.init(settings)
     app = FastAPI(
         title="RelayPACS Gateway",
         version=__version__,

@@ -9,10 +9,11 @@ from pydantic import ValidationError
 
 from relaypacs.backup.config import BackupSettings
 from relaypacs.core.config import ConfigurationError, describe_validation_error
+from relaypacs.ops.config import OpsSettings
 from relaypacs.pacs.config import PacsSettings
 
 
-class Settings(PacsSettings, BackupSettings):
+class Settings(PacsSettings, BackupSettings, OpsSettings):
     """Every variable is documented, with its default, in `.env.example`."""
 
 

@@ -86,6 +86,10 @@ def install_web_app(app: FastAPI, settings: Settings) -> None:
                 "frontend/, or set FRONTEND_DIST to a built copy.",
             )
         relative = request.path_params.get("path", "").lstrip("/")
+        if relative.endswith(".map"):
+            # The build's hidden source maps are for Sentry (uploaded, docs/error-reporting.md),
+            # not for the public.
+            raise HTTPException(status_code=404)
         found = _resolve(dist, relative) if relative else None
         if found is not None:
             return _file(found, relative)

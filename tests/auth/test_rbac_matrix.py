@@ -270,6 +270,8 @@ CASES = [
     Case("GET", "/api/upload/stats/export", admin_only(200)),
     # facilities: anyone sees the open ones' names; admins manage them
     Case("GET", "/api/facilities", public(200)),
+    # the web app's start-up configuration, read before signing in
+    Case("GET", "/api/client-config", public(200)),
     Case("GET", "/api/facilities/all", admin_only(200)),
     Case(
         "POST",

@@ -19,6 +19,7 @@ def dist(tmp_path: Path) -> Path:
     (root / "icons").mkdir()
     (root / "index.html").write_text(INDEX)
     (root / ASSET).write_text("console.log('app');")
+    (root / f"{ASSET}.map").write_text('{"version": 3, "sources": ["src/main.tsx"]}')
     (root / "sw.js").write_text("self.addEventListener('install', () => {});")
     (root / "manifest.webmanifest").write_text('{"name": "RelayPACS Gateway"}')
     (root / "icons" / "icon-192.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
@@ -73,6 +74,12 @@ async def test_other_static_files_are_served_with_a_short_cache(client: httpx.As
 
 async def test_a_missing_asset_is_a_json_404_not_the_app(client: httpx.AsyncClient) -> None:
     r = await client.get("/assets/index-gone0000.js")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+
+
+async def test_hidden_source_maps_are_not_served(client: httpx.AsyncClient) -> None:
+    r = await client.get(f"/{ASSET}.map")
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
 

@@ -15,7 +15,7 @@ import traceback
 from typing import Any, TextIO
 
 import structlog
-from structlog.typing import ExcInfo
+from structlog.typing import EventDict, ExcInfo
 
 from relaypacs.core.config import CoreSettings
 
@@ -57,6 +57,17 @@ def _console_exception(sio: TextIO, exc_info: ExcInfo) -> None:
     sio.write("\n" + redacted_traceback(exc_info))
 
 
+def _wrap_for_formatter(logger: Any, name: str, event_dict: EventDict) -> Any:
+    """`ProcessorFormatter.wrap_for_formatter`, also handing the exception to the standard
+    record (as `logger.exception` does), so that a handler beside ours, such as Sentry's
+    logging integration, sees it. Ours renders the event dict's copy and ignores it."""
+    args, kwargs = structlog.stdlib.ProcessorFormatter.wrap_for_formatter(logger, name, event_dict)
+    exc_info = event_dict.get("exc_info")
+    if exc_info:
+        kwargs["exc_info"] = exc_info
+    return args, kwargs
+
+
 def configure_logging(settings: CoreSettings) -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -78,7 +89,7 @@ def configure_logging(settings: CoreSettings) -> None:
         processors=[
             structlog.stdlib.filter_by_level,
             *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            _wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,

@@ -10,9 +10,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from relaypacs.core.dependencies import SettingsDep
 from relaypacs.core.errors import NotAuthenticated, error_body, error_responses
 from relaypacs.ops import service
-from relaypacs.ops.schemas import Health, NotReady, Readiness
+from relaypacs.ops.dependencies import OpsSettingsDep
+from relaypacs.ops.schemas import (
+    BrowserErrorReporting,
+    ClientConfig,
+    Health,
+    NotReady,
+    Readiness,
+)
 
 router = APIRouter(tags=["ops"])
+# Mounted under /api (api.py): the web app's own start-up configuration.
+client_router = APIRouter(tags=["ops"])
 
 
 @router.get("/healthz", response_model=Health, status_code=200, summary="Process is alive")
@@ -62,3 +71,19 @@ async def metrics(request: Request, settings: SettingsDep) -> Response:
             raise NotAuthenticated("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.")
     await service.refresh_metrics(getattr(request.app.state, "database", None))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@client_router.get(
+    "/client-config",
+    response_model=ClientConfig,
+    summary="The web app's start-up configuration (error reporting)",
+)
+async def client_config(settings: OpsSettingsDep, response: Response) -> ClientConfig:
+    response.headers["Cache-Control"] = "no-cache"
+    return ClientConfig(
+        sentry=BrowserErrorReporting(
+            dsn=settings.sentry_browser_dsn or None,
+            environment=settings.sentry_environment_name,
+            traces_sample_rate=settings.sentry_browser_traces_sample_rate,
+        )
+    )

@@ -28,3 +28,17 @@ class NotReady(Readiness):
     """/readyz's 503: the readiness report, and the error naming what is down."""
 
     error: ErrorDetail
+
+
+class BrowserErrorReporting(BaseModel):
+    """Sentry for the web app: `dsn` is null when SENTRY_BROWSER_DSN is unset (reporting off)."""
+
+    dsn: str | None
+    environment: str
+    traces_sample_rate: float
+
+
+class ClientConfig(BaseModel):
+    """What the web app reads at start-up; public (nothing in it is a secret)."""
+
+    sentry: BrowserErrorReporting

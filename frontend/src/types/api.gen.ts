@@ -332,6 +332,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/client-config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The web app's start-up configuration (error reporting) */
+        get: operations["client_config_api_client_config_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/facilities": {
         parameters: {
             query?: never;
@@ -1054,6 +1071,18 @@ export interface components {
             /** Backup Codes */
             backup_codes: string[];
         };
+        /**
+         * BrowserErrorReporting
+         * @description Sentry for the web app: `dsn` is null when SENTRY_BROWSER_DSN is unset (reporting off).
+         */
+        BrowserErrorReporting: {
+            /** Dsn */
+            dsn: string | null;
+            /** Environment */
+            environment: string;
+            /** Traces Sample Rate */
+            traces_sample_rate: number;
+        };
         /** ChangePasswordRequest */
         ChangePasswordRequest: {
             /** Current Password */
@@ -1069,6 +1098,13 @@ export interface components {
             index: number;
             /** Md5 */
             md5: string;
+        };
+        /**
+         * ClientConfig
+         * @description What the web app reads at start-up; public (nothing in it is a secret).
+         */
+        ClientConfig: {
+            sentry: components["schemas"]["BrowserErrorReporting"];
         };
         /** CompleteAccepted */
         CompleteAccepted: {
@@ -3430,6 +3466,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    client_config_api_client_config_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientConfig"];
                 };
             };
         };
