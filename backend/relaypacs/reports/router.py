@@ -21,6 +21,7 @@ from relaypacs.reports.models import ReportStatus
 from relaypacs.reports.schemas import (
     Assignment,
     NoteCreate,
+    ReportAssigned,
     ReportDetail,
     ReportNoteRead,
     ReportPage,
@@ -46,7 +47,12 @@ def _upper(value: object) -> object:
     response_model=ReportPage,
     status_code=200,
     summary="Reports visible to me",
-    responses=error_responses(422),
+    responses=error_responses(
+        {
+            422: "Invalid request: `validation_error` (with `fields`), invalid_date_range "
+            "(date_from after date_to), or conflicting_filters (`assigned` with `assignee_id`)"
+        }
+    ),
 )
 async def list_reports(
     session: SessionDep,
@@ -58,7 +64,17 @@ async def list_reports(
     date_from: IsoDate | None = None,
     date_to: IsoDate | None = None,
     assignee_id: uuid.UUID | None = None,
-    sort: ReportSort | None = None,
+    assigned: Annotated[
+        ReportAssigned | None,
+        Query(description="`me`: assigned to me; `unassigned`: no radiologist named yet"),
+    ] = None,
+    sort: Annotated[
+        ReportSort | None,
+        Query(
+            description="Default: `priority` (STAT first, oldest first) for those who read "
+            "reports, `-date` (newest first) for everyone else"
+        ),
+    ] = None,
 ) -> ReportPage:
     rows = await service.list(
         session,
@@ -70,6 +86,7 @@ async def list_reports(
         date_from=date_from,
         date_to=date_to,
         assignee_id=assignee_id,
+        assigned=assigned,
         sort=sort,
     )
     return ReportPage.of(rows, lambda report: views.read(report, viewer=user))
