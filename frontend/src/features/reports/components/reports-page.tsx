@@ -47,6 +47,7 @@ function Worklist({ user }: { user: Me }) {
   // Rows changed here (assigned to me), shown until a newer copy of the row arrives.
   const [changed, setChanged] = useState<Record<string, Report>>({});
   const [assigning, setAssigning] = useState<string | null>(null);
+  const [justAssigned, setJustAssigned] = useState<string | null>(null);
   const [assignErrors, setAssignErrors] = useState<Record<string, string>>({});
 
   // A report changed (status, assignment): refresh the list in place, once per burst (a
@@ -97,6 +98,7 @@ function Worklist({ user }: { user: Me }) {
     try {
       const updated = await assignReportToMe(report.id);
       setChanged((rows) => ({ ...rows, [report.id]: updated }));
+      setJustAssigned(report.id);
       setLive(`Assigned to you: ${updated.modality} ${updated.service_level} report.`);
     } catch (caught) {
       setAssignErrors((errors) => ({ ...errors, [report.id]: errorMessage(caught) }));
@@ -151,6 +153,7 @@ function Worklist({ user }: { user: Me }) {
               online={online}
               busy={assigning === item.id}
               error={assignErrors[item.id] ?? null}
+              justAssigned={justAssigned === item.id}
               onAssign={assign}
             />
           ))}

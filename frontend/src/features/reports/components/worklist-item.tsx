@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'react';
 import { Link } from 'react-router-dom';
 
 import { reportPath } from '@/config/paths';
@@ -7,17 +8,26 @@ import type { Report } from '@/features/reports/types/reports';
 interface Props {
   report: Report;
   myId: string;
-  /** Radiologists and admins: "Assign to me" on every open report not already theirs. */
+  /**
+   * Radiologists and admins: "Assign to me" on every open report nobody has taken (taking over
+   * a colleague's is not a one-click action: the report page does it).
+   */
   assignable: boolean;
   online: boolean;
   busy: boolean;
   error: string | null;
+  /** Just assigned from this list: its button is gone, so focus goes to the report's link. */
+  justAssigned: boolean;
   onAssign: (report: Report) => void;
 }
 
-export function WorklistItem({ report, myId, assignable, online, busy, error, onAssign }: Props) {
+export function WorklistItem({ report, myId, assignable, online, busy, error, justAssigned, onAssign }: Props) {
+  const link = useRef<HTMLAnchorElement>(null);
+  useEffect(() => {
+    if (justAssigned) link.current?.focus();
+  }, [justAssigned]);
   const mine = report.assignee_id === myId;
-  const canTake = assignable && !mine && report.status !== 'READY';
+  const canTake = assignable && !report.assignee_id && report.status !== 'READY';
   const titleId = `report-title-${report.id}`;
   const errorId = `report-assign-error-${report.id}`;
   return (
@@ -26,11 +36,12 @@ export function WorklistItem({ report, myId, assignable, online, busy, error, on
       data-report-id={report.id}
       data-status={report.status}
       data-service-level={report.service_level}
+      data-modality={report.modality}
       data-assigned={mine ? 'me' : report.assignee_id ? 'other' : 'none'}
     >
       <div className="report-item-main">
         <p className="report-item-title" id={titleId}>
-          <Link to={reportPath(report.id)}>
+          <Link ref={link} to={reportPath(report.id)}>
             {report.patient_name} · {report.modality} · {report.study_date}
           </Link>
         </p>

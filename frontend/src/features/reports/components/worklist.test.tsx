@@ -204,6 +204,8 @@ describe('the radiologist worklist', () => {
     await vi.waitFor(() => expect(stat).toHaveAttribute('data-assigned', 'me'));
     expect(within(stat).getByText('Assigned to you')).toBeInTheDocument();
     expect(within(stat).queryByRole('button', { name: 'Assign to me' })).not.toBeInTheDocument();
+    // The button is gone: focus moves to the report's link instead of getting lost.
+    expect(within(stat).getByRole('link')).toHaveFocus();
     expect(screen.getByText(/Assigned to you: CT STAT report/)).toBeInTheDocument();
 
     await userEvent.selectOptions(screen.getByLabelText('Assignment'), 'me');
