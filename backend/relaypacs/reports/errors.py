@@ -53,15 +53,3 @@ class NotReportOwner(AppError):
     status_code = 403
     code = "not_report_owner"
     message = "Only the study's uploader, a radiologist or an admin can add to this report."
-
-
-class InvalidDateRange(AppError):
-    status_code = 422
-    code = "invalid_date_range"
-    message = "date_from must be on or before date_to."
-
-
-class ConflictingFilters(AppError):
-    status_code = 422
-    code = "conflicting_filters"
-    message = "Filter by `assigned` or by `assignee_id`, not both."

@@ -47,12 +47,7 @@ def _upper(value: object) -> object:
     response_model=ReportPage,
     status_code=200,
     summary="Reports visible to me",
-    responses=error_responses(
-        {
-            422: "Invalid request: `validation_error` (with `fields`), invalid_date_range "
-            "(date_from after date_to), or conflicting_filters (`assigned` with `assignee_id`)"
-        }
-    ),
+    responses=error_responses(422),
 )
 async def list_reports(
     session: SessionDep,

@@ -4298,7 +4298,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid request: `validation_error` (with `fields`), invalid_date_range (date_from after date_to), or conflicting_filters (`assigned` with `assignee_id`) */
+            /** @description Invalid request: `validation_error` (with `fields`) or `invalid_json` */
             422: {
                 headers: {
                     [name: string]: unknown;
