@@ -32,7 +32,11 @@ async function focused(page) {
       tag: el.tagName,
       name: label || el.textContent?.trim().slice(0, 40) || el.tagName,
       reportId: el.closest('li.report-item')?.dataset.reportId ?? null,
-      visible: el.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+      // A date input's focus is on its inner fields, which :focus-visible does not reach.
+      visible:
+        (el.matches(':focus-visible') || (el.type === 'date' && el.matches(':focus-within'))) &&
+        style.outlineStyle !== 'none' &&
+        parseFloat(style.outlineWidth) >= 2,
     };
   });
 }
