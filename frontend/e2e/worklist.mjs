@@ -83,8 +83,19 @@ await scenario(async (t) => {
   log('listed under "assigned to me"');
   await page.getByLabel('Assignment').selectOption('me');
   await page.waitForURL((url) => url.searchParams.get('assigned') === 'me');
-  await page.waitForSelector(`li.report-item[data-report-id="${target}"][data-assigned="me"]`);
+  // The previous view's rows stay until the new page arrives: wait for the new answer.
+  await page
+    .waitForFunction(
+      (id) => {
+        const items = [...document.querySelectorAll('li.report-item')];
+        return items.some((li) => li.dataset.reportId === id) && items.every((li) => li.dataset.assigned === 'me');
+      },
+      target,
+      { timeout: 10_000 },
+    )
+    .catch(() => {});
   const mine = await rows(page);
+  assert(mine.some((r) => r.id === target), 'the assigned report is not under "assigned to me"');
   assert(mine.every((r) => r.assigned === 'me'), `someone else's report under "assigned to me": ${JSON.stringify(mine)}`);
 
   log('back returns to the previous filters');

@@ -137,8 +137,8 @@ function Worklist({ user }: { user: Me }) {
       {result.loading && !result.data && <p role="status">Loading reports…</p>}
       {result.data && (
         <p className="worklist-count" aria-live="polite">
-          {result.data.total} {result.data.total === 1 ? 'report' : 'reports'}
-          {filtered ? ' match' : ''}
+          {result.data.total === 1 ? '1 report' : `${result.data.total} reports`}
+          {filtered ? (result.data.total === 1 ? ' matches' : ' match') : ''}
         </p>
       )}
       {result.data && items.length === 0 && <p>{filtered ? 'No reports match these filters.' : 'No reports yet.'}</p>}

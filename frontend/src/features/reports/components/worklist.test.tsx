@@ -178,7 +178,7 @@ describe('the radiologist worklist', () => {
       service_level: 'STAT',
       assigned: 'unassigned',
     });
-    await vi.waitFor(() => expect(rows().map((row) => row.dataset.reportId)).toEqual(['r2', 'r4']));
+    await vi.waitFor(() => expect(rows().map((row) => row.dataset.reportId)).toEqual(['r2', 'r4']), { timeout: 5000 });
 
     await userEvent.selectOptions(screen.getByLabelText('Sort by'), '-date');
     await vi.waitFor(() => expect(screen.getByLabelText('Location')).toHaveTextContent(/sort=-date/));
@@ -201,15 +201,15 @@ describe('the radiologist worklist', () => {
 
     const posts = requests.filter((request) => request.method === 'POST' && request.url.startsWith('/api/reports'));
     expect(posts.map((request) => [request.url, request.body])).toEqual([['/api/reports/r2/assign', {}]]);
-    await vi.waitFor(() => expect(stat).toHaveAttribute('data-assigned', 'me'));
+    await vi.waitFor(() => expect(stat).toHaveAttribute('data-assigned', 'me'), { timeout: 5000 });
     expect(within(stat).getByText('Assigned to you')).toBeInTheDocument();
     expect(within(stat).queryByRole('button', { name: 'Assign to me' })).not.toBeInTheDocument();
     // The button is gone: focus moves to the report's link instead of getting lost.
-    expect(within(stat).getByRole('link')).toHaveFocus();
+    await vi.waitFor(() => expect(within(stat).getByRole('link')).toHaveFocus(), { timeout: 5000 });
     expect(screen.getByText(/Assigned to you: CT STAT report/)).toBeInTheDocument();
 
     await userEvent.selectOptions(screen.getByLabelText('Assignment'), 'me');
-    await vi.waitFor(() => expect(rows().map((row) => row.dataset.reportId)).toEqual(['r2', 'r3']));
+    await vi.waitFor(() => expect(rows().map((row) => row.dataset.reportId)).toEqual(['r2', 'r3']), { timeout: 5000 });
   });
 
   it('shows why an assignment failed on its row', async () => {

@@ -10,7 +10,7 @@ export type ServiceLevel = Schemas['ServiceLevel'];
 
 /** Every sort the API takes, in the order of the sort menu, with its label. */
 export const SORT_OPTIONS: ReadonlyArray<{ value: ReportSort; label: string }> = [
-  { value: 'priority', label: 'STAT first, longest waiting first' },
+  { value: 'priority', label: 'STAT first, oldest first' },
   { value: '-date', label: 'Newest first' },
   { value: 'date', label: 'Oldest first' },
   { value: 'service_level', label: 'Service level (STAT first)' },
