@@ -31,7 +31,11 @@ class Report(Base):
     without joining the upload tables."""
 
     __tablename__ = "report"
-    __table_args__ = (Index("ix_report_status_created_at", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_report_status_created_at", "status", "created_at"),
+        # The readers' default order (priority, then the longest waiting).
+        Index("ix_report_priority_created_at", "priority", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     upload_id: Mapped[uuid.UUID] = mapped_column(

@@ -21,6 +21,7 @@ from relaypacs.reports.models import ReportStatus
 from relaypacs.reports.schemas import (
     Assignment,
     NoteCreate,
+    ReportAssigned,
     ReportDetail,
     ReportNoteRead,
     ReportPage,
@@ -58,7 +59,17 @@ async def list_reports(
     date_from: IsoDate | None = None,
     date_to: IsoDate | None = None,
     assignee_id: uuid.UUID | None = None,
-    sort: ReportSort | None = None,
+    assigned: Annotated[
+        ReportAssigned | None,
+        Query(description="`me`: assigned to me; `unassigned`: no radiologist named yet"),
+    ] = None,
+    sort: Annotated[
+        ReportSort | None,
+        Query(
+            description="Default: `priority` (STAT first, oldest first) for those who read "
+            "reports, `-date` (newest first) for everyone else"
+        ),
+    ] = None,
 ) -> ReportPage:
     rows = await service.list(
         session,
@@ -70,6 +81,7 @@ async def list_reports(
         date_from=date_from,
         date_to=date_to,
         assignee_id=assignee_id,
+        assigned=assigned,
         sort=sort,
     )
     return ReportPage.of(rows, lambda report: views.read(report, viewer=user))

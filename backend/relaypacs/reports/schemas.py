@@ -11,7 +11,21 @@ from relaypacs.core.service_levels import ServiceLevel
 from relaypacs.core.strict import NO_NUL, RequestModel
 from relaypacs.reports.models import ReportStatus, SyncWarningCode
 
-ReportSort = Literal["date", "-date", "status", "-status", "modality", "-modality", "priority"]
+# `priority`: the reading queue (STAT, then EMERGENCY, then ROUTINE, each oldest first), the
+# default for those who read reports. The others break ties newest first.
+ReportSort = Literal[
+    "priority",
+    "date",
+    "-date",
+    "status",
+    "-status",
+    "modality",
+    "-modality",
+    "service_level",
+    "-service_level",
+]
+# `me`: assigned to the caller; `unassigned`: no named radiologist yet.
+ReportAssigned = Literal["me", "unassigned"]
 Text = Annotated[str, Field(max_length=20_000, pattern=NO_NUL)]
 
 

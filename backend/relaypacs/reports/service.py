@@ -32,7 +32,7 @@ from relaypacs.reports.errors import (
     ReportNotFound,
 )
 from relaypacs.reports.models import Report, ReportAttachment, ReportNote, ReportStatus
-from relaypacs.reports.schemas import ReportSort, ReportUpdate
+from relaypacs.reports.schemas import ReportAssigned, ReportSort, ReportUpdate
 from relaypacs.reports.workflow import READERS
 from relaypacs.uploads import service as uploads_service
 from relaypacs.uploads.errors import UploadNotFound
@@ -85,6 +85,15 @@ async def create_for_upload(
     return await notices.opened(session, report)
 
 
+_SORT_COLUMNS: dict[str, Any] = {
+    "date": Report.created_at,
+    "status": Report.status,
+    "modality": Report.modality,
+    # The reading order (STAT first), not the names' alphabetical one.
+    "service_level": Report.priority,
+}
+
+
 async def list(
     session: AsyncSession,
     *,
@@ -96,10 +105,14 @@ async def list(
     date_from: date | None = None,
     date_to: date | None = None,
     assignee_id: uuid.UUID | None = None,
+    assigned: ReportAssigned | None = None,
     sort: ReportSort | None = None,
 ) -> Rows:
     """The reports `user` may see, filtered; radiologists and admins get STAT first by
-    default (then the longest waiting), everyone else the newest first."""
+    default (then the longest waiting), everyone else the newest first. Filters narrow the
+    caller's scope, never widen it, and all of them apply together: a range that ends before
+    it starts, or `assigned=unassigned` with an `assignee_id`, is an empty page (a request the
+    schema allows is answered, not refused)."""
     query = _scoped(select(Report), user)
     if status:
         query = query.where(Report.status.in_(status))
@@ -114,15 +127,17 @@ async def list(
         query = query.where(Report.created_at < end)
     if assignee_id:
         query = query.where(Report.assignee_id == assignee_id)
+    if assigned == "me":
+        query = query.where(Report.assignee_id == user.id)
+    elif assigned == "unassigned":
+        query = query.where(Report.assignee_id.is_(None))
     if sort is None:
         sort = "priority" if has_permission(user.role, Permission.report_read_all) else "-date"
     order: builtins.list[Any]
     if sort == "priority":
         order = [Report.priority.asc(), Report.created_at.asc()]
     else:
-        column = {"date": Report.created_at, "status": Report.status, "modality": Report.modality}[
-            sort.lstrip("-")
-        ]
+        column = _SORT_COLUMNS[sort.lstrip("-")]
         order = [column.desc() if sort.startswith("-") else column.asc(), Report.created_at.desc()]
     order.append(Report.id)
     return await paginate(session, query, window, *order)

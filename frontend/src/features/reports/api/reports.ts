@@ -2,16 +2,9 @@ import type { ReportDetail, ReportNote, ReportPage, ReportStatus } from '@/featu
 import { apiClient } from '@/lib/api-client';
 import { saveBlob } from '@/lib/download';
 
-export const REPORTS_PAGE_SIZE = 20;
-
-export async function getReports(params: { page?: number; status?: ReportStatus | '' } = {}): Promise<ReportPage> {
-  const { data } = await apiClient.get<ReportPage>('/api/reports', {
-    params: {
-      page: params.page ?? 1,
-      page_size: REPORTS_PAGE_SIZE,
-      ...(params.status ? { status: params.status } : {}),
-    },
-  });
+/** One page of the reports I may see, filtered and sorted (`utils/worklist-query.ts`); the API sets the page size. */
+export async function getReports(params: Record<string, string | number> = {}): Promise<ReportPage> {
+  const { data } = await apiClient.get<ReportPage>('/api/reports', { params });
   return data;
 }
 
