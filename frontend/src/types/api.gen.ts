@@ -1052,6 +1052,27 @@ export interface components {
             /** Md5 */
             md5: string;
         };
+        /**
+         * ChunkSizeLimits
+         * @description The chunk sizes the server accepts (core/config.py), so a client can offer only those.
+         */
+        ChunkSizeLimits: {
+            /**
+             * Default
+             * @default 1048576
+             */
+            default: number;
+            /**
+             * Max
+             * @default 16777216
+             */
+            max: number;
+            /**
+             * Min
+             * @default 262144
+             */
+            min: number;
+        };
         /** CompleteAccepted */
         CompleteAccepted: {
             /** Instances */
@@ -1512,6 +1533,7 @@ export interface components {
              * @default 1048576
              */
             chunk_size: number;
+            chunk_size_limits?: components["schemas"]["ChunkSizeLimits"];
             /** @default ROUTINE */
             default_service_level: components["schemas"]["ServiceLevel"];
             /**
