@@ -8,6 +8,9 @@ import { RegisterRoute } from '@/app/routes/register';
 import { ReportRoute } from '@/app/routes/report';
 import { ReportsRoute } from '@/app/routes/reports';
 import { RootRoute } from '@/app/routes/root';
+import { SettingsDeviceRoute } from '@/app/routes/settings-device';
+import { SettingsNotificationsRoute } from '@/app/routes/settings-notifications';
+import { SettingsPreferencesRoute } from '@/app/routes/settings-preferences';
 import { UploadRoute } from '@/app/routes/upload';
 import { UploadDetailRoute } from '@/app/routes/upload-detail';
 import { VerifyEmailRoute } from '@/app/routes/verify-email';
@@ -44,6 +47,9 @@ export function createAppRouter() {
                 { path: paths.notifications, element: <NotificationsRoute /> },
                 { path: paths.reports, element: <ReportsRoute /> },
                 { path: paths.report, element: <ReportRoute /> },
+                { path: paths.settingsPreferences, element: <SettingsPreferencesRoute /> },
+                { path: paths.settingsNotifications, element: <SettingsNotificationsRoute /> },
+                { path: paths.settingsDevice, element: <SettingsDeviceRoute /> },
               ],
             },
           ],

@@ -10,6 +10,9 @@ export const paths = {
   dashboard: '/dashboard',
   reports: '/reports',
   report: '/reports/:reportId',
+  settingsPreferences: '/settings/preferences',
+  settingsNotifications: '/settings/notifications',
+  settingsDevice: '/settings/device',
 } as const;
 
 export const reportPath = (reportId: string) => `/reports/${encodeURIComponent(reportId)}`;
