@@ -134,28 +134,23 @@ export async function refreshPreferences(userId: string): Promise<StoredPreferen
   });
 }
 
-/** Applies a change: sent now when online, else queued for when the network returns. */
+/** Applies a change: sent now when online (with any earlier queued one), else queued. */
 export function changePreferences(userId: string, change: PreferencesChange): Promise<SaveOutcome> {
-  return serial(async () => {
+  return serial(async (): Promise<SaveOutcome> => {
     const stored = await readStored(userId);
-    if (isOnline() && !stored.pending) {
+    const merged = mergeChanges(stored.pending, change);
+    if (isOnline()) {
       try {
-        const server = await patch(change);
+        const server = await patch(merged);
         await write(userId, { server, pending: null, refused: null });
-        return { kind: 'saved' } as const;
+        return { kind: 'saved' };
       } catch (error) {
-        if (!unreachable(error)) return { kind: 'refused', message: errorMessage(error) } as const;
+        // Refused: nothing changes here (an earlier queued change stays queued).
+        if (!unreachable(error)) return { kind: 'refused', message: errorMessage(error) };
       }
     }
-    await write(userId, { ...stored, pending: mergeChanges(stored.pending, change), refused: null });
-    return { kind: 'queued' } as const;
-  }).then(async (outcome) => {
-    // Queued behind an earlier offline change while online: try to send both now.
-    if (outcome.kind === 'queued' && isOnline()) {
-      const after = await flushPending(userId);
-      if (!after.pending) return after.refused ? { kind: 'refused', message: after.refused } : { kind: 'saved' };
-    }
-    return outcome;
+    await write(userId, { ...stored, pending: merged, refused: null });
+    return { kind: 'queued' };
   });
 }
 
