@@ -60,6 +60,7 @@ describe('DevicePage: Clear local data', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Clear local data…' }));
     fireEvent.keyDown(await screen.findByRole('alertdialog'), { key: 'Escape' });
     expect(screen.queryByRole('alertdialog')).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Clear local data…' })).toHaveFocus();
     expect(await db.queue.count()).toBe(1);
 
     fireEvent.click(screen.getByRole('button', { name: 'Clear local data…' }));

@@ -40,6 +40,15 @@ export function DevicePage({ stopUploads }: DevicePageProps) {
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const clearButton = useRef<HTMLButtonElement>(null);
+  const returnFocus = useRef(false);
+
+  // The dialog replaced the button: once it closes, focus goes back to the button.
+  useEffect(() => {
+    if (confirming === null && returnFocus.current) {
+      returnFocus.current = false;
+      clearButton.current?.focus();
+    }
+  }, [confirming]);
 
   const reload = useCallback(async () => {
     const [nextFigures, nextQueue, nextPersist] = await Promise.all([
@@ -78,9 +87,9 @@ export function DevicePage({ stopUploads }: DevicePageProps) {
   }
 
   function cancel() {
+    returnFocus.current = true;
     setConfirming(null);
     setError(null);
-    clearButton.current?.focus();
   }
 
   async function confirm() {
@@ -89,9 +98,9 @@ export function DevicePage({ stopUploads }: DevicePageProps) {
     setError(null);
     try {
       await clearLocalData({ confirmedUnsent: confirming, stopUploads });
+      returnFocus.current = true;
       setConfirming(null);
       setDone('Local data cleared.');
-      clearButton.current?.focus();
       await reload();
     } catch (caught) {
       if (caught instanceof UnconfirmedLoss) {
