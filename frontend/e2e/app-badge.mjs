@@ -69,6 +69,8 @@ await scenario(async (t) => {
       return clear ? clear().catch(() => undefined) : Promise.resolve();
     };
   });
+  const unreadAtStart = (await api(await login(clinician.username, clinician.password), 'GET', '/api/notifications?page=1&page_size=1'))
+    .unread_count;
   const page = await context.newPage();
   const native = await page.evaluate(() => typeof Navigator.prototype.setAppBadge === 'function');
   await loginViaUi(page, clinician, { landing: null });
@@ -158,6 +160,7 @@ await scenario(async (t) => {
   // A click: the worker's own notificationclick handler, given the notification it showed.
   await worker.evaluate(async () => {
     const [notification] = await self.registration.getNotifications();
+    // eslint-disable-next-line no-undef -- runs in the worker, where NotificationEvent exists
     const event = new NotificationEvent('notificationclick', { notification });
     try {
       self.dispatchEvent(event);
@@ -170,5 +173,5 @@ await scenario(async (t) => {
     return list.some((c) => c[0] === 'set' && c[1] === 2) ? list : null;
   }, 'setAppBadge(2) after the click');
 
-  return { native, atStart, serverUnread, afterNotification, afterReadAll, afterPush, shown, afterClick, deliveries };
+  return { native, unreadAtStart, atStart, serverUnread, afterNotification, afterReadAll, afterPush, shown, afterClick, deliveries };
 });

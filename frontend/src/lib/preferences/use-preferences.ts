@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { useAuth } from '@/lib/auth';
 import {
   changePreferences,
   dismissRefusal,
   effective,
+  mergeChanges,
   readStored,
   refreshPreferences,
   subscribePreferences,
@@ -31,6 +32,9 @@ export function usePreferences(): PreferencesState {
   const { user } = useAuth();
   const userId = user?.id ?? null;
   const [stored, setStored] = useState<StoredPreferences | null>(null);
+  // Shown at once while a change is being saved (a control never lags behind the click).
+  const [optimistic, setOptimistic] = useState<PreferencesChange | null>(null);
+  const inFlight = useRef(0);
 
   useEffect(() => {
     if (!userId) return;
@@ -52,8 +56,17 @@ export function usePreferences(): PreferencesState {
   }, [userId]);
 
   const save = useCallback(
-    (change: PreferencesChange): Promise<SaveOutcome> =>
-      userId ? changePreferences(userId, change) : Promise.resolve({ kind: 'refused', message: 'Not signed in.' }),
+    async (change: PreferencesChange): Promise<SaveOutcome> => {
+      if (!userId) return { kind: 'refused', message: 'Not signed in.' };
+      inFlight.current += 1;
+      setOptimistic((current) => mergeChanges(current, change));
+      try {
+        return await changePreferences(userId, change);
+      } finally {
+        inFlight.current -= 1;
+        if (inFlight.current === 0) setOptimistic(null);
+      }
+    },
     [userId],
   );
   const dismissRefused = useCallback(() => {
@@ -61,7 +74,9 @@ export function usePreferences(): PreferencesState {
   }, [userId]);
 
   return {
-    preferences: stored ? effective(stored) : null,
+    preferences: stored
+      ? effective(optimistic ? { ...stored, pending: mergeChanges(stored.pending, optimistic) } : stored)
+      : null,
     pending: Boolean(stored?.pending),
     refused: stored?.refused ?? null,
     loaded: stored !== null,

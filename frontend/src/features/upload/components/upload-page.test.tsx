@@ -93,7 +93,7 @@ describe('UploadPage', () => {
     expect(await db.blobs.count()).toBe(1);
     expect(initUpload).not.toHaveBeenCalled();
     expect(apiGet).not.toHaveBeenCalled();
-  });
+  }, 15000);
 
   it('online: a duplicate warning, then "Send anyway" re-inits with force_upload and sends', async () => {
     setOnline(true);
@@ -170,5 +170,5 @@ describe('UploadPage', () => {
     });
     await waitFor(() => expect(initUpload).toHaveBeenCalledTimes(1), { timeout: 5000 });
     expect(initUpload.mock.calls[0]![0]).toMatchObject({ chunk_size: 524288, service_level: 'STAT' });
-  });
+  }, 15000);
 });
