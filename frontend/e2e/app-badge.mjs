@@ -77,8 +77,11 @@ await scenario(async (t) => {
   const calls = () => page.evaluate(() => window.__badgeCalls.slice());
 
   log('page: the count at sign-in, a live notification, then mark all read');
-  await until(async () => (await calls()).length > 0, 'a first badge call');
-  const atStart = await calls();
+  const expectedAtStart = JSON.stringify(unreadAtStart ? ['set', unreadAtStart] : ['clear']);
+  const atStart = await until(async () => {
+    const list = await calls();
+    return JSON.stringify(list[list.length - 1]) === expectedAtStart ? list : null;
+  }, `the badge at sign-in: ${expectedAtStart}`);
   await api(radiologistToken, 'POST', `/api/reports/${reportId}/status`, { status: 'PENDING' });
   await api(radiologistToken, 'POST', `/api/reports/${reportId}/status`, {
     status: 'ADDITIONAL_DATA_REQUIRED',

@@ -20,7 +20,9 @@ await scenario(async (t) => {
   log('1. upload preferences: STAT and 512 KiB chunks');
   await page.goto('/settings/preferences');
   await page.getByRole('heading', { name: 'Upload preferences' }).waitFor();
-  await page.getByRole('radio', { name: /^Stat/ }).check();
+  // click(), then wait: a controlled radio is checked by React's re-render, after check() looks.
+  await page.getByRole('radio', { name: /^Stat/ }).click();
+  await page.locator('input[name="default_service_level"][value="STAT"]:checked').waitFor();
   await page.getByTestId('preferences-save-status').filter({ hasText: 'Saved.' }).waitFor();
   await page.getByText('Advanced: chunk size').click();
   const options = await page.getByLabel('Chunk size').locator('option').evaluateAll((els) => els.map((o) => Number(o.value)));
