@@ -63,7 +63,7 @@ await scenario(async (t) => {
   ]) {
     log(path);
     await page.goto(path);
-    await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+    await page.getByRole('heading', { name: heading, exact: true, level: 1 }).waitFor();
     await page.locator('main input, main button').first().waitFor();
     const unnamed = await unnamedControls(page);
     assert(unnamed.length === 0, `${path}: controls without an accessible name: ${unnamed.join(' | ')}`);

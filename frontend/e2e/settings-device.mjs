@@ -19,7 +19,7 @@ await scenario(async (t) => {
 
   log('1. upload preferences: STAT and 512 KiB chunks');
   await page.goto('/settings/preferences');
-  await page.getByRole('heading', { name: 'Upload preferences' }).waitFor();
+  await page.getByRole('heading', { name: 'Upload preferences', level: 1 }).waitFor();
   // click(), then wait: a controlled radio is checked by React's re-render, after check() looks.
   await page.getByRole('radio', { name: /^Stat/ }).click();
   await page.locator('input[name="default_service_level"][value="STAT"]:checked').waitFor();
@@ -33,8 +33,10 @@ await scenario(async (t) => {
   context.on('requestfinished', async (request) => {
     const match = request.method() === 'PUT' && CHUNK_PATH.exec(request.url());
     if (!match) return;
-    const { requestBodySize } = await request.sizes();
-    sizes.push({ file: Number(match[1]), index: Number(match[2]), bytes: requestBodySize });
+    // A Blob body is streamed, so Playwright has no copy of it (sizes() says 0): the request's
+    // Content-Length, as sent on the wire, gives its size.
+    const headers = await request.allHeaders();
+    sizes.push({ file: Number(match[1]), index: Number(match[2]), bytes: Number(headers['content-length'] ?? -1) });
   });
   let initBody = null;
   context.on('request', (request) => {
@@ -62,7 +64,7 @@ await scenario(async (t) => {
   const pendingId = queued.entries.find((e) => e.state === 'pending').id;
 
   await page.goto('/settings/device');
-  await page.getByRole('heading', { name: 'This device' }).waitFor();
+  await page.getByRole('heading', { name: 'This device', level: 1 }).waitFor();
   await page.getByTestId('storage-queue').filter({ hasText: '1 queued upload not sent yet' }).waitFor();
   const storage = {
     used: await page.getByTestId('storage-used').innerText(),
@@ -95,7 +97,7 @@ await scenario(async (t) => {
     ['/settings/device', 'This device'],
   ]) {
     await page.goto(path);
-    await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+    await page.getByRole('heading', { name: heading, exact: true, level: 1 }).waitFor();
     if (path === '/settings/preferences') await page.getByText('Advanced: chunk size').click();
     await page.waitForLoadState('networkidle');
     for (const [label, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
