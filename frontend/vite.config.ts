@@ -1,4 +1,5 @@
 /// <reference types="vitest/config" />
+import { execSync } from 'node:child_process';
 import { fileURLToPath, URL } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
@@ -8,7 +9,25 @@ import packageJson from './package.json' with { type: 'json' };
 
 const backend = process.env.RELAYPACS_BACKEND_URL ?? 'http://127.0.0.1:8000';
 
+const appVersion = packageJson.version;
+
+/** The build id shown on Settings → This device: RELAYPACS_BUILD_ID, else the commit and build time. */
+function buildId(): string {
+  if (process.env.RELAYPACS_BUILD_ID) return process.env.RELAYPACS_BUILD_ID;
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short=10 HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    // not a git checkout (e.g. a source tarball): the time alone identifies the build
+  }
+  return `${commit}-${new Date().toISOString().slice(0, 16).replace(/[-:]/g, '')}`;
+}
+
 export default defineConfig({
+  define: {
+    __APP_VERSION__: JSON.stringify(appVersion),
+    __APP_BUILD_ID__: JSON.stringify(buildId()),
+  },
   plugins: [
     react(),
     VitePWA({
@@ -54,9 +73,6 @@ export default defineConfig({
   ],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
-  },
-  define: {
-    __APP_VERSION__: JSON.stringify(packageJson.version),
   },
   build: {
     // Source maps for Sentry, not referenced from the bundles (no sourceMappingURL comment),

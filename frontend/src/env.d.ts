@@ -1,5 +1,4 @@
-/** The app's version (package.json), set by vite.config.ts. */
-declare const __APP_VERSION__: string;
+/* __APP_VERSION__ and __APP_BUILD_ID__ are declared in build-info.d.ts. */
 
 interface ImportMetaEnv {
   /** Build-time Sentry DSN for the web app; else the gateway's SENTRY_BROWSER_DSN. */

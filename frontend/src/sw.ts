@@ -8,6 +8,7 @@ import {
 } from 'workbox-precaching';
 import { NavigationRoute, registerRoute, setCatchHandler } from 'workbox-routing';
 
+import { badgeForClick, badgeForPush } from '@/lib/app-badge';
 import { notificationFor, openFromNotification, parsePushData } from '@/lib/notifications/sw-push';
 import { drainQueue } from '@/lib/upload/background';
 
@@ -49,13 +50,19 @@ self.addEventListener('sync', (event: Event) => {
 
 // --- Web Push (backend/relaypacs/notifications/push.py; logic in lib/notifications/sw-push.ts) ---
 
+// The app badge (lib/app-badge.ts): the server's unread count on a push, one fewer on a click.
 self.addEventListener('push', (event: PushEvent) => {
-  const { title, options } = notificationFor(parsePushData(event.data));
-  event.waitUntil(self.registration.showNotification(title, options));
+  const message = parsePushData(event.data);
+  const { title, options } = notificationFor(message);
+  event.waitUntil(
+    Promise.all([self.registration.showNotification(title, options), badgeForPush(message.unread)]),
+  );
 });
 
 self.addEventListener('notificationclick', (event: NotificationEvent) => {
   event.notification.close();
   const path = (event.notification.data as { url?: unknown } | null)?.url;
-  event.waitUntil(openFromNotification(self.clients, self.location.origin, path));
+  event.waitUntil(
+    Promise.all([openFromNotification(self.clients, self.location.origin, path), badgeForClick()]),
+  );
 });

@@ -261,6 +261,22 @@ async def test_every_subscription_of_the_user_gets_the_message_with_normal_urgen
         assert message["url"] == f"/history/{upload_id}"
 
 
+async def test_push_message_carries_the_unread_count_for_the_app_badge(
+    app: FastAPI, client: httpx.AsyncClient, push_service: PushService
+) -> None:
+    user, headers = await user_and_headers(app, client)
+    browser = Browser.create(push_service.new_endpoint())
+    assert (await subscribe(client, headers, browser)).status_code == 201
+    upload_id, _ = await create_report(app, user)
+
+    await notify(app, user, type="upload_complete", upload_id=upload_id)
+    await notify(app, user, type="upload_failed", upload_id=upload_id)
+
+    first, second = push_service.received(browser.endpoint)
+    assert browser.decrypt(first.body)["unread"] == 1
+    assert browser.decrypt(second.body)["unread"] == 2
+
+
 @pytest.mark.parametrize("status", [404, 410])
 async def test_subscription_the_push_service_calls_gone_is_deleted(
     app: FastAPI, client: httpx.AsyncClient, push_service: PushService, status: int

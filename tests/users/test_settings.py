@@ -7,6 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from relaypacs.core.config import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 from tests.conftest import MailSink
 from tests.factories import bearer, create_user, login
 
@@ -145,6 +146,24 @@ async def test_preferences_defaults_update_and_bounds(
         resp = await client.patch("/api/me/preferences", headers=headers, json=bad)
         assert resp.status_code == 422, bad
     assert (await client.get("/api/me/preferences", headers=headers)).json() == again
+
+
+async def test_preferences_publish_the_chunk_sizes_the_server_accepts_read_only(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = bearer(await login(client, await create_user(app)))
+    limits = (await client.get("/api/me/preferences", headers=headers)).json()["chunk_size_limits"]
+    assert limits == {"min": MIN_CHUNK_SIZE, "max": MAX_CHUNK_SIZE, "default": DEFAULT_CHUNK_SIZE}
+    for size in (limits["min"], limits["max"]):
+        ok = await client.patch("/api/me/preferences", headers=headers, json={"chunk_size": size})
+        assert ok.status_code == 200 and ok.json()["chunk_size"] == size
+    for size in (limits["min"] - 1, limits["max"] + 1):
+        bad = await client.patch("/api/me/preferences", headers=headers, json={"chunk_size": size})
+        assert bad.status_code == 422
+    refused = await client.patch(
+        "/api/me/preferences", headers=headers, json={"chunk_size_limits": {"max": 1 << 30}}
+    )
+    assert refused.status_code == 422
 
 
 async def test_export_contains_everything_about_the_user(

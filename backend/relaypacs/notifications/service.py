@@ -194,8 +194,14 @@ class Notifier:
     async def _push(self, pushes: builtins.list[tuple[uuid.UUID, dict[str, Any]]]) -> None:
         for user_id, payload in pushes:
             try:
+                # The unread count at send time: the service worker shows it on the app icon.
+                async with self.database.sessionmaker() as session:
+                    unread = await _unread_of(session, user_id=user_id)
                 await push.send_to_user(
-                    settings=self.settings, database=self.database, user_id=user_id, payload=payload
+                    settings=self.settings,
+                    database=self.database,
+                    user_id=user_id,
+                    payload={**payload, "unread": unread},
                 )
             except Exception:
                 log.exception("push_delivery_failed", user_id=str(user_id))
@@ -229,10 +235,14 @@ async def list(
 
 
 async def unread_count(session: AsyncSession, *, user: User) -> int:
+    return await _unread_of(session, user_id=user.id)
+
+
+async def _unread_of(session: AsyncSession, *, user_id: uuid.UUID) -> int:
     return (
         await session.scalar(
             select(func.count()).where(
-                Notification.user_id == user.id, Notification.read_at.is_(None)
+                Notification.user_id == user_id, Notification.read_at.is_(None)
             )
         )
         or 0

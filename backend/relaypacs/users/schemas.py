@@ -77,11 +77,21 @@ def _default_notifications() -> dict[str, NotificationPreference]:
     return {name: NotificationPreference() for name in NOTIFICATION_TYPES}
 
 
+class ChunkSizeLimits(BaseModel):
+    """The chunk sizes the server accepts (core/config.py), so a client can offer only those."""
+
+    min: int = MIN_CHUNK_SIZE
+    max: int = MAX_CHUNK_SIZE
+    default: int = DEFAULT_CHUNK_SIZE
+
+
 class Preferences(BaseModel):
     default_service_level: ServiceLevel = ServiceLevel.ROUTINE
     chunk_size: Annotated[int, Field(ge=MIN_CHUNK_SIZE, le=MAX_CHUNK_SIZE)] = DEFAULT_CHUNK_SIZE
     duplicate_check: bool = True
     notifications: dict[str, NotificationPreference] = Field(default_factory=_default_notifications)
+    # Read-only: not part of PreferencesUpdate, the same for every user.
+    chunk_size_limits: ChunkSizeLimits = Field(default_factory=ChunkSizeLimits)
 
 
 class PreferencesUpdate(RequestModel):

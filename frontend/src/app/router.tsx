@@ -15,6 +15,9 @@ import {
   SettingsSecurityRoute,
   SettingsSessionsRoute,
 } from '@/app/routes/settings';
+import { SettingsDeviceRoute } from '@/app/routes/settings-device';
+import { SettingsNotificationsRoute } from '@/app/routes/settings-notifications';
+import { SettingsPreferencesRoute } from '@/app/routes/settings-preferences';
 import { UploadRoute } from '@/app/routes/upload';
 import { UploadDetailRoute } from '@/app/routes/upload-detail';
 import { VerifyEmailRoute } from '@/app/routes/verify-email';
@@ -59,6 +62,9 @@ export function createAppRouter() {
                     { path: paths.settingsProfile, element: <SettingsProfileRoute /> },
                     { path: paths.settingsSecurity, element: <SettingsSecurityRoute /> },
                     { path: paths.settingsSessions, element: <SettingsSessionsRoute /> },
+                    { path: paths.settingsPreferences, element: <SettingsPreferencesRoute /> },
+                    { path: paths.settingsNotifications, element: <SettingsNotificationsRoute /> },
+                    { path: paths.settingsDevice, element: <SettingsDeviceRoute /> },
                     { path: paths.settingsData, element: <SettingsDataRoute /> },
                   ],
                 },

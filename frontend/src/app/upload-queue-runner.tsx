@@ -3,6 +3,7 @@ import { Outlet } from 'react-router-dom';
 
 import { uploadRunner } from '@/features/upload/utils/upload-runner';
 import { useAuth } from '@/lib/auth';
+import { usePreferencesSync } from '@/lib/preferences/use-preferences';
 
 /**
  * Keeps the offline upload queue moving on every signed-in screen, not only on the upload
@@ -13,5 +14,7 @@ export function UploadQueueRunner() {
   const { user } = useAuth();
   const ownerId = user?.id ?? null;
   useEffect(() => (ownerId ? uploadRunner.start(ownerId) : undefined), [ownerId]);
+  // Preference changes made offline are sent when the network returns, whatever the screen.
+  usePreferencesSync();
   return <Outlet />;
 }

@@ -15,6 +15,9 @@ export const paths = {
   settingsSecurity: '/settings/security',
   settingsSessions: '/settings/sessions',
   settingsData: '/settings/data',
+  settingsPreferences: '/settings/preferences',
+  settingsNotifications: '/settings/notifications',
+  settingsDevice: '/settings/device',
 } as const;
 
 export const reportPath = (reportId: string) => `/reports/${encodeURIComponent(reportId)}`;

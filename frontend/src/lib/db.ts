@@ -19,12 +19,16 @@ export const DB_NAME = 'relaypacs';
  * - `blobs`:  the files of a queued upload, compound primary key `[queueId+fileIndex]`, index `queueId`.
  * - `auth`:   key/value (`refresh` → persisted refresh token).
  * - `cache`:  key/value of the last good API answers, shown offline with a "viewing cached data" badge.
+ * - `settings` (version 2): key/value of this device's settings: the user's preferences as last
+ *   read from the server plus the changes made offline and not sent yet (`preferences:<userId>`,
+ *   src/lib/preferences/preferences-store.ts), the app badge's last count (`badge`).
  */
 export class RelayDatabase extends Dexie {
   queue!: EntityTable<QueueRecord, 'id'>;
   blobs!: Dexie.Table<BlobRecord, [string, number]>;
   auth!: EntityTable<KeyValue, 'key'>;
   cache!: EntityTable<KeyValue, 'key'>;
+  settings!: EntityTable<KeyValue, 'key'>;
 
   constructor(name: string = DB_NAME) {
     super(name);
@@ -34,6 +38,8 @@ export class RelayDatabase extends Dexie {
       auth: 'key',
       cache: 'key',
     });
+    // Version 2 adds a table and changes nothing else: existing rows stay as they are.
+    this.version(2).stores({ settings: 'key' });
   }
 }
 

@@ -1100,6 +1100,27 @@ export interface components {
             md5: string;
         };
         /**
+         * ChunkSizeLimits
+         * @description The chunk sizes the server accepts (core/config.py), so a client can offer only those.
+         */
+        ChunkSizeLimits: {
+            /**
+             * Default
+             * @default 1048576
+             */
+            default: number;
+            /**
+             * Max
+             * @default 16777216
+             */
+            max: number;
+            /**
+             * Min
+             * @default 262144
+             */
+            min: number;
+        };
+        /**
          * ClientConfig
          * @description What the web app reads at start-up; public (nothing in it is a secret).
          */
@@ -1578,6 +1599,7 @@ export interface components {
              * @default 1048576
              */
             chunk_size: number;
+            chunk_size_limits?: components["schemas"]["ChunkSizeLimits"];
             /** @default ROUTINE */
             default_service_level: components["schemas"]["ServiceLevel"];
             /**

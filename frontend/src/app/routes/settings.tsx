@@ -13,6 +13,9 @@ export const settingsSections: { path: string; label: string }[] = [
   { path: paths.settingsProfile, label: 'Profile' },
   { path: paths.settingsSecurity, label: 'Password and 2FA' },
   { path: paths.settingsSessions, label: 'Sessions' },
+  { path: paths.settingsPreferences, label: 'Upload preferences' },
+  { path: paths.settingsNotifications, label: 'Notification preferences' },
+  { path: paths.settingsDevice, label: 'This device' },
   { path: paths.settingsData, label: 'My data' },
 ];
 

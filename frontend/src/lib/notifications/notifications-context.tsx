@@ -10,6 +10,7 @@ import {
 } from 'react';
 
 import { apiClient } from '@/lib/api-client';
+import { showUnreadCount } from '@/lib/app-badge';
 import { useAuth } from '@/lib/auth';
 import { EventStream, type StreamEvent, type StreamState } from '@/lib/notifications/event-stream';
 import type { Schemas } from '@/types/api';
@@ -137,6 +138,12 @@ export function NotificationsProvider({ children, createStream }: NotificationsP
       if (refreshTimer.current) clearTimeout(refreshTimer.current);
     };
   }, [userId, createStream, refreshUnread]);
+
+  // The app icon's badge follows every change of the count; signing out clears it.
+  useEffect(() => {
+    if (status === 'signed-out') void showUnreadCount(0);
+    else if (userId && unreadCount !== null) void showUnreadCount(unreadCount);
+  }, [status, userId, unreadCount]);
 
   const subscribe = useCallback((listener: Listener) => {
     listeners.current.add(listener);

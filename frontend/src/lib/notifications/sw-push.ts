@@ -11,6 +11,8 @@ export interface PushMessage {
   url?: string;
   report_id?: string | null;
   upload_id?: string | null;
+  /** The user's unread notifications when the server sent it (the app badge). */
+  unread?: number;
 }
 
 /** Only same-origin app paths are opened from a push message. */

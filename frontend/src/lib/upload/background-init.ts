@@ -85,6 +85,7 @@ export async function initEntry(
         notes: entry.metadata.notes || undefined,
         files: entry.files,
         force_upload: entry.forceUpload,
+        ...(entry.chunkSize ? { chunk_size: entry.chunkSize } : {}),
       }),
       credentials: 'omit',
       cache: 'no-store',

@@ -17,6 +17,8 @@ export interface EnqueueInput {
   files: readonly File[];
   ownerId: string | null;
   forceUpload?: boolean;
+  /** The user's chunk size preference (Settings → Upload preferences). */
+  chunkSize?: number;
 }
 
 /** Saves the study and its files (as Blob references, never read into memory) in one transaction. */
@@ -30,6 +32,7 @@ export async function enqueue(input: EnqueueInput): Promise<QueueRecord> {
     files: input.files.map((f) => ({ name: relativeName(f), size: f.size })),
     totalBytes: input.files.reduce((sum, f) => sum + f.size, 0),
     forceUpload: input.forceUpload ?? false,
+    ...(input.chunkSize ? { chunkSize: input.chunkSize } : {}),
     doneBytes: 0,
     updatedAt: Date.now(),
   };

@@ -42,6 +42,11 @@ export interface QueueRecord {
   files: FileDeclaration[];
   totalBytes: number;
   forceUpload: boolean;
+  /**
+   * The chunk size asked for at init: the user's preference when the study was queued (absent:
+   * the server's default for the user). The size the server granted is `server.chunkSize`.
+   */
+  chunkSize?: number;
   server?: ServerUpload;
   /** Last known bytes held by the server (display only; the truth is GET …/status). */
   doneBytes?: number;

@@ -5,13 +5,13 @@ import { SkippedFiles } from '@/features/upload/components/skipped-files';
 import { StudyForm, toMetadata, type StudyFormValues } from '@/features/upload/components/study-form';
 import { UploadQueue } from '@/features/upload/components/upload-queue';
 import { UploadToasts } from '@/features/upload/components/upload-toasts';
-import { useDefaultServiceLevel } from '@/features/upload/hooks/use-default-service-level';
 import { useUploadQueue } from '@/features/upload/hooks/use-upload-queue';
 import { displayPath, scanFiles, sortByPath, type ScannedFiles } from '@/features/upload/utils/collect-files';
 import { formatBytes } from '@/features/upload/utils/format';
 import { uploadRunner } from '@/features/upload/utils/upload-runner';
 import { useAuth } from '@/lib/auth';
 import { useOnline } from '@/lib/network';
+import { usePreferences } from '@/lib/preferences/use-preferences';
 import { readHeaderPrefill } from '@/lib/upload/dicom';
 
 import './upload-page.css';
@@ -44,7 +44,10 @@ export function UploadPage() {
   const { user } = useAuth();
   const online = useOnline();
   const snapshot = useUploadQueue(user?.id ?? null);
-  const defaultLevel = useDefaultServiceLevel();
+  // Settings → Upload preferences, from IndexedDB first (so offline too).
+  const { preferences } = usePreferences();
+  const defaultLevel = preferences?.default_service_level ?? null;
+  const chunkSize = preferences?.chunk_size;
   const [scanned, setScanned] = useState<ScannedFiles | null>(null);
   const [scanning, setScanning] = useState(false);
   const [saving, setSaving] = useState(false);
@@ -89,7 +92,7 @@ export function UploadPage() {
     if (!scanned || scanned.dicom.length === 0) return;
     setSaving(true);
     try {
-      await uploadRunner.enqueue({ metadata: toMetadata(form), files: scanned.dicom });
+      await uploadRunner.enqueue({ metadata: toMetadata(form), files: scanned.dicom, chunkSize });
       setScanned(null);
       setPrefilled(false);
       setForm({ ...EMPTY_FORM, serviceLevel: form.serviceLevel });

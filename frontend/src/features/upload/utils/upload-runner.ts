@@ -6,6 +6,7 @@
 import { errorCode, errorMessage, errorStatus } from '@/lib/api-client';
 import { sendEntry, UPLOAD_SYNC_TAG } from '@/lib/upload/background';
 import type { ChunkTransfer, TransferProgress } from '@/lib/upload/chunk-transfer';
+import { flushPending } from '@/lib/preferences/preferences-store';
 import { subscribeQueueEvents } from '@/lib/upload/queue-events';
 import { TransferApi } from '@/lib/upload/transfer-api';
 import { isUploadLocked, withUploadLock } from '@/lib/upload/upload-lock';
@@ -281,11 +282,14 @@ export class UploadRunner {
 
   private async initialise(entry: QueueRecord): Promise<boolean> {
     try {
+      // Duplicate detection follows the preference the server holds: send a change made offline first.
+      if (this.ownerId) await flushPending(this.ownerId).catch(() => undefined);
       const created = await initUpload({
         ...entry.metadata,
         notes: entry.metadata.notes || undefined,
         files: entry.files,
         force_upload: entry.forceUpload,
+        ...(entry.chunkSize ? { chunk_size: entry.chunkSize } : {}),
       });
       await updateEntry(entry.id, { state: 'uploading', server: serverUpload(created), error: undefined });
       return true;

@@ -1,0 +1,96 @@
+// Accessibility of the Settings screens of this device (preferences, notifications, this device):
+// every control has an accessible name, each is reached with Tab and shows a visible focus ring,
+// and the "Clear local data" confirmation is operated by keyboard alone (Escape and Cancel keep
+// everything; focus returns to the button).
+import { PHONE, assert, log, loginViaUi, newUser, registerViaApi, scenario } from './_lib.mjs';
+
+async function unnamedControls(page) {
+  return page.evaluate(() => {
+    const controls = [...document.querySelectorAll('main input, main select, main textarea, main button, main a[href], main summary')].filter(
+      (el) => !el.closest('[hidden]') && el.getAttribute('type') !== 'hidden',
+    );
+    const named = (el) => {
+      if (el.getAttribute('aria-label')?.trim()) return true;
+      const labelledby = el.getAttribute('aria-labelledby');
+      if (labelledby && labelledby.split(' ').some((id) => document.getElementById(id)?.textContent?.trim())) return true;
+      if (el.labels && [...el.labels].some((label) => label.textContent?.trim())) return true;
+      if (['BUTTON', 'A', 'SUMMARY'].includes(el.tagName) && el.textContent?.trim()) return true;
+      return false;
+    };
+    return controls.filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 120));
+  });
+}
+
+async function focused(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const style = getComputedStyle(el);
+    const label = el.getAttribute('aria-label') ?? el.labels?.[0]?.textContent ?? el.textContent ?? '';
+    return {
+      tag: el.tagName,
+      label: label.trim().replace(/\s+/g, ' ').slice(0, 60),
+      inMain: Boolean(el.closest('main')),
+      visible: el.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+    };
+  });
+}
+
+/** Tab through the page; every stop shows its focus; returns the labels reached inside main. */
+async function tabThrough(page, limit = 60) {
+  const reached = [];
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press('Tab');
+    const ring = await focused(page);
+    if (!ring) continue;
+    assert(ring.visible, `no visible focus ring on ${ring.tag} "${ring.label}"`);
+    if (ring.inMain) reached.push(ring.label);
+  }
+  return reached;
+}
+
+await scenario(async (t) => {
+  const user = await registerViaApi(newUser('setkeys'));
+  const { context } = await t.launch({ viewport: PHONE });
+  const page = await context.newPage();
+  await loginViaUi(page, user);
+  const result = {};
+
+  for (const [path, heading] of [
+    ['/settings/preferences', 'Upload preferences'],
+    ['/settings/notifications', 'Notifications'],
+    ['/settings/device', 'This device'],
+  ]) {
+    log(path);
+    await page.goto(path);
+    await page.getByRole('heading', { name: heading, exact: true, level: 2 }).waitFor();
+    await page.locator('main input, main button').first().waitFor();
+    const unnamed = await unnamedControls(page);
+    assert(unnamed.length === 0, `${path}: controls without an accessible name: ${unnamed.join(' | ')}`);
+    result[path] = { reached: await tabThrough(page) };
+  }
+
+  log('the chunk size is reached by keyboard: open "Advanced" with Enter');
+  await page.goto('/settings/preferences');
+  await page.getByText('Advanced: chunk size').focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Tab');
+  result.chunkSizeFocus = (await focused(page))?.label ?? null;
+
+  log('the clear-data confirmation by keyboard');
+  await page.goto('/settings/device');
+  const clear = page.getByRole('button', { name: 'Clear local data…' });
+  await clear.focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('alertdialog').waitFor();
+  result.dialogFocus = (await focused(page))?.label ?? null;
+  await page.keyboard.press('Escape');
+  await page.getByRole('alertdialog').waitFor({ state: 'detached' });
+  result.afterEscape = (await focused(page))?.label ?? null;
+  await page.keyboard.press('Enter');
+  await page.getByRole('alertdialog').waitFor();
+  await page.keyboard.press('Enter'); // Cancel has the focus
+  await page.getByRole('alertdialog').waitFor({ state: 'detached' });
+  result.afterCancel = (await focused(page))?.label ?? null;
+  return result;
+});
