@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 
 from relaypacs.auth import accounts
 from relaypacs.auth.dependencies import CurrentUser, RecentlyAuthenticated
-from relaypacs.auth.schemas import ProfileUpdate, UserCreate, UserUpdate
+from relaypacs.auth.schemas import ProfileUpdate, SessionList, UserCreate, UserUpdate
 from relaypacs.core import pagination
 from relaypacs.core.dependencies import (
     ClientDep,
@@ -19,7 +19,7 @@ from relaypacs.core.dependencies import (
 from relaypacs.core.errors import error_responses
 from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission, Role
-from relaypacs.core.strict import QueryBool
+from relaypacs.core.strict import NO_NUL, QueryBool
 from relaypacs.users import service
 from relaypacs.users.schemas import (
     Preferences,
@@ -51,9 +51,23 @@ async def list_users(
         Query(description="Only users with (true) / without (false) a pending request"),
     ] = None,
     active: QueryBool | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            pattern=NO_NUL,
+            description="Part of the username, email address or full name (any case)",
+        ),
+    ] = None,
 ) -> UserPage:
     rows = await service.list(
-        session, window=window, role=role, facility_id=facility_id, pending=pending, active=active
+        session,
+        window=window,
+        role=role,
+        facility_id=facility_id,
+        pending=pending,
+        active=active,
+        q=q,
     )
     return UserPage.of(rows, UserRead.model_validate)
 
@@ -113,6 +127,26 @@ async def update_user(
     user = await accounts.get_or_raise(session, user_id=user_id)
     updated = await accounts.update(session, user=user, changes=changes, actor=admin, client=client)
     return UserRead.model_validate(updated)
+
+
+@admin_router.get(
+    "/{user_id:uuid}/sessions",
+    response_model=SessionList,
+    status_code=200,
+    responses=error_responses(NOT_FOUND),
+    summary="A user's active sessions (device, browser, IP, created, last seen)",
+)
+async def list_user_sessions(
+    user_id: uuid.UUID,
+    admin: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+) -> SessionList:
+    user = await accounts.get_or_raise(session, user_id=user_id)
+    return await service.sessions_of(
+        session, settings=settings, user=user, actor=admin, client=client
+    )
 
 
 @admin_router.post(
