@@ -5,9 +5,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from relaypacs.auth import accounts
+from relaypacs.auth import accounts, invitations
 from relaypacs.auth.dependencies import CurrentUser, RecentlyAuthenticated
-from relaypacs.auth.schemas import ProfileUpdate, SessionList, UserCreate, UserUpdate
+from relaypacs.auth.schemas import (
+    InvitationAccept,
+    InvitationAccepted,
+    InvitationCreate,
+    ProfileUpdate,
+    SessionList,
+    UserCreate,
+    UserUpdate,
+)
 from relaypacs.core import pagination
 from relaypacs.core.dependencies import (
     ClientDep,
@@ -38,6 +46,8 @@ admin_router = APIRouter(
 )
 # /api/me — the signed-in user's own settings.
 me_router = APIRouter()
+# /api/invitations — public: an invitee sets their password with the mailed link.
+invitation_router = APIRouter()
 
 
 @admin_router.get("", response_model=UserPage, status_code=200, responses=error_responses(422))
@@ -93,6 +103,55 @@ async def create_user(
     )
     await session.commit()
     return UserRead.model_validate(user)
+
+
+@admin_router.post(
+    "/invitations",
+    response_model=UserRead,
+    status_code=201,
+    summary="Create a user and email them a single-use link to set their password",
+    responses=error_responses(
+        422,
+        {
+            404: "unknown_facility: no open facility has this id",
+            409: "email_taken or username_taken",
+        },
+    ),
+)
+async def invite_user(
+    data: InvitationCreate,
+    admin: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    hasher: HasherDep,
+    client: ClientDep,
+) -> UserRead:
+    user = await invitations.invite(
+        session, settings=settings, hasher=hasher, data=data, actor=admin, client=client
+    )
+    return UserRead.model_validate(user)
+
+
+@invitation_router.post(
+    "/accept",
+    response_model=InvitationAccepted,
+    status_code=200,
+    summary="Set the password of an invited account (the link works once)",
+    responses=error_responses(
+        422,
+        {
+            403: "weak_password (`reason` says why)",
+            404: "invalid_invitation: unknown, expired or already used",
+        },
+    ),
+)
+async def accept_invitation(
+    data: InvitationAccept, session: SessionDep, hasher: HasherDep, client: ClientDep
+) -> InvitationAccepted:
+    user = await invitations.accept(
+        session, hasher=hasher, token=data.token, password=data.password, client=client
+    )
+    return InvitationAccepted(username=user.username)
 
 
 @admin_router.get(
