@@ -41,9 +41,8 @@ async function tabThrough(page) {
       return {
         kb: el.getAttribute('data-kb'),
         what: `${el.tagName} ${(el.getAttribute('aria-label') ?? el.textContent ?? el.id).trim().slice(0, 30)}`,
-        ring:
-          el.matches(':focus-visible') &&
-          ((style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== 'none'),
+        // What the user sees: an outline of at least 2 px (or a focus shadow) on the focused control.
+        ring: (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== 'none',
       };
     });
     if (!state || state.kb === null) continue;
