@@ -35,7 +35,7 @@ from relaypacs.uploads.router import put_chunk
 from relaypacs.uploads.router import router as uploads_router
 from relaypacs.uploads.router import transfer_router as uploads_transfer_router
 from relaypacs.users.router import admin_router as users_router
-from relaypacs.users.router import me_router
+from relaypacs.users.router import invitation_router, me_router
 
 public_router = APIRouter(prefix="/api")
 # The web app's start-up configuration (the browser's Sentry DSN): read before signing in.
@@ -43,6 +43,8 @@ public_router.include_router(ops_client_router, tags=["ops"])
 public_router.include_router(auth_public_router, prefix="/auth", tags=["auth"])
 # The open facilities' names, which registration offers.
 public_router.include_router(facilities_public_router, prefix="/facilities", tags=["facilities"])
+# An invited user sets their password with the link an admin's invitation mailed them.
+public_router.include_router(invitation_router, prefix="/invitations", tags=["users"])
 # Chunk, status and complete accept the owner's access token OR the upload's own
 # X-Upload-Token (so a service worker can finish an upload); the dependency checks both.
 public_router.include_router(uploads_transfer_router, tags=["uploads"])

@@ -198,6 +198,35 @@ async def test_a_non_retryable_refusal_dead_letters_and_tells_the_uploader(
     assert unknown.status_code == 404
 
 
+async def test_the_dead_letter_list_shows_why_a_job_gave_up_and_forgets_it_once_retried(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    pacs = ScriptedPacs([refuse_first(0xC000)])
+    upload_id, headers, _ = await _queued(app, client, tmp_path, pacs)
+    admin = await auth_headers(app, client, role=Role.admin)
+    empty = (await client.get("/api/pacs/dead-letters", headers=admin)).json()
+    assert empty["total"] == 0 and empty["items"] == []
+    await _run_once(app)
+    job = await _job(app)
+
+    assert (await client.get("/api/pacs/dead-letters", headers=headers)).status_code == 403
+    page = (await client.get("/api/pacs/dead-letters?page_size=10", headers=admin)).json()
+    assert page["total"] == 1 and page["page_size"] == 10
+    [item] = page["items"]
+    assert item["id"] == str(job.id) and item["upload_id"] == upload_id
+    assert item["destination"] == "orthanc" and item["instances_failed"] == 1
+    assert "C000" in item["last_error"]
+    assert not {"patient_name", "patient_id"} & item.keys()
+    other = await client.get("/api/pacs/dead-letters?destination=dcm4chee", headers=admin)
+    assert other.json()["total"] == 0
+    bad = await client.get("/api/pacs/dead-letters?page_size=1000", headers=admin)
+    assert bad.status_code == 422
+
+    assert (await client.post(f"/api/pacs/jobs/{job.id}/retry", headers=admin)).status_code == 200
+    after = (await client.get("/api/pacs/dead-letters", headers=admin)).json()
+    assert after["total"] == 0
+
+
 async def test_503_honours_retry_after_and_counts_the_attempt(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -148,3 +150,61 @@ async def test_unknown_or_malformed_user_id_is_404_and_unknown_field_is_422(
         f"/api/users/{user.id}", headers=headers, json={"password_hash": "x"}
     )
     assert extra.status_code == 422
+
+
+async def test_the_list_searches_username_email_and_name_in_any_case(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = await _admin(app, client)
+    await create_user(app, username="okonkwo.a", email="ada@clinic.example")
+    await create_user(app, username="brightwater", email="sam@north.example")
+    named = await create_user(app, username="p_100", email="p100@x.example")
+    await client.patch(f"/api/users/{named.id}", headers=headers, json={"full_name": "Z Mokoena"})
+
+    def names(body: dict[str, object]) -> set[str]:
+        return {u["username"] for u in body["items"]}  # type: ignore[attr-defined]
+
+    by_username = (await client.get("/api/users?q=OKONK", headers=headers)).json()
+    assert names(by_username) == {"okonkwo.a"} and by_username["total"] == 1
+    by_email = (await client.get("/api/users?q=north.example", headers=headers)).json()
+    assert names(by_email) == {"brightwater"}
+    by_name = (await client.get("/api/users?q=mokoena", headers=headers)).json()
+    assert names(by_name) == {"p_100"}
+    # LIKE wildcards are matched literally, not as patterns.
+    wildcard = (await client.get("/api/users?q=p_1", headers=headers)).json()
+    assert names(wildcard) == {"p_100"}
+    assert (await client.get("/api/users?q=%25", headers=headers)).json()["total"] == 0
+    too_long = await client.get("/api/users?q=" + "a" * 101, headers=headers)
+    assert too_long.status_code == 422
+
+
+async def test_an_admin_sees_a_users_active_sessions_and_the_viewing_is_audited(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = await _admin(app, client)
+    user = await create_user(app)
+    await client.post(
+        "/api/auth/login",
+        json={"login": user.username, "password": user.password},
+        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36"},
+    )
+    second = await login(client, user)
+    listed = await client.get(f"/api/users/{user.id}/sessions", headers=headers)
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert len(items) == 2 and all(not s["current"] for s in items)
+    assert {"ip", "device", "browser", "created_at", "last_seen_at"} <= items[0].keys()
+    own = await client.get(f"/api/users/{user.id}/sessions", headers=bearer(second))
+    assert own.status_code == 403
+    missing = await client.get(f"/api/users/{uuid.uuid4()}/sessions", headers=headers)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "user_not_found"
+    # Disabled: every session is gone at once.
+    await client.patch(f"/api/users/{user.id}", headers=headers, json={"is_active": False})
+    after = (await client.get(f"/api/users/{user.id}/sessions", headers=headers)).json()
+    assert after["items"] == []
+    audit = (
+        await client.get(
+            f"/api/audit?action=user_sessions_viewed&target_id={user.id}", headers=headers
+        )
+    ).json()
+    assert audit["total"] == 2

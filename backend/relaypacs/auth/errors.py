@@ -24,6 +24,16 @@ class EmailNotVerified(AppError):
     message = "Verify your email address before signing in; check your inbox."
 
 
+class InvalidInvitation(AppError):
+    # No open invitation has this token (any more): unknown, expired or already used.
+    status_code = 404
+    code = "invalid_invitation"
+    message = (
+        "This invitation link is invalid, expired or already used. "
+        "Ask an administrator for a new one."
+    )
+
+
 class WeakPassword(AppError):
     # A well-formed password the policy refuses (its strength estimate cannot be stated
     # in a schema): refused, like any policy, with 403, not a 422 validation error.

@@ -180,6 +180,26 @@ class UserCreate(RequestModel):
     password: Password
 
 
+class InvitationCreate(RequestModel):
+    """A user invited by email: they choose their own password with the mailed link."""
+
+    email: EmailAddress
+    username: Username
+    full_name: FullName
+    facility_id: uuid.UUID | None = None
+    role: Role
+
+
+class InvitationAccept(RequestModel):
+    token: Annotated[str, Field(min_length=10, max_length=200)]
+    password: Password
+
+
+class InvitationAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    username: str
+
+
 class UserUpdate(RequestModel):
     role: Role | None = None
     # Sent as null: the user leaves their facility. Left out: unchanged.

@@ -126,6 +126,8 @@ class CoreSettings(BaseSettings):
         1, (os.cpu_count() or 2) - 1
     )
     email_verification_ttl_hours: Annotated[int, Field(ge=1, le=24 * 14)] = 24
+    # How long an invitation link (an admin invites a user by email) stays usable.
+    invitation_ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
     bootstrap_admin_email: EmailStr | None = Field(
         default=None,
         validation_alias=AliasChoices("RELAYPACS_BOOTSTRAP_ADMIN_EMAIL", "bootstrap_admin_email"),

@@ -3,7 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+
+from relaypacs.core.pagination import Page
 
 
 class DestinationRead(BaseModel):
@@ -34,3 +36,24 @@ class DeliveryReceipt(BaseModel):
     instances_referenced: int
     instances_failed: int
     received_at: datetime
+
+
+class DeadLetterRead(BaseModel):
+    """A forwarding job that gave up, with why (no patient data: the upload is linked by id)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    upload_id: uuid.UUID
+    destination: str
+    role: str
+    attempts: int
+    last_error: str | None
+    first_failure_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    instances_failed: int = 0
+
+
+class DeadLetterPage(Page[DeadLetterRead]):
+    """One page of DeadLetterRead items."""

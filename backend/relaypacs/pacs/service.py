@@ -11,12 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
 from relaypacs.core.database import utcnow
+from relaypacs.core.pagination import Window, paginate
 from relaypacs.pacs import outbox, states
 from relaypacs.pacs.config import PacsSettings
 from relaypacs.pacs.errors import JobNotFound, JobNotRetryable
 from relaypacs.pacs.handoff import ForwardingProgress
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ForwardReceipt, ItemState, JobState
-from relaypacs.pacs.schemas import DeliveryReceipt, DestinationRead
+from relaypacs.pacs.schemas import (
+    DeadLetterPage,
+    DeadLetterRead,
+    DeliveryReceipt,
+    DestinationRead,
+)
 from relaypacs.pacs.worker import Forwarder
 from relaypacs.uploads.schemas import ForwardJobRead, ReceiptRead
 
@@ -67,6 +73,34 @@ async def list_destinations(
             )
         )
     return result
+
+
+async def list_dead_letters(
+    session: AsyncSession, *, window: Window, destination: str | None = None
+) -> DeadLetterPage:
+    """Dead-lettered jobs, the most recently given up first, with their refused instances."""
+    query = select(ForwardJob).where(ForwardJob.state == JobState.dead)
+    if destination:
+        query = query.where(ForwardJob.destination == destination)
+    rows = await paginate(session, query, window, ForwardJob.updated_at.desc(), ForwardJob.id)
+    failed: dict[uuid.UUID, int] = {}
+    if rows.items:
+        counts = await session.execute(
+            select(ForwardItem.job_id, func.count())
+            .where(
+                ForwardItem.job_id.in_([job.id for job in rows.items]),
+                ForwardItem.state == ItemState.failed,
+            )
+            .group_by(ForwardItem.job_id)
+        )
+        failed = {job_id: int(count) for job_id, count in counts}
+
+    def read(job: ForwardJob) -> DeadLetterRead:
+        return DeadLetterRead.model_validate(job).model_copy(
+            update={"instances_failed": failed.get(job.id, 0)}
+        )
+
+    return DeadLetterPage.of(rows, read)
 
 
 async def retry(

@@ -5,9 +5,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from relaypacs.auth import accounts
+from relaypacs.auth import accounts, invitations
 from relaypacs.auth.dependencies import CurrentUser, RecentlyAuthenticated
-from relaypacs.auth.schemas import ProfileUpdate, UserCreate, UserUpdate
+from relaypacs.auth.schemas import (
+    InvitationAccept,
+    InvitationAccepted,
+    InvitationCreate,
+    ProfileUpdate,
+    SessionList,
+    UserCreate,
+    UserUpdate,
+)
 from relaypacs.core import pagination
 from relaypacs.core.dependencies import (
     ClientDep,
@@ -19,7 +27,7 @@ from relaypacs.core.dependencies import (
 from relaypacs.core.errors import error_responses
 from relaypacs.core.pagination import Window
 from relaypacs.core.permissions import Permission, Role
-from relaypacs.core.strict import QueryBool
+from relaypacs.core.strict import NO_NUL, QueryBool
 from relaypacs.users import service
 from relaypacs.users.schemas import (
     Preferences,
@@ -38,6 +46,8 @@ admin_router = APIRouter(
 )
 # /api/me — the signed-in user's own settings.
 me_router = APIRouter()
+# /api/invitations — public: an invitee sets their password with the mailed link.
+invitation_router = APIRouter()
 
 
 @admin_router.get("", response_model=UserPage, status_code=200, responses=error_responses(422))
@@ -51,9 +61,23 @@ async def list_users(
         Query(description="Only users with (true) / without (false) a pending request"),
     ] = None,
     active: QueryBool | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            pattern=NO_NUL,
+            description="Part of the username, email address or full name (any case)",
+        ),
+    ] = None,
 ) -> UserPage:
     rows = await service.list(
-        session, window=window, role=role, facility_id=facility_id, pending=pending, active=active
+        session,
+        window=window,
+        role=role,
+        facility_id=facility_id,
+        pending=pending,
+        active=active,
+        q=q,
     )
     return UserPage.of(rows, UserRead.model_validate)
 
@@ -79,6 +103,55 @@ async def create_user(
     )
     await session.commit()
     return UserRead.model_validate(user)
+
+
+@admin_router.post(
+    "/invitations",
+    response_model=UserRead,
+    status_code=201,
+    summary="Create a user and email them a single-use link to set their password",
+    responses=error_responses(
+        422,
+        {
+            404: "unknown_facility: no open facility has this id",
+            409: "email_taken or username_taken",
+        },
+    ),
+)
+async def invite_user(
+    data: InvitationCreate,
+    admin: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    hasher: HasherDep,
+    client: ClientDep,
+) -> UserRead:
+    user = await invitations.invite(
+        session, settings=settings, hasher=hasher, data=data, actor=admin, client=client
+    )
+    return UserRead.model_validate(user)
+
+
+@invitation_router.post(
+    "/accept",
+    response_model=InvitationAccepted,
+    status_code=200,
+    summary="Set the password of an invited account (the link works once)",
+    responses=error_responses(
+        422,
+        {
+            403: "weak_password (`reason` says why)",
+            404: "invalid_invitation: unknown, expired or already used",
+        },
+    ),
+)
+async def accept_invitation(
+    data: InvitationAccept, session: SessionDep, hasher: HasherDep, client: ClientDep
+) -> InvitationAccepted:
+    user = await invitations.accept(
+        session, hasher=hasher, token=data.token, password=data.password, client=client
+    )
+    return InvitationAccepted(username=user.username)
 
 
 @admin_router.get(
@@ -113,6 +186,26 @@ async def update_user(
     user = await accounts.get_or_raise(session, user_id=user_id)
     updated = await accounts.update(session, user=user, changes=changes, actor=admin, client=client)
     return UserRead.model_validate(updated)
+
+
+@admin_router.get(
+    "/{user_id:uuid}/sessions",
+    response_model=SessionList,
+    status_code=200,
+    responses=error_responses(NOT_FOUND),
+    summary="A user's active sessions (device, browser, IP, created, last seen)",
+)
+async def list_user_sessions(
+    user_id: uuid.UUID,
+    admin: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+) -> SessionList:
+    user = await accounts.get_or_raise(session, user_id=user_id)
+    return await service.sessions_of(
+        session, settings=settings, user=user, actor=admin, client=client
+    )
 
 
 @admin_router.post(

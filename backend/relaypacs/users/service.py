@@ -8,13 +8,15 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
+from relaypacs.auth import sessions as auth_sessions
 from relaypacs.auth.models import User
-from relaypacs.auth.schemas import membership_of
+from relaypacs.auth.schemas import SessionList, SessionRead, membership_of
 from relaypacs.core import export
+from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import utcnow
 from relaypacs.core.dependencies import ClientInfo
 from relaypacs.core.pagination import Rows, Window, paginate
@@ -37,8 +39,18 @@ async def list(
     facility_id: uuid.UUID | None,
     pending: bool | None,
     active: bool | None,
+    q: str | None = None,
 ) -> Rows:
     query = select(User)
+    if q and q.strip():
+        text = q.strip()
+        query = query.where(
+            or_(
+                User.username.icontains(text, autoescape=True),
+                User.email.icontains(text, autoescape=True),
+                User.full_name.icontains(text, autoescape=True),
+            )
+        )
     if role is not None:
         query = query.where(User.role == role)
     if facility_id is not None:
@@ -52,6 +64,43 @@ async def list(
     if active is not None:
         query = query.where(User.is_active.is_(active))
     return await paginate(session, query, window, User.created_at, User.id)
+
+
+async def sessions_of(
+    session: AsyncSession,
+    *,
+    settings: CoreSettings,
+    user: User,
+    actor: User,
+    client: ClientInfo,
+) -> SessionList:
+    """A user's active sessions, as an admin sees them (the viewing is audited)."""
+    rows = await auth_sessions.list_active(session, settings=settings, user_id=user.id)
+    audit.record(
+        session,
+        action="user_sessions_viewed",
+        actor_id=actor.id,
+        target_type="user",
+        target_id=user.id,
+        ip=client.ip,
+        details={"count": len(rows)},
+    )
+    await session.commit()
+    return SessionList(
+        items=[
+            SessionRead(
+                id=s.id,
+                created_at=s.created_at,
+                last_seen_at=s.last_seen_at,
+                expires_at=s.expires_at,
+                ip=s.ip,
+                device=s.device,
+                browser=s.browser,
+                current=False,
+            )
+            for s in rows
+        ]
+    )
 
 
 def profile(user: User) -> ProfileRead:

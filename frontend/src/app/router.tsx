@@ -1,5 +1,11 @@
 import { createBrowserRouter, Navigate } from 'react-router-dom';
 
+import { AcceptInvitationRoute } from '@/app/routes/accept-invitation';
+import { AdminAuditRoute } from '@/app/routes/admin-audit';
+import { AdminFacilitiesRoute } from '@/app/routes/admin-facilities';
+import { AdminPacsRoute } from '@/app/routes/admin-pacs';
+import { AdminUserRoute } from '@/app/routes/admin-user';
+import { AdminUsersRoute } from '@/app/routes/admin-users';
 import { HistoryRoute } from '@/app/routes/history';
 import { HomeRoute } from '@/app/routes/home';
 import { LoginRoute } from '@/app/routes/login';
@@ -24,6 +30,7 @@ import { VerifyEmailRoute } from '@/app/routes/verify-email';
 import { UploadQueueRunner } from '@/app/upload-queue-runner';
 import { NotFoundPage } from '@/components/layout/not-found-page';
 import { RequireAuth } from '@/components/layout/require-auth';
+import { RequirePermission } from '@/components/layout/require-permission';
 import { RouteError } from '@/components/layout/route-error';
 import { paths } from '@/config/paths';
 
@@ -36,6 +43,7 @@ export function createAppRouter() {
         { path: paths.login, element: <LoginRoute /> },
         { path: paths.register, element: <RegisterRoute /> },
         { path: paths.verifyEmail, element: <VerifyEmailRoute /> },
+        { path: paths.acceptInvitation, element: <AcceptInvitationRoute /> },
         {
           element: <RequireAuth />,
           children: [
@@ -66,6 +74,18 @@ export function createAppRouter() {
                     { path: paths.settingsNotifications, element: <SettingsNotificationsRoute /> },
                     { path: paths.settingsDevice, element: <SettingsDeviceRoute /> },
                     { path: paths.settingsData, element: <SettingsDataRoute /> },
+                  ],
+                },
+                {
+                  // Admins only: anyone else gets "not allowed" (the API refuses them too).
+                  element: <RequirePermission permission="user:manage" />,
+                  children: [
+                    { path: paths.admin, element: <Navigate to={paths.adminUsers} replace /> },
+                    { path: paths.adminUsers, element: <AdminUsersRoute /> },
+                    { path: paths.adminUser, element: <AdminUserRoute /> },
+                    { path: paths.adminFacilities, element: <AdminFacilitiesRoute /> },
+                    { path: paths.adminAudit, element: <AdminAuditRoute /> },
+                    { path: paths.adminPacs, element: <AdminPacsRoute /> },
                   ],
                 },
               ],

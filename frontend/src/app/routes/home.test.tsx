@@ -24,6 +24,7 @@ async function landingOf(me: Me): Promise<string> {
             <Route path="/" element={<HomeRoute />} />
             <Route path="/upload" element={<h1>Upload screen</h1>} />
             <Route path="/dashboard" element={<h1>Dashboard screen</h1>} />
+            <Route path="/reports" element={<h1>Reports screen</h1>} />
           </Route>
         </Routes>
       </MemoryRouter>
@@ -45,7 +46,13 @@ describe('HomeRoute', () => {
     );
   });
 
-  it('sends everyone else to the upload screen', async () => {
+  it('sends a user who uploads to the upload screen', async () => {
     expect(await landingOf(ME)).toBe('Upload screen');
+  });
+
+  it('sends a radiologist (no upload permission) to the reports', async () => {
+    expect(
+      await landingOf({ ...ME, role: 'radiologist', permissions: ['report:read_own', 'report:read_all', 'report:update'] }),
+    ).toBe('Reports screen');
   });
 });

@@ -4,10 +4,11 @@ import { paths } from '@/config/paths';
 import { useCan } from '@/lib/authorization';
 
 /**
- * Where "/" leads once signed in: admins (who export the analytics) to the dashboard, everyone
- * else to the upload screen.
+ * Where "/" leads once signed in: admins (who export the analytics) to the dashboard, users who
+ * upload to the upload screen, everyone else (radiologists) to the reports.
  */
 export function HomeRoute() {
   const admin = useCan('analytics:export');
-  return <Navigate to={admin ? paths.dashboard : paths.upload} replace />;
+  const uploads = useCan('upload:create');
+  return <Navigate to={admin ? paths.dashboard : uploads ? paths.upload : paths.reports} replace />;
 }

@@ -77,3 +77,40 @@ describe('AppLayout: navigation', () => {
     expect(within(nav).getByRole('link', { name: 'Dashboard' })).toHaveAttribute('href', '/dashboard');
   });
 });
+
+describe('AppLayout: navigation follows the permissions of /api/auth/me', () => {
+  let restore = () => {};
+  afterEach(async () => {
+    restore();
+    await clearSession();
+  });
+
+  const links = () =>
+    within(screen.getByRole('navigation', { name: 'Main' }))
+      .getAllByRole('link')
+      .map((link) => link.textContent);
+
+  it('hides Upload (and History) from a radiologist and shows no Admin entry', async () => {
+    restore = (
+      await renderSignedInAs({
+        ...ME,
+        role: 'radiologist',
+        permissions: ['report:read_own', 'report:read_all', 'report:update'],
+      })
+    ).restore;
+    expect(links()).toEqual(['Reports', 'Dashboard']);
+  });
+
+  it('shows an admin the Admin entry, leading to the admin console', async () => {
+    restore = (
+      await renderSignedInAs({
+        ...ME,
+        role: 'admin',
+        permissions: ['upload:create', 'upload:read_all', 'report:read_all', 'user:manage', 'audit:read'],
+      })
+    ).restore;
+    expect(links()).toEqual(['Upload', 'History', 'Reports', 'Dashboard', 'Admin']);
+    const nav = screen.getByRole('navigation', { name: 'Main' });
+    expect(within(nav).getByRole('link', { name: 'Admin' })).toHaveAttribute('href', '/admin');
+  });
+});

@@ -5,7 +5,17 @@ import { InstallPrompt } from '@/components/ui/install-prompt';
 import { NetworkBanner } from '@/components/ui/network-banner';
 import { paths } from '@/config/paths';
 import { useAuth } from '@/lib/auth';
+import { navEntries, type NavEntry } from '@/lib/authorization';
 import type { Me } from '@/types/api';
+
+/** Where each main navigation entry leads; which ones a user sees follows their permissions. */
+const NAV: Record<NavEntry, { to: string; label: string }> = {
+  upload: { to: paths.upload, label: 'Upload' },
+  history: { to: paths.history, label: 'History' },
+  reports: { to: paths.reports, label: 'Reports' },
+  dashboard: { to: paths.dashboard, label: 'Dashboard' },
+  admin: { to: paths.admin, label: 'Admin' },
+};
 
 export interface AppLayoutProps {
   children: ReactNode;
@@ -50,18 +60,11 @@ export function AppLayout({ children, navExtra }: AppLayoutProps) {
             <ul className="nav-list">
               {signedIn ? (
                 <>
-                  <li>
-                    <NavLink to={paths.upload}>Upload</NavLink>
-                  </li>
-                  <li>
-                    <NavLink to={paths.history}>History</NavLink>
-                  </li>
-                  <li>
-                    <NavLink to={paths.reports}>Reports</NavLink>
-                  </li>
-                  <li>
-                    <NavLink to={paths.dashboard}>Dashboard</NavLink>
-                  </li>
+                  {navEntries(user).map((entry) => (
+                    <li key={entry}>
+                      <NavLink to={NAV[entry].to}>{NAV[entry].label}</NavLink>
+                    </li>
+                  ))}
                   {navExtra && <li>{navExtra}</li>}
                   <li>
                     <NavLink to={paths.settings}>Settings</NavLink>

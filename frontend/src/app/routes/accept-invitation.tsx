@@ -1,0 +1,5 @@
+import { AcceptInvitationPage } from '@/features/auth/components/accept-invitation-page';
+
+export function AcceptInvitationRoute() {
+  return <AcceptInvitationPage />;
+}

@@ -1,0 +1,5 @@
+import { FacilitiesPage } from '@/features/admin/components/facilities-page';
+
+export function AdminFacilitiesRoute() {
+  return <FacilitiesPage />;
+}
