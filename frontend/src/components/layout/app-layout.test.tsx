@@ -98,7 +98,7 @@ describe('AppLayout: navigation follows the permissions of /api/auth/me', () => 
         permissions: ['report:read_own', 'report:read_all', 'report:update'],
       })
     ).restore;
-    expect(links()).toEqual(['Reports', 'Dashboard']);
+    expect(links()).toEqual(['Reports', 'Dashboard', 'Settings']);
   });
 
   it('shows an admin the Admin entry, leading to the admin console', async () => {
@@ -109,7 +109,7 @@ describe('AppLayout: navigation follows the permissions of /api/auth/me', () => 
         permissions: ['upload:create', 'upload:read_all', 'report:read_all', 'user:manage', 'audit:read'],
       })
     ).restore;
-    expect(links()).toEqual(['Upload', 'History', 'Reports', 'Dashboard', 'Admin']);
+    expect(links()).toEqual(['Upload', 'History', 'Reports', 'Dashboard', 'Admin', 'Settings']);
     const nav = screen.getByRole('navigation', { name: 'Main' });
     expect(within(nav).getByRole('link', { name: 'Admin' })).toHaveAttribute('href', '/admin');
   });
