@@ -74,6 +74,17 @@ async def test_a_missing_build_file_is_a_json_404_not_the_app(
     assert own.status_code == 404 and own.json()["error"]["code"] == "not_found"
 
 
+async def test_the_builds_hidden_source_maps_are_not_served(
+    stack: Stack, front: httpx.AsyncClient, direct: httpx.AsyncClient
+) -> None:
+    maps = sorted((stack.dist / "assets").glob("*.js.map"))
+    assert maps, "the build writes hidden source maps for Sentry (vite.config.ts)"
+    path = f"/assets/{maps[0].name}"
+    for client in (front, direct):
+        served = await client.get(path)
+        assert served.status_code == 404, (str(client.base_url), served.text[:200])
+
+
 async def test_static_files_are_compressed_but_api_answers_are_not(
     stack: Stack, front: httpx.AsyncClient
 ) -> None:
