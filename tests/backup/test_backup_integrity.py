@@ -166,6 +166,10 @@ async def test_a_restore_to_empty_local_storage_gives_the_same_bytes(
     )
     assert report.objects == made.manifest.storage.objects == len(before)
     assert local_hashes(fresh / "storage") == before
+    # Backups and restored objects hold patient data: readable by their owner only.
+    written = [p for p in made.backup_dir.rglob("*") if p.is_file()]
+    written += [p for p in (fresh / "storage").rglob("*") if p.is_file()]
+    assert written and {p.stat().st_mode & 0o777 for p in written} == {0o600}
     # The restored database starts an app, which finds the upload and its chunks.
     application = create_app(settings)
     async with application.router.lifespan_context(application):

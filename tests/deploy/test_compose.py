@@ -7,6 +7,7 @@ back to a default), and the values that must be production-grade are.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
@@ -191,7 +192,7 @@ def test_redis_persists_to_its_volume() -> None:
     assert command[command.index("--appendonly") + 1] == "yes"
 
 
-def test_only_the_web_front_is_published_and_the_gateway_trusts_its_network_alone() -> None:
+def test_only_the_web_front_is_published_and_the_gateway_trusts_the_web_front_alone() -> None:
     services = _services()
     assert "ports" not in services["gateway"], "reach the gateway through the web front"
     for name, service in services.items():
@@ -200,7 +201,13 @@ def test_only_the_web_front_is_published_and_the_gateway_trusts_its_network_alon
                 assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port}"
     networks: Any = _compose()["networks"]
     subnet = networks["default"]["ipam"]["config"][0]["subnet"]
-    assert _gateway_env()["FORWARDED_ALLOW_IPS"] == subnet
+    front = services["frontend"]["networks"]["default"]["ipv4_address"]
+    # Not the whole network: another container, or Docker's proxy for IPv6 clients, is on it.
+    assert _gateway_env()["FORWARDED_ALLOW_IPS"] == front
+    defaults = [re.fullmatch(r"\$\{[A-Z_]+:-([^}]+)\}", value) for value in (front, subnet)]
+    assert all(defaults), (front, subnet)
+    [front_default, subnet_default] = [match[1] for match in defaults if match]
+    assert ipaddress.ip_address(front_default) in ipaddress.ip_network(subnet_default)
 
 
 def test_the_web_front_image_renders_the_tested_nginx_config_for_the_gateway() -> None:

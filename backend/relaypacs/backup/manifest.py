@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import PurePosixPath
-from typing import Protocol
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -62,6 +63,13 @@ class ObjectEntry(BaseModel):
     key: str
     size: int
     sha256: str
+
+
+def private_file(path: Path) -> BinaryIO:
+    """Open `path` for writing, readable by its owner only (0600): backups and restored
+    objects hold patient data, password hashes and TOTP secrets, like the live storage."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.fdopen(fd, "wb")
 
 
 def check_key(key: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from relaypacs.backup.errors import TargetUnavailable
-from relaypacs.backup.manifest import BLOCK_SIZE, Readable, check_key
+from relaypacs.backup.manifest import BLOCK_SIZE, Readable, check_key, private_file
 from relaypacs.uploads.storage import LocalStorage, Storage
 
 ROOT = "uploads/"
@@ -70,8 +70,8 @@ class LocalObjects(StoredObjects):
     def put(self, key: str, stream: Readable) -> None:
         path = self.root / check_key(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as out:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with private_file(path) as out:
                 while block := stream.read(BLOCK_SIZE):
                     out.write(block)
                 out.flush()

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from relaypacs.backup.config import BackupSettings
 from relaypacs.backup.errors import BackupNotFound, TargetUnavailable
-from relaypacs.backup.manifest import BLOCK_SIZE, Readable, check_key
+from relaypacs.backup.manifest import BLOCK_SIZE, Readable, check_key, private_file
 
 _DELETE_BATCH = 1000
 
@@ -89,8 +89,8 @@ class DirectoryTarget(Target):
         path = self._path(backup_id, name)
         temporary = path.with_name(path.name + ".tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with temporary.open("wb") as out:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with private_file(temporary) as out:
                 while block := stream.read(BLOCK_SIZE):
                     out.write(block)
                 out.flush()

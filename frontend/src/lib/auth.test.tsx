@@ -57,6 +57,8 @@ describe('AuthProvider', () => {
 
     await setSession(tokenPair(1));
     await db.auth.put({ key: 'me', value: ME, updatedAt: Date.now() });
+    // The previous user's cached answers are dropped with the session (a shared device).
+    await db.cache.put({ key: 'account:profile', value: { email: 'ana@example.org' }, updatedAt: Date.now() });
     render(
       <AuthProvider>
         <Probe />
@@ -64,6 +66,7 @@ describe('AuthProvider', () => {
     );
     expect(await screen.findByText('signed-out - live')).toBeInTheDocument();
     expect(await db.auth.get('refresh')).toBeUndefined();
+    await vi.waitFor(async () => expect(await db.cache.count()).toBe(0));
   });
 
   it('starts offline on the cached profile and confirms it when back online', async () => {

@@ -44,6 +44,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [userFromCache, setUserFromCache] = useState(false);
 
   const becomeSignedOut = useCallback(() => {
+    // The cached API answers (profile, sessions, admin lists, reports) belong to whoever was
+    // signed in: on a shared device the next user must never see them offline.
+    void db.cache.clear().catch(() => undefined);
     setUser(null);
     setUserFromCache(false);
     setStatus('signed-out');
