@@ -1,24 +1,7 @@
 // Accessibility basics in a real browser: every form control has an accessible name, the sign-in
 // form works with the keyboard alone, and the focused control shows a visible focus ring.
 import { assert, log, newUser, registerViaApi, scenario, PHONE } from './_lib.mjs';
-
-async function unnamedControls(page) {
-  return page.evaluate(() => {
-    const controls = [...document.querySelectorAll('input, select, textarea, button, a[href]')].filter(
-      (el) => !el.closest('[hidden]') && el.getAttribute('type') !== 'hidden',
-    );
-    const named = (el) => {
-      if (el.getAttribute('aria-label')?.trim()) return true;
-      const labelledby = el.getAttribute('aria-labelledby');
-      if (labelledby && labelledby.split(' ').some((id) => document.getElementById(id)?.textContent?.trim())) return true;
-      if (el.labels && [...el.labels].some((label) => label.textContent?.trim())) return true;
-      if ((el.tagName === 'BUTTON' || el.tagName === 'A') && el.textContent?.trim()) return true;
-      if (el.tagName === 'A' && el.querySelector('img[alt]:not([alt=""])')) return true;
-      return false;
-    };
-    return controls.filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 120));
-  });
-}
+import { unnamedControls } from './a11y-helpers.mjs';
 
 async function focusRing(page) {
   return page.evaluate(() => {

@@ -2,25 +2,8 @@
 // name, each is reachable with Tab and shows a visible focus ring, and a user is found and
 // opened, and a facility created, with the keyboard alone (phone size).
 import { assert, log, loginViaUi, PHONE, scenario } from './_lib.mjs';
+import { unnamedControls } from './a11y-helpers.mjs';
 import { account } from './admin-helpers.mjs';
-
-async function unnamedControls(page) {
-  return page.evaluate(() => {
-    const controls = [...document.querySelectorAll('input, select, textarea, button, a[href]')].filter(
-      (el) => !el.closest('[hidden]') && el.getAttribute('type') !== 'hidden',
-    );
-    const named = (el) => {
-      if (el.getAttribute('aria-label')?.trim()) return true;
-      const labelledby = el.getAttribute('aria-labelledby');
-      if (labelledby && labelledby.split(' ').some((id) => document.getElementById(id)?.textContent?.trim())) return true;
-      if (el.labels && [...el.labels].some((label) => label.textContent?.trim())) return true;
-      if ((el.tagName === 'BUTTON' || el.tagName === 'A') && el.textContent?.trim()) return true;
-      if (el.tagName === 'A' && el.querySelector('img[alt]:not([alt=""])')) return true;
-      return false;
-    };
-    return controls.filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 120));
-  });
-}
 
 /** Tab through the page; every enabled control inside <main> must be reached with a visible ring. */
 async function tabThrough(page) {

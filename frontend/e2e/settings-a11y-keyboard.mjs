@@ -3,23 +3,7 @@
 // and the "Clear local data" confirmation is operated by keyboard alone (Escape and Cancel keep
 // everything; focus returns to the button).
 import { PHONE, assert, log, loginViaUi, newUser, registerViaApi, scenario } from './_lib.mjs';
-
-async function unnamedControls(page) {
-  return page.evaluate(() => {
-    const controls = [...document.querySelectorAll('main input, main select, main textarea, main button, main a[href], main summary')].filter(
-      (el) => !el.closest('[hidden]') && el.getAttribute('type') !== 'hidden',
-    );
-    const named = (el) => {
-      if (el.getAttribute('aria-label')?.trim()) return true;
-      const labelledby = el.getAttribute('aria-labelledby');
-      if (labelledby && labelledby.split(' ').some((id) => document.getElementById(id)?.textContent?.trim())) return true;
-      if (el.labels && [...el.labels].some((label) => label.textContent?.trim())) return true;
-      if (['BUTTON', 'A', 'SUMMARY'].includes(el.tagName) && el.textContent?.trim()) return true;
-      return false;
-    };
-    return controls.filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 120));
-  });
-}
+import { unnamedControls } from './a11y-helpers.mjs';
 
 async function focused(page) {
   return page.evaluate(() => {
@@ -65,7 +49,7 @@ await scenario(async (t) => {
     await page.goto(path);
     await page.getByRole('heading', { name: heading, exact: true, level: 2 }).waitFor();
     await page.locator('main input, main button').first().waitFor();
-    const unnamed = await unnamedControls(page);
+    const unnamed = await unnamedControls(page, { within: 'main' });
     assert(unnamed.length === 0, `${path}: controls without an accessible name: ${unnamed.join(' | ')}`);
     result[path] = { reached: await tabThrough(page) };
   }

@@ -1,6 +1,7 @@
 // Keyboard and labels on the account settings screens: every control has an accessible name,
 // Tab reaches every control on the page, and each shows a visible focus ring when reached.
 import { assert, loginViaUi, log, newUser, PHONE, registerViaApi, scenario } from './_lib.mjs';
+import { unnamedControls } from './a11y-helpers.mjs';
 
 const SCREENS = [
   ['/settings/profile', 'Profile'],
@@ -8,21 +9,6 @@ const SCREENS = [
   ['/settings/sessions', 'Sessions'],
   ['/settings/data', 'My data'],
 ];
-
-async function unnamedControls(page) {
-  return page.evaluate(() => {
-    const controls = [...document.querySelectorAll('main input, main select, main textarea, main button, main a[href]')];
-    const named = (el) => {
-      if (el.getAttribute('aria-label')?.trim()) return true;
-      const labelledby = el.getAttribute('aria-labelledby');
-      if (labelledby && labelledby.split(' ').some((id) => document.getElementById(id)?.textContent?.trim())) return true;
-      if (el.labels && [...el.labels].some((label) => label.textContent?.trim())) return true;
-      if ((el.tagName === 'BUTTON' || el.tagName === 'A') && el.textContent?.trim()) return true;
-      return false;
-    };
-    return controls.filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 120));
-  });
-}
 
 /** Tab from the top of the page until focus comes round again; every stop must show its focus. */
 async function tabThrough(page) {
@@ -59,7 +45,7 @@ async function tabThrough(page) {
 }
 
 async function check(page, label, result) {
-  const unnamed = await unnamedControls(page);
+  const unnamed = await unnamedControls(page, { within: 'main' });
   assert(unnamed.length === 0, `${label}: controls without an accessible name: ${unnamed.join(' | ')}`);
   const { stops, noRing, missed } = await tabThrough(page);
   assert(noRing.length === 0, `${label}: no visible focus on ${noRing.join(' | ')}`);

@@ -2,25 +2,9 @@
 // "Assign to me" reached with Tab, each with a visible focus ring, a filter changed with the
 // arrow keys, and a report assigned with Enter.
 import { assert, log, loginViaUi, PHONE, scenario } from './_lib.mjs';
+import { unnamedControls } from './a11y-helpers.mjs';
 
 const radiologist = { username: process.env.E2E_RADIOLOGIST, password: process.env.E2E_PASSWORD };
-
-async function unnamedControls(page) {
-  return page.evaluate(() => {
-    const controls = [...document.querySelectorAll('input, select, textarea, button, a[href]')].filter(
-      (el) => !el.closest('[hidden]') && el.getAttribute('type') !== 'hidden',
-    );
-    const named = (el) => {
-      if (el.getAttribute('aria-label')?.trim()) return true;
-      const labelledby = el.getAttribute('aria-labelledby');
-      if (labelledby && labelledby.split(' ').some((id) => document.getElementById(id)?.textContent?.trim())) return true;
-      if (el.labels && [...el.labels].some((label) => label.textContent?.trim())) return true;
-      if ((el.tagName === 'BUTTON' || el.tagName === 'A') && el.textContent?.trim()) return true;
-      return false;
-    };
-    return controls.filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 120));
-  });
-}
 
 async function focused(page) {
   return page.evaluate(() => {

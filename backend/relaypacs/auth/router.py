@@ -317,19 +317,7 @@ async def list_sessions(
 ) -> SessionList:
     rows = await auth_sessions.list_active(session, settings=settings, user_id=principal.user.id)
     return SessionList(
-        items=[
-            SessionRead(
-                id=s.id,
-                created_at=s.created_at,
-                last_seen_at=s.last_seen_at,
-                expires_at=s.expires_at,
-                ip=s.ip,
-                device=s.device,
-                browser=s.browser,
-                current=s.id == principal.session.id,
-            )
-            for s in rows
-        ]
+        items=[SessionRead.of(s, current=s.id == principal.session.id) for s in rows]
     )
 
 

@@ -10,7 +10,7 @@ from relaypacs.core.permissions import Permission, Role
 from relaypacs.core.strict import HAS_TEXT, TRIM, EmailAddress, RequestModel, StrictBool
 
 if TYPE_CHECKING:
-    from relaypacs.auth.models import User
+    from relaypacs.auth.models import AuthSession, User
 
 Username = Annotated[
     str, StringConstraints(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
@@ -161,6 +161,20 @@ class SessionRead(BaseModel):
     device: str | None
     browser: str | None
     current: bool
+
+    @classmethod
+    def of(cls, row: AuthSession, *, current: bool) -> SessionRead:
+        """A session row as the API shows it; `current` marks the caller's own session."""
+        return cls(
+            id=row.id,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            expires_at=row.expires_at,
+            ip=row.ip,
+            device=row.device,
+            browser=row.browser,
+            current=current,
+        )
 
 
 class SessionList(BaseModel):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from relaypacs.backup.errors import TargetUnavailable
+from relaypacs.backup.errors import TargetUnavailable, s3_errors
 from relaypacs.backup.manifest import BLOCK_SIZE, Readable, check_key, private_file
 from relaypacs.uploads.storage import LocalStorage, Storage
 
@@ -96,19 +96,8 @@ class S3Objects(StoredObjects):
         self.location = f"s3://{bucket}/{prefix}"
         self.transfer = TransferConfig(max_concurrency=2, multipart_chunksize=8 * 1024 * 1024)
 
-    @contextlib.contextmanager
-    def _translated(self) -> Iterator[None]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            yield
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "error")
-            raise TargetUnavailable(f"the storage bucket {self.location} answered {code}") from exc
-        except BotoCoreError as exc:
-            raise TargetUnavailable(
-                f"cannot reach the storage bucket {self.location}: {type(exc).__name__}"
-            ) from exc
+    def _translated(self) -> contextlib.AbstractContextManager[None]:
+        return s3_errors(f"the storage bucket {self.location}")
 
     def _bucket_exists(self) -> bool:
         from botocore.exceptions import ClientError

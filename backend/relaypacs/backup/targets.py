@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from relaypacs.backup.config import BackupSettings
-from relaypacs.backup.errors import BackupNotFound, TargetUnavailable
+from relaypacs.backup.errors import BackupNotFound, TargetUnavailable, s3_errors
 from relaypacs.backup.manifest import BLOCK_SIZE, Readable, check_key, private_file
 
 _DELETE_BATCH = 1000
@@ -126,19 +126,8 @@ class S3Target(Target):
     def _key(self, backup_id: str, name: str) -> str:
         return f"{self.prefix}{check_key(backup_id)}/{check_key(name)}"
 
-    @contextlib.contextmanager
-    def _translated(self) -> Iterator[None]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            yield
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "error")
-            raise TargetUnavailable(f"the backup bucket {self.location} answered {code}") from exc
-        except BotoCoreError as exc:
-            raise TargetUnavailable(
-                f"cannot reach the backup bucket {self.location}: {type(exc).__name__}"
-            ) from exc
+    def _translated(self) -> contextlib.AbstractContextManager[None]:
+        return s3_errors(f"the backup bucket {self.location}")
 
     def list_ids(self) -> list[str]:
         ids: list[str] = []

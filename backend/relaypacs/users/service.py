@@ -86,21 +86,7 @@ async def sessions_of(
         details={"count": len(rows)},
     )
     await session.commit()
-    return SessionList(
-        items=[
-            SessionRead(
-                id=s.id,
-                created_at=s.created_at,
-                last_seen_at=s.last_seen_at,
-                expires_at=s.expires_at,
-                ip=s.ip,
-                device=s.device,
-                browser=s.browser,
-                current=False,
-            )
-            for s in rows
-        ]
-    )
+    return SessionList(items=[SessionRead.of(s, current=False) for s in rows])
 
 
 def profile(user: User) -> ProfileRead:
