@@ -124,3 +124,18 @@ async def test_only_admins_invite_and_taken_names_are_refused(
         "/api/users/invitations", headers=headers, json=body | {"password": NEW_PASSWORD}
     )
     assert extra.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"rate_limit": {"invitation_accept_per_ip": "2/minute"}}]
+)
+async def test_guessing_invitation_links_is_rate_limited_per_ip(client: httpx.AsyncClient) -> None:
+    answers = [
+        await client.post(
+            "/api/invitations/accept", json={"token": f"{n}" * 43, "password": NEW_PASSWORD}
+        )
+        for n in range(3)
+    ]
+    assert [a.status_code for a in answers] == [404, 404, 429]
+    assert answers[2].json()["error"]["code"] == "rate_limited"
+    assert int(answers[2].headers["retry-after"]) >= 1

@@ -50,7 +50,13 @@ def parse_rate(value: object) -> object:
 # NoDecode: the environment's "30/minute" is parsed here, not as JSON.
 RateSetting = Annotated[Rate, NoDecode, BeforeValidator(parse_rate), PlainSerializer(str)]
 RateLimitedAction = Literal[
-    "login", "login_2fa", "register", "verify_resend", "password_change", "reauth"
+    "login",
+    "login_2fa",
+    "register",
+    "verify_resend",
+    "password_change",
+    "reauth",
+    "invitation_accept",
 ]
 
 
@@ -72,6 +78,8 @@ class RateLimits(BaseModel):
     password_change_per_account: RateSetting = Rate(10, 3600)
     reauth_per_ip: RateSetting = Rate(30, 3600)
     reauth_per_account: RateSetting = Rate(10, 3600)
+    # Accepting an invitation: per IP only (the link's token is all a caller gives).
+    invitation_accept_per_ip: RateSetting = Rate(20, 3600)
 
     def per_ip(self, action: RateLimitedAction) -> Rate:
         rate: Rate = getattr(self, f"{action}_per_ip")

@@ -16,8 +16,9 @@ from relaypacs.auth.schemas import (
     UserCreate,
     UserUpdate,
 )
-from relaypacs.core import pagination
+from relaypacs.core import pagination, rate_limit
 from relaypacs.core.dependencies import (
+    CacheDep,
     ClientDep,
     HasherDep,
     SessionDep,
@@ -142,12 +143,19 @@ async def invite_user(
         {
             403: "weak_password (`reason` says why)",
             404: "invalid_invitation: unknown, expired or already used",
+            429: "rate_limited (Retry-After says when to try again)",
         },
     ),
 )
 async def accept_invitation(
-    data: InvitationAccept, session: SessionDep, hasher: HasherDep, client: ClientDep
+    data: InvitationAccept,
+    session: SessionDep,
+    hasher: HasherDep,
+    client: ClientDep,
+    cache: CacheDep,
+    settings: SettingsDep,
 ) -> InvitationAccepted:
+    await rate_limit.limit_ip(cache, settings, "invitation_accept", ip=client.ip)
     user = await invitations.accept(
         session, hasher=hasher, token=data.token, password=data.password, client=client
     )
