@@ -1,7 +1,8 @@
 // Issue 14, admin console (1): an admin creates a radiologist in the UI with a temporary
-// password; the radiologist signs in, reaches the reports list and has no Upload entry.
+// password; the radiologist signs in, reaches the worklist, has no Upload entry, and assigns
+// the STAT report to themself from the worklist in one click.
 // Then every admin screen is photographed at phone and desktop sizes (no sideways scrolling).
-import { artifact, assert, DESKTOP, log, loginViaUi, newUser, PHONE, scenario } from './_lib.mjs';
+import { artifact, assert, DESKTOP, log, loginViaUi, newUser, PHONE, scenario, sleep } from './_lib.mjs';
 import { account, navLinks, openAdminConsole, openUser, overflowsSideways } from './admin-helpers.mjs';
 
 await scenario(async (t) => {
@@ -29,8 +30,21 @@ await scenario(async (t) => {
   const other = await t.launch({ viewport: DESKTOP });
   const radPage = await other.context.newPage();
   await loginViaUi(radPage, radiologist, { landing: '/reports' });
-  await radPage.getByRole('heading', { level: 1, name: 'Reports' }).waitFor();
+  await radPage.getByRole('heading', { level: 1, name: 'Worklist' }).waitFor();
   const radiologistNav = await navLinks(radPage);
+
+  log('the radiologist assigns the STAT report to themself from the worklist');
+  const stat = radPage.locator('li.report-item[data-service-level="STAT"]');
+  // The report appears once the study is forwarded (the test uploads it just before).
+  for (let i = 0; i < 60 && !(await stat.count()); i += 1) {
+    await sleep(500);
+    await radPage.reload();
+    await radPage.getByRole('heading', { level: 1, name: 'Worklist' }).waitFor();
+  }
+  const firstLevel = await radPage.locator('li.report-item').first().getAttribute('data-service-level');
+  await stat.first().getByRole('button', { name: 'Assign to me' }).click();
+  await radPage.locator('li.report-item[data-service-level="STAT"][data-assigned="me"]').waitFor();
+  const assignedStat = await radPage.locator('li.report-item[data-assigned="me"]').count();
   await radPage.goto('/admin/users');
   await radPage.getByRole('heading', { name: 'Not allowed' }).waitFor();
   const adminRefused = !(await radPage.getByRole('heading', { level: 1, name: 'Users' }).count());
@@ -61,5 +75,5 @@ await scenario(async (t) => {
       shots.push({ screen: name, label, file, width: viewport.width });
     }
   }
-  return { created: radiologist.username, role, radiologistNav, adminRefused, shots };
+  return { created: radiologist.username, role, radiologistNav, adminRefused, firstLevel, assignedStat, shots };
 });

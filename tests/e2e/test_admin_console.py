@@ -51,10 +51,16 @@ async def _seed(
         await database.dispose()
 
 
-def test_an_admin_creates_a_radiologist_who_reaches_the_reports_without_upload(
-    browser: Browser, gateway: LiveServer, tmp_path: Path
+def test_an_admin_creates_a_radiologist_who_assigns_a_stat_report_from_the_worklist(
+    browser: Browser, gateway: LiveServer, pacs: OrthancServer, tmp_path: Path
 ) -> None:
-    users = asyncio.run(_seed(gateway, tmp_path / "seed"))
+    users = asyncio.run(_seed(gateway, tmp_path / "seed", uploader={"facility": "North Clinic"}))
+    for level, modality in (("ROUTINE", "CR"), ("STAT", "CT")):
+        asyncio.run(
+            _upload(
+                gateway, users["uploader"], tmp_path / level, modality=modality, service_level=level
+            )
+        )
 
     result = browser.run_scenario(
         "admin-create-radiologist", E2E_ADMIN=users["admin"].username, E2E_PASSWORD=DEFAULT_PASSWORD
@@ -62,8 +68,11 @@ def test_an_admin_creates_a_radiologist_who_reaches_the_reports_without_upload(
 
     assert result["role"] == "radiologist"
     # No Upload, History or Admin entry (the bell is the Notifications link).
-    assert result["radiologistNav"] == ["Reports", "Dashboard", "Notifications"]
+    assert result["radiologistNav"] == ["Reports", "Dashboard", "Notifications", "Settings"]
     assert result["adminRefused"] is True
+    # STAT first by default for a radiologist; one click made it theirs (and only it).
+    assert result["firstLevel"] == "STAT"
+    assert result["assignedStat"] == 1
     shots = {(shot["screen"], shot["label"]): Path(shot["file"]) for shot in result["shots"]}
     assert set(shots) == {
         (screen, label)
