@@ -55,12 +55,12 @@ async def test_the_app_is_served_with_the_gateways_cache_headers(
             assert media_type(served) == media_type(own), (path, media_type(served))
 
     for path in ("/", "/history/0b5a7c1e-1d2f-4e6a-9b8c-7d6e5f4a3b2c", "/settings/account"):
-        answer = await front.get(path)
-        assert answer.content == index and media_type(answer) == "text/html", path
-        # No other site may frame the app (clickjacking of Settings, the admin console).
-        assert answer.headers["content-security-policy"] == "frame-ancestors 'none'", path
-        assert answer.headers["x-frame-options"] == "DENY", path
-        assert answer.headers["referrer-policy"] == "no-referrer", path
+        for answer in (await front.get(path), await direct.get(path)):
+            assert answer.content == index and media_type(answer) == "text/html", path
+            # No other site may frame the app (clickjacking of Settings, the admin console).
+            assert answer.headers["content-security-policy"] == "frame-ancestors 'none'", path
+            assert answer.headers["x-frame-options"] == "DENY", path
+            assert answer.headers["referrer-policy"] == "no-referrer", path
     assert media_type(await front.get("/manifest.webmanifest")) == "application/manifest+json"
     assert (await front.get(script)).content == (stack.dist / script.lstrip("/")).read_bytes()
     head = await front.head(script)

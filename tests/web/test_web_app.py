@@ -38,6 +38,10 @@ async def test_root_serves_index_html_revalidated_every_time(client: httpx.Async
     assert r.text == INDEX
     assert r.headers["content-type"].startswith("text/html")
     assert r.headers["cache-control"] == "no-cache"
+    # No other site may frame the app; no referrer leaves it.
+    assert r.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["referrer-policy"] == "no-referrer"
 
 
 @pytest.mark.parametrize("route", ["/upload", "/history", "/verify-email", "/a/deep/client/route"])
