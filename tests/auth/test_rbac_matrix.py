@@ -231,6 +231,7 @@ CASES = [
     ),
     # PACS administration
     Case("GET", "/api/pacs/destinations", admin_only(200)),
+    Case("GET", "/api/pacs/dead-letters", admin_only(200)),
     Case(
         "POST",
         "/api/pacs/jobs/{job_id}/retry",
@@ -251,13 +252,43 @@ CASES = [
             "role": "radiologist",
         },
     ),
+    Case(
+        "POST",
+        "/api/users/invitations",
+        admin_only(201),
+        body=lambda c: {
+            "email": f"invited-{id(c)}@example.org",
+            "username": f"invited{id(c)}",
+            "full_name": "Invited By Admin",
+            "role": "clinician",
+        },
+    ),
+    # the invitee's link: public (the token is the credential); an unknown one is 404
+    Case(
+        "POST",
+        "/api/invitations/accept",
+        public(404),
+        body=lambda c: {"token": "u" * 43, "password": NEW_PASSWORD},
+    ),
     Case("GET", "/api/users/{user_id}", admin_only(200), path=lambda c: f"/api/users/{c.other.id}"),
+    Case(
+        "GET",
+        "/api/users/{user_id}/sessions",
+        admin_only(200),
+        path=lambda c: f"/api/users/{c.other.id}/sessions",
+    ),
     Case(
         "PATCH",
         "/api/users/{user_id}",
         admin_only(200),
         path=lambda c: f"/api/users/{c.other.id}",
         body=lambda c: {"facility_id": None},
+    ),
+    Case(
+        "POST",
+        "/api/users/{user_id}/invitation",
+        admin_only(409),  # `other` was created with a password: no invitation to renew
+        path=lambda c: f"/api/users/{c.other.id}/invitation",
     ),
     Case(
         "POST",

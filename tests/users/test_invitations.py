@@ -139,3 +139,30 @@ async def test_guessing_invitation_links_is_rate_limited_per_ip(client: httpx.As
     assert [a.status_code for a in answers] == [404, 404, 429]
     assert answers[2].json()["error"]["code"] == "rate_limited"
     assert int(answers[2].headers["retry-after"]) >= 1
+
+
+async def test_a_lost_invitation_is_renewed_and_the_earlier_link_stops_working(
+    app: FastAPI, client: httpx.AsyncClient, smtp_server: tuple[int, MailSink]
+) -> None:
+    sink = smtp_server[1]
+    headers, user, first = await _invite(app, client, sink)
+    renewed = await client.post(f"/api/users/{user['id']}/invitation", headers=headers)
+    assert renewed.status_code == 200, renewed.text
+    link = re.search(r"/accept-invitation\?token=([\w-]+)", sink.messages[-1].get_content())
+    assert link and link.group(1) != first
+    old = await client.post(
+        "/api/invitations/accept", json={"token": first, "password": NEW_PASSWORD}
+    )
+    assert old.status_code == 404 and old.json()["error"]["code"] == "invalid_invitation"
+    accepted = await client.post(
+        "/api/invitations/accept", json={"token": link.group(1), "password": NEW_PASSWORD}
+    )
+    assert accepted.status_code == 200, accepted.text
+    # Used: nothing to renew any more; nor for an account created with a password.
+    again = await client.post(f"/api/users/{user['id']}/invitation", headers=headers)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "no_pending_invitation"
+    with_password = await create_user(app)
+    refused = await client.post(f"/api/users/{with_password.id}/invitation", headers=headers)
+    assert refused.status_code == 409
+    audit = (await client.get(f"/api/audit?target_id={user['id']}", headers=headers)).json()
+    assert "user_reinvited" in {e["action"] for e in audit["items"]}

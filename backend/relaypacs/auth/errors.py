@@ -24,6 +24,15 @@ class EmailNotVerified(AppError):
     message = "Verify your email address before signing in; check your inbox."
 
 
+class NoPendingInvitation(AppError):
+    status_code = 409
+    code = "no_pending_invitation"
+    message = (
+        "This account has no invitation waiting: it was created with a password, or its "
+        "invitation was already used."
+    )
+
+
 class InvalidInvitation(AppError):
     # No open invitation has this token (any more): unknown, expired or already used.
     status_code = 404

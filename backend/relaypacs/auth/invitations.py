@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
 from relaypacs.auth import accounts, passwords
-from relaypacs.auth.errors import InvalidInvitation
+from relaypacs.auth.errors import InvalidInvitation, NoPendingInvitation
 from relaypacs.auth.models import Invitation, User
 from relaypacs.auth.schemas import InvitationCreate, UserCreate
 from relaypacs.core import mail, security
@@ -44,6 +44,55 @@ async def invite(
         actor_id=actor.id,
         ip=client.ip,
     )
+    await _issue(
+        session, settings=settings, user=user, actor=actor, client=client, action="user_invited"
+    )
+    return user
+
+
+async def reissue(
+    session: AsyncSession,
+    *,
+    settings: CoreSettings,
+    user: User,
+    actor: User,
+    client: ClientInfo,
+) -> User:
+    """A new link for an invited account that has not used its invitation (lost or expired):
+    every earlier link stops working. 409 no_pending_invitation for any other account."""
+    invited = await session.scalar(
+        select(Invitation.id).where(Invitation.user_id == user.id).limit(1)
+    )
+    accepted = await session.scalar(
+        select(Invitation.id)
+        .where(Invitation.user_id == user.id, Invitation.used_at.is_not(None))
+        .limit(1)
+    )
+    if invited is None or accepted is not None or not user.is_active:
+        raise NoPendingInvitation()
+    now = utcnow()
+    await execute_dml(
+        session,
+        update(Invitation)
+        .where(Invitation.user_id == user.id, Invitation.used_at.is_(None))
+        .values(expires_at=now),
+    )
+    await _issue(
+        session, settings=settings, user=user, actor=actor, client=client, action="user_reinvited"
+    )
+    return user
+
+
+async def _issue(
+    session: AsyncSession,
+    *,
+    settings: CoreSettings,
+    user: User,
+    actor: User,
+    client: ClientInfo,
+    action: str,
+) -> None:
+    """Store a new link's hash, audit `action`, commit, then mail the link."""
     token = security.new_opaque_token()
     session.add(
         Invitation(
@@ -55,7 +104,7 @@ async def invite(
     )
     audit.record(
         session,
-        action="user_invited",
+        action=action,
         actor_id=actor.id,
         target_type="user",
         target_id=user.id,
@@ -76,7 +125,6 @@ async def invite(
             "message.\n"
         ),
     )
-    return user
 
 
 async def accept(

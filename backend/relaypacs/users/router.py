@@ -217,6 +217,32 @@ async def list_user_sessions(
 
 
 @admin_router.post(
+    "/{user_id:uuid}/invitation",
+    response_model=UserRead,
+    status_code=200,
+    responses=error_responses(
+        {
+            404: "user_not_found",
+            409: "no_pending_invitation: created with a password, or the invitation was used",
+        }
+    ),
+    summary="Mail an invited user a new link (every earlier link stops working)",
+)
+async def reissue_invitation(
+    user_id: uuid.UUID,
+    admin: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+) -> UserRead:
+    user = await accounts.get_or_raise(session, user_id=user_id)
+    user = await invitations.reissue(
+        session, settings=settings, user=user, actor=admin, client=client
+    )
+    return UserRead.model_validate(user)
+
+
+@admin_router.post(
     "/{user_id:uuid}/membership/{decision}",
     response_model=UserRead,
     status_code=200,

@@ -33,6 +33,12 @@ export async function inviteUser(body: InvitationCreate): Promise<AdminUser> {
   return data;
 }
 
+/** Mail an invited user a new link (their earlier links stop working); 409 when none is pending. */
+export async function reissueInvitation(userId: string): Promise<AdminUser> {
+  const { data } = await apiClient.post<AdminUser>(`/api/users/${encodeURIComponent(userId)}/invitation`, {});
+  return data;
+}
+
 export async function updateUser(userId: string, changes: UserUpdate): Promise<AdminUser> {
   const { data } = await apiClient.patch<AdminUser>(`/api/users/${encodeURIComponent(userId)}`, changes);
   return data;

@@ -96,6 +96,33 @@ describe('UserDetailPage', () => {
     expect(screen.getByLabelText('Facility')).toHaveValue(FACILITY.id);
   });
 
+  it('renews a lost invitation for an invited account that has not signed in', async () => {
+    const invited = { ...PENDING, membership: null, email_verified: false };
+    const api = await renderPage((request) => {
+      if (request.method === 'GET' && request.url === `/api/users/${USER_ID}`) return { status: 200, body: invited };
+      if (request.method === 'POST' && request.url === `/api/users/${USER_ID}/invitation`) {
+        return { status: 200, body: invited };
+      }
+      return undefined;
+    });
+    restore = api.restore;
+    await userEvent.click(await screen.findByRole('button', { name: 'Send a new invitation' }));
+    expect(await screen.findByText(/A new invitation was mailed to sam@example\.org/)).toBeInTheDocument();
+    expect(api.requests.filter((r) => r.url === `/api/users/${USER_ID}/invitation`)).toHaveLength(1);
+  });
+
+  it('does not offer an invitation to an account that has signed in', async () => {
+    const api = await renderPage((request) => {
+      if (request.method === 'GET' && request.url === `/api/users/${USER_ID}`) {
+        return { status: 200, body: { ...PENDING, membership: null } };
+      }
+      return undefined;
+    });
+    restore = api.restore;
+    await screen.findByRole('button', { name: 'Disable account' });
+    expect(screen.queryByRole('button', { name: 'Send a new invitation' })).not.toBeInTheDocument();
+  });
+
   it('disables an account only after an explicit confirmation', async () => {
     const api = await renderPage((request) => {
       if (request.method === 'GET' && request.url === `/api/users/${USER_ID}`) {

@@ -6,7 +6,7 @@ import { CachedDataBadge } from '@/components/ui/cached-data-badge';
 import { FormAlert } from '@/components/ui/form-alert';
 import { adminAuditPath, paths } from '@/config/paths';
 import { listAllFacilities } from '@/features/admin/api/facilities';
-import { decideMembership, getUser, getUserSessions, updateUser } from '@/features/admin/api/users';
+import { decideMembership, getUser, getUserSessions, reissueInvitation, updateUser } from '@/features/admin/api/users';
 import { AdminNav } from '@/features/admin/components/admin-nav';
 import { UserSessions } from '@/features/admin/components/user-sessions';
 import { ROLE_LABELS, ROLES, type AdminUser, type Facility, type Role } from '@/features/admin/types/admin';
@@ -231,6 +231,24 @@ export function UserDetailPage({ userId }: { userId: string }) {
           >
             Enable account
           </button>
+        )}
+        {user.is_active && !user.email_verified && (
+          <p>
+            {/* Invited and not yet signed in (or never verified): a lost or expired link is renewed. */}
+            <button
+              type="button"
+              className="button button-secondary"
+              disabled={busy || !online}
+              onClick={() =>
+                void act(
+                  () => reissueInvitation(user.id),
+                  `A new invitation was mailed to ${user.email}; earlier links no longer work.`,
+                )
+              }
+            >
+              Send a new invitation
+            </button>
+          </p>
         )}
       </section>
 
