@@ -81,6 +81,9 @@ await scenario(async (t) => {
   await page.keyboard.type('Keyboard Clinic');
   await page.keyboard.press('Enter');
   await page.getByText('Keyboard Clinic was created.').waitFor();
+  // The list is fetched again after the message: wait for its row (fails if it never comes).
+  const row = page.locator('td', { hasText: 'Keyboard Clinic' }).first();
+  await row.waitFor({ timeout: 15_000 }).catch(() => {});
   const created = await page.locator('td', { hasText: 'Keyboard Clinic' }).count();
   return { screens, detail, openedWithKeyboard: true, facilityCreated: created > 0 };
 });
