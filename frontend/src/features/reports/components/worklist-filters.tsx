@@ -18,88 +18,83 @@ interface Props {
 }
 
 /** Sort and filters of the reports list; every change lands in the URL (the caller's `onChange`). */
+interface SelectFieldProps<V extends string> {
+  id: string;
+  label: string;
+  value: V;
+  /** Each option's value and label; `all` (when given) is the empty value's label. */
+  options: readonly { value: V; label: string }[];
+  all?: string;
+  onChange: (value: V) => void;
+}
+
+/** One labelled select of the worklist's sort and filters. */
+function SelectField<V extends string>({ id, label, value, options, all, onChange }: SelectFieldProps<V>) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(event) => onChange(event.target.value as V)}>
+        {all !== undefined && <option value="">{all}</option>}
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+const plain = (values: readonly string[]) => values.map((value) => ({ value, label: value }));
+
+/** Sort and filters of the reports list; every change lands in the URL (the caller's `onChange`). */
 export function WorklistFilters({ query, assignable, onChange, onClear, filtered }: Props) {
   const modalities = COMMON_MODALITIES.includes(query.modality) || !query.modality
     ? COMMON_MODALITIES
     : [query.modality, ...COMMON_MODALITIES];
   return (
     <form className="worklist-filters" aria-label="Sort and filter reports" onSubmit={(event) => event.preventDefault()}>
-      <div className="field">
-        <label htmlFor="report-sort">Sort by</label>
-        <select
-          id="report-sort"
-          value={query.sort}
-          onChange={(event) => onChange({ sort: event.target.value as WorklistQuery['sort'] })}
-        >
-          {SORT_OPTIONS.map((option) => (
-            <option key={option.value} value={option.value}>
-              {option.label}
-            </option>
-          ))}
-        </select>
-      </div>
+      <SelectField
+        id="report-sort"
+        label="Sort by"
+        value={query.sort}
+        options={SORT_OPTIONS}
+        onChange={(sort) => onChange({ sort })}
+      />
       {assignable && (
-        <div className="field">
-          <label htmlFor="report-assigned-filter">Assignment</label>
-          <select
-            id="report-assigned-filter"
-            value={query.assigned}
-            onChange={(event) => onChange({ assigned: event.target.value as WorklistQuery['assigned'] })}
-          >
-            <option value="">Anyone</option>
-            {ASSIGNED_OPTIONS.map((option) => (
-              <option key={option.value} value={option.value}>
-                {option.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="report-assigned-filter"
+          label="Assignment"
+          value={query.assigned}
+          options={ASSIGNED_OPTIONS}
+          all="Anyone"
+          onChange={(assigned) => onChange({ assigned })}
+        />
       )}
-      <div className="field">
-        <label htmlFor="report-status-filter">Status</label>
-        <select
-          id="report-status-filter"
-          value={query.status}
-          onChange={(event) => onChange({ status: event.target.value as WorklistQuery['status'] })}
-        >
-          <option value="">All</option>
-          {REPORT_STATUSES.map((value) => (
-            <option key={value} value={value}>
-              {STATUS_LABELS[value]}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div className="field">
-        <label htmlFor="report-modality-filter">Modality</label>
-        <select
-          id="report-modality-filter"
-          value={query.modality}
-          onChange={(event) => onChange({ modality: event.target.value })}
-        >
-          <option value="">All</option>
-          {modalities.map((value) => (
-            <option key={value} value={value}>
-              {value}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div className="field">
-        <label htmlFor="report-service-level-filter">Service level</label>
-        <select
-          id="report-service-level-filter"
-          value={query.serviceLevel}
-          onChange={(event) => onChange({ serviceLevel: event.target.value as WorklistQuery['serviceLevel'] })}
-        >
-          <option value="">All</option>
-          {serviceLevelValues.map((value) => (
-            <option key={value} value={value}>
-              {value}
-            </option>
-          ))}
-        </select>
-      </div>
+      <SelectField
+        id="report-status-filter"
+        label="Status"
+        value={query.status}
+        options={REPORT_STATUSES.map((value) => ({ value, label: STATUS_LABELS[value] }))}
+        all="All"
+        onChange={(status) => onChange({ status })}
+      />
+      <SelectField
+        id="report-modality-filter"
+        label="Modality"
+        value={query.modality}
+        options={plain(modalities)}
+        all="All"
+        onChange={(modality) => onChange({ modality })}
+      />
+      <SelectField
+        id="report-service-level-filter"
+        label="Service level"
+        value={query.serviceLevel}
+        options={plain(serviceLevelValues) as { value: WorklistQuery['serviceLevel']; label: string }[]}
+        all="All"
+        onChange={(serviceLevel) => onChange({ serviceLevel })}
+      />
       <div className="field">
         <label htmlFor="report-date-from">Received from</label>
         <input
