@@ -218,6 +218,10 @@ async def test_every_rule_and_panel_evaluates_on_a_real_prometheus_scraping_a_re
             await wait_for(prom, 'sum(relaypacs_uploads_finished_total{outcome="forwarded"}) >= 1')
             await wait_for(prom, "relaypacs:upload_success_rate:ratio_1h == 1")
             await wait_for(prom, "relaypacs:scheduled_job_since_success_seconds")
+            # rate() needs two samples in its window, and the series this upload created (a
+            # labelled counter appears at its first increment) may have been scraped once only.
+            last_scrape = (await query(prom, 'timestamp(up{job="relaypacs"})'))[0]["value"][1]
+            await wait_for(prom, f'timestamp(up{{job="relaypacs"}}) > {last_scrape}')
 
             for rule in rules():
                 await query(prom, rule["expr"])  # parses and evaluates
