@@ -462,7 +462,7 @@ class RedisServer(_Server):
             "redis-server", [], "install it with `apt-get install -y redis-server`"
         )
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = self.port or free_port()  # a restart keeps its port
         self._proc = _spawn(
             [
                 str(binary),

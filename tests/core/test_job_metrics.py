@@ -129,3 +129,33 @@ def test_a_cron_jobs_interval_is_its_longest_gap() -> None:
     assert jobs.cron_interval(weekdays) == timedelta(days=3)  # Friday to Monday
     hourly = CronTrigger.from_crontab("15 * * * *", timezone="UTC")
     assert jobs.cron_interval(hourly) == timedelta(hours=1)
+
+
+async def test_a_cron_fire_runs_once_across_processes_however_late_a_trigger_fires(
+    app: FastAPI,
+) -> None:
+    """Three processes' triggers fire for the same time, one after another (the last ones
+    late, after the first run ended): the job runs once. A failed run lets the next retry."""
+    database, name = app.state.database, f"cron_job_{uuid.uuid4().hex[:8]}"
+    ran: list[int] = []
+
+    async def job() -> str:
+        ran.append(1)
+        return "done"
+
+    for _ in range(3):
+        await jobs.run_once_per_fire(database, name, job, timedelta(minutes=5), timedelta(hours=12))
+    assert len(ran) == 1
+    assert runs(name, "success") == 1 and runs(name, "skipped") == 2
+
+    failing = f"{name}_failing"
+    with pytest.raises(RuntimeError):
+        await jobs.run_once_per_fire(
+            database, failing, fail, timedelta(minutes=5), timedelta(hours=12)
+        )
+    assert (
+        await jobs.run_once_per_fire(
+            database, failing, succeed, timedelta(minutes=5), timedelta(hours=12)
+        )
+        == "done"
+    )

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -46,7 +47,7 @@ def render(values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
-def main_config(base: Path, site: Path) -> str:
+def main_config(base: Path, site: Path, upstream: str = "") -> str:
     # As root the workers would run as `nobody`, who cannot read pytest's private tmp dirs.
     user = "user root;\n" if os.geteuid() == 0 else ""
     temp = base / "temp"
@@ -64,7 +65,7 @@ http {{
     fastcgi_temp_path {temp}/fastcgi;
     uwsgi_temp_path {temp}/uwsgi;
     scgi_temp_path {temp}/scgi;
-    include {site};
+{upstream}    include {site};
 }}
 """
 
@@ -87,22 +88,34 @@ def check_config(base: Path, gateway: str, web_root: str, listen: str = "8080") 
     return output
 
 
-def _write(base: Path, values: dict[str, str]) -> Path:
+def upstream_block(name: str, servers: Sequence[str]) -> str:
+    """An upstream group the template's `proxy_pass http://$relaypacs_gateway` picks by name
+    (nginx looks a variable's host up among the groups before asking the resolver): plain
+    round-robin, no stickiness, keep-alive connections to the replicas."""
+    lines = "".join(f"        server {server} max_fails=1 fail_timeout=2s;\n" for server in servers)
+    return f"    upstream {name} {{\n{lines}        keepalive 16;\n    }}\n"
+
+
+def _write(base: Path, values: dict[str, str], upstream: str = "") -> Path:
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (base / "temp" / name).mkdir(parents=True, exist_ok=True)
     site = base / "relaypacs.conf"
     site.write_text(render(values))
     conf = base / "nginx.conf"
-    conf.write_text(main_config(base, site))
+    conf.write_text(main_config(base, site, upstream))
     return conf
 
 
 class NginxServer:
     """nginx with the web front's config, in front of `gateway` (host:port), serving `web_root`."""
 
-    def __init__(self, base: Path, *, gateway: str, web_root: Path) -> None:
+    def __init__(
+        self, base: Path, *, gateway: str, web_root: Path, replicas: Sequence[str] = ()
+    ) -> None:
+        """`gateway` is one host:port or, with `replicas`, the name of their upstream group."""
         self.base = base
         self.gateway = gateway
+        self.replicas = list(replicas)
         self.web_root = web_root
         self.port = 0
         self.access_log = base / "access.log"  # the config logs to stdout
@@ -123,6 +136,7 @@ class NginxServer:
                 "RELAYPACS_GATEWAY": self.gateway,
                 "RELAYPACS_WEB_ROOT": str(self.web_root),
             },
+            upstream_block(self.gateway, self.replicas) if self.replicas else "",
         )
         argv = [
             str(nginx_binary()),

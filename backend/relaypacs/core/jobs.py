@@ -76,17 +76,23 @@ async def unlock(database: Database, name: str) -> None:
         await session.commit()
 
 
-async def _succeeded(database: Database, name: str) -> None:
+async def _succeeded(database: Database, name: str, hold_until: datetime | None = None) -> None:
+    """Record the success; with `hold_until`, the lease is kept (holder cleared) until then,
+    so that no other process runs the job again before it."""
     now = utcnow()
+    values: dict[str, Any] = {"last_success_at": now}
+    if hold_until is not None:
+        values.update(holder=None, locked_until=max(hold_until, now))
     async with database.sessionmaker() as session:
         await execute_dml(
             session,
             update(JobLock)
             .where(JobLock.name == name)
-            .values(last_success_at=now)
+            .values(**values)
             .execution_options(synchronize_session=False),
         )
         await session.commit()
+    log.info("job_succeeded", job=name)
     metrics.SCHEDULED_JOB_RUNS.labels(name, "success").inc()
     metrics.SCHEDULED_JOB_LAST_SUCCESS.labels(name).set(now.timestamp())
 
@@ -99,7 +105,8 @@ def _skipped(name: str) -> None:
 async def run_exclusive(
     database: Database, name: str, func: Callable[[], Awaitable[Any]], lease: timedelta
 ) -> Any | None:
-    """Run `func` if this process wins the lease; None when another process holds it."""
+    """Run `func` now if this process wins the lease, releasing it after (an operator's
+    on-demand run); None when another process holds it."""
     if not await try_lock(database, name, lease):
         _skipped(name)
         return None
@@ -114,6 +121,33 @@ async def run_exclusive(
         await unlock(database, name)
 
 
+async def run_once_per_fire(
+    database: Database,
+    name: str,
+    func: Callable[[], Awaitable[Any]],
+    lease: timedelta,
+    hold: timedelta,
+) -> Any | None:
+    """A cron job's run: `func` if this process wins the lease (held for `lease` while it
+    runs); None when another process holds it. A success keeps the lease until `hold` after
+    the run began (half the shortest gap between fire times), so every other process whose
+    trigger fires for the same time, however late, skips it; a failure releases the lease
+    so that another process (or the next fire) may retry."""
+    started = utcnow()
+    if not await try_lock(database, name, lease):
+        _skipped(name)
+        return None
+    try:
+        result = await func()
+    except BaseException as exc:
+        if isinstance(exc, Exception):
+            metrics.SCHEDULED_JOB_RUNS.labels(name, "failure").inc()
+        await unlock(database, name)
+        raise
+    await _succeeded(database, name, hold_until=started + hold)
+    return result
+
+
 def watch(name: str, interval: timedelta) -> None:
     """Export the job's schedule, and its series at 0, before its first run."""
     _watched.add(name)
@@ -123,20 +157,25 @@ def watch(name: str, interval: timedelta) -> None:
         metrics.SCHEDULED_JOB_RUNS.labels(name, outcome)
 
 
-def cron_interval(trigger: CronTrigger, runs: int = 8) -> timedelta:
-    """The longest gap between the trigger's next `runs` fire times (weekends included)."""
+def cron_gaps(trigger: CronTrigger, runs: int = 8) -> list[timedelta]:
+    """The gaps between the trigger's next `runs` fire times (weekends included)."""
     now = datetime.now(UTC)
     fire: datetime | None = trigger.get_next_fire_time(None, now)
-    longest = timedelta(0)
+    gaps: list[timedelta] = []
     for _ in range(runs):
         if fire is None:
             break
         following: datetime | None = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
         if following is None:
             break
-        longest = max(longest, following - fire)
+        gaps.append(following - fire)
         fire = following
-    return longest
+    return gaps
+
+
+def cron_interval(trigger: CronTrigger, runs: int = 8) -> timedelta:
+    """The longest gap between the trigger's next `runs` fire times."""
+    return max(cron_gaps(trigger, runs), default=timedelta(0))
 
 
 async def refresh_gauges(database: Database) -> None:
@@ -167,14 +206,17 @@ def add_cron_job(
     func: Callable[[], Awaitable[Any]],
     lease: timedelta = timedelta(hours=1),
 ) -> None:
+    trigger = CronTrigger.from_crontab(crontab, timezone="UTC")
+    gaps = cron_gaps(trigger)
+    hold = min(gaps, default=timedelta(hours=1)) / 2
+
     async def guarded() -> None:
         try:
-            await run_exclusive(database, name, func, lease)
+            await run_once_per_fire(database, name, func, lease, hold)
         except Exception:
             log.exception("job_failed", job=name)
 
-    trigger = CronTrigger.from_crontab(crontab, timezone="UTC")
-    watch(name, cron_interval(trigger))
+    watch(name, max(gaps, default=timedelta(0)))
     scheduler.add_job(
         guarded,
         trigger,
