@@ -7,6 +7,7 @@ not a 502/503/504 from a restart."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,12 +32,14 @@ class Observed:
     transport_errors: int = 0
     chunk_seconds: list[float] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)  # 5xx other than 502/503/504
+    acknowledged: set[tuple[str, int, int]] = field(default_factory=set)  # upload, file, chunk
 
     def merge(self, other: Observed) -> None:
         self.statuses += other.statuses
         self.transport_errors += other.transport_errors
         self.chunk_seconds += other.chunk_seconds
         self.unexpected += other.unexpected
+        self.acknowledged |= other.acknowledged
 
 
 class Client:
@@ -128,7 +131,8 @@ class Client:
                 )
                 self.observed.chunk_seconds.append(time.monotonic() - started)
             assert response.status_code == 200, f"chunk {file}/{index}: {response.text}"
-            assert response.json()["md5"] == content_md5(data)
+            assert response.json()["md5"] == hashlib.md5(data).hexdigest()
+            self.observed.acknowledged.add((upload_id, file, index))
 
         await asyncio.gather(*(one(f, i) for f, i in jobs))
 

@@ -99,6 +99,7 @@ class Cluster:
             FORWARD_WORKERS="2",
             PACS_HEALTH_PROBE_SECONDS="1",
             SSE_PING_SECONDS="5",
+            FORWARD_LEASE_SECONDS="6",  # a dead replica's job is taken over within 6 s
             REPORT_SYNC_INTERVAL_MINUTES=str(2 / 60),  # every 2 s: the jobs test counts runs
             DATABASE_POOL_SIZE="10",
             **FAST_FORWARDING,
@@ -157,6 +158,14 @@ class Cluster:
     def restart_postgres(self, gap: float = 0.0) -> None:
         """A fast shutdown (open sessions are ended), `gap` seconds down, and a start on the
         same data and port, as `systemctl restart postgresql` does."""
+        self.stop_postgres()
+        time.sleep(gap)
+        self.start_postgres()
+
+    def start_postgres(self) -> None:
+        self.postgres._pg_ctl_start()
+
+    def stop_postgres(self) -> None:
         server = self.postgres
         subprocess.run(
             [
@@ -173,8 +182,6 @@ class Cluster:
             capture_output=True,
             timeout=60,
         )
-        time.sleep(gap)
-        server._pg_ctl_start()
 
     def restart_redis(self, gap: float = 0.0) -> None:
         """redis-server stopped (its data is in memory only: everything in it is lost) and
@@ -209,9 +216,15 @@ class Cluster:
             time.sleep(0.05)
 
 
-async def sign_in(base_url: str) -> dict[str, str]:
+async def sign_in(base_url: str, within: float = 10.0) -> dict[str, str]:
+    """The admin's bearer header; a 502/503/504 (a restart under way) is retried `within`."""
+    deadline = time.monotonic() + within
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        r = await client.post("/api/auth/login", json={"login": ADMIN, "password": PASSWORD})
+        while True:
+            r = await client.post("/api/auth/login", json={"login": ADMIN, "password": PASSWORD})
+            if r.status_code not in {502, 503, 504} or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 

@@ -235,6 +235,14 @@ def internal_error_body() -> dict[str, Any]:
     )
 
 
+def unavailable_body() -> dict[str, Any]:
+    return error_body(
+        "service_unavailable",
+        "A service the gateway depends on is unavailable; try again shortly.",
+        request_id=current_request_id(),
+    )
+
+
 def _document_validation_errors(app: FastAPI) -> None:
     """FastAPI documents a 422 with its own `HTTPValidationError` body on every route that
     takes input; the handler above answers ErrorResponse, so the document says that."""

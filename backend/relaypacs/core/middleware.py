@@ -8,12 +8,14 @@ import time
 import uuid
 
 import structlog
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relaypacs.core import metrics
 from relaypacs.core.context import set_request_id, set_settings
-from relaypacs.core.errors import internal_error_body
+from relaypacs.core.errors import internal_error_body, unavailable_body
 from relaypacs.core.logging import get_logger
+from relaypacs.core.unavailable import is_unavailable
 
 log = get_logger("relaypacs.http")
 
@@ -34,6 +36,19 @@ def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "<unmatched>"
+
+
+async def _answer(send: Send, status: int, body: dict[str, object], request_id: str) -> None:
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (REQUEST_ID_HEADER.encode(), request_id.encode()),
+    ]
+    if status == 503:
+        headers.append((b"retry-after", b"2"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 class RequestContextMiddleware:
@@ -69,23 +84,25 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unhandled_error", method=scope["method"], path=scope["path"])
-            status = 500
-            if not response_started:
-                body = json.dumps(internal_error_body()).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (REQUEST_ID_HEADER.encode(), request_id.encode()),
-                        ],
-                    }
+        except ClientDisconnect:
+            # The client went away mid-body: nobody to answer, nothing broken (nginx's 499).
+            log.info("client_disconnected", method=scope["method"], path=scope["path"])
+            status = 499
+        except Exception as exc:
+            if is_unavailable(exc):
+                # The database restarting, Redis gone: a retry will do (never a 500).
+                log.warning(
+                    "dependency_unavailable",
+                    method=scope["method"],
+                    path=scope["path"],
+                    error=type(exc).__name__,
                 )
-                await send({"type": "http.response.body", "body": body})
+                status, body = 503, unavailable_body()
+            else:
+                log.exception("unhandled_error", method=scope["method"], path=scope["path"])
+                status, body = 500, internal_error_body()
+            if not response_started:
+                await _answer(send, status, body, request_id)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)

@@ -102,6 +102,7 @@ class PacsSettings(CoreSettings):
     pacs_dcm4chee: Dcm4cheeDestination = Dcm4cheeDestination()
     forward_workers: Annotated[int, Field(ge=0, le=64)] = 2
     forward_poll_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
+    forward_lease_seconds: Annotated[float, Field(ge=2, le=3600)] = 60.0
     forward_max_attempts: Annotated[int, Field(ge=1, le=1000)] = 12
     forward_max_age_hours: Annotated[float, Field(gt=0)] = 72.0
     forward_backoff_base_seconds: Annotated[float, Field(gt=0)] = 5.0

@@ -19,8 +19,9 @@ from relaypacs.pacs.handoff import ForwardingProgress
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ItemState, JobRole, JobState
 from relaypacs.pacs.states import OPEN
 
-# A worker holds a job for LEASE and renews it every LEASE/4 while it works; a worker
-# that died (SIGKILL, power loss) lets its job go within LEASE.
+# A worker holds a job for its lease (FORWARD_LEASE_SECONDS, LEASE by default) and renews it
+# every quarter lease while it works; a worker that died (SIGKILL, power loss) lets its job
+# go within one lease, to another replica.
 LEASE = timedelta(seconds=60)
 
 
@@ -69,7 +70,7 @@ async def enqueue(
     return destinations
 
 
-async def claim(database: Database, *, holder: str) -> uuid.UUID | None:
+async def claim(database: Database, *, holder: str, lease: timedelta = LEASE) -> uuid.UUID | None:
     """Take the next due job; SKIP LOCKED keeps concurrent workers off the same row."""
     now = utcnow()
     async with database.sessionmaker() as session:
@@ -96,14 +97,16 @@ async def claim(database: Database, *, holder: str) -> uuid.UUID | None:
                 (ForwardJob.state == JobState.pending)
                 | ((ForwardJob.state == JobState.sending) & (ForwardJob.locked_until < now)),
             )
-            .values(state=JobState.sending, locked_by=holder, locked_until=now + LEASE)
+            .values(state=JobState.sending, locked_by=holder, locked_until=now + lease)
             .execution_options(synchronize_session=False),
         )
         await session.commit()
         return candidate if taken == 1 else None
 
 
-async def renew(session: AsyncSession, *, job_id: uuid.UUID, holder: str) -> bool:
+async def renew(
+    session: AsyncSession, *, job_id: uuid.UUID, holder: str, lease: timedelta = LEASE
+) -> bool:
     renewed = await execute_dml(
         session,
         update(ForwardJob)
@@ -112,7 +115,7 @@ async def renew(session: AsyncSession, *, job_id: uuid.UUID, holder: str) -> boo
             ForwardJob.locked_by == holder,
             ForwardJob.state == JobState.sending,
         )
-        .values(locked_until=utcnow() + LEASE)
+        .values(locked_until=utcnow() + lease)
         .execution_options(synchronize_session=False),
     )
     await session.commit()

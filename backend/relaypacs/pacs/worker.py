@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -47,6 +48,7 @@ class Forwarder:
         cache: Cache | None = None,
     ) -> None:
         self.settings = settings
+        self.lease = timedelta(seconds=settings.forward_lease_seconds)
         self.cache = cache  # where the uploads' generation is kept (see uploads.changes)
         self.database = database
         self.notifier = notifier
@@ -101,7 +103,7 @@ class Forwarder:
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                job_id = await outbox.claim(self.database, holder=self.holder)
+                job_id = await outbox.claim(self.database, holder=self.holder, lease=self.lease)
                 if job_id is not None:
                     await self.process(job_id)
                     if asyncio.get_running_loop().time() - self._gauges_at > 5:
@@ -166,10 +168,12 @@ class Forwarder:
         A failed renewal (a database blip) is tried again at the next beat; should the
         lease run out meanwhile, the final compare-and-set refuses this worker's result."""
         while True:
-            await asyncio.sleep(outbox.LEASE.total_seconds() / 4)
+            await asyncio.sleep(self.lease.total_seconds() / 4)
             try:
                 async with self.database.sessionmaker() as session:
-                    held = await outbox.renew(session, job_id=job_id, holder=self.holder)
+                    held = await outbox.renew(
+                        session, job_id=job_id, holder=self.holder, lease=self.lease
+                    )
             except Exception:
                 log.warning("forward_job_lease_renewal_failed", job_id=str(job_id), exc_info=True)
                 continue

@@ -20,6 +20,8 @@ from relaypacs.core import metrics
 from relaypacs.core.cache import Cache
 from relaypacs.core.config import CoreSettings
 from relaypacs.core.database import execute_dml, utcnow
+from relaypacs.core.logging import get_logger
+from relaypacs.core.unavailable import is_unavailable
 from relaypacs.uploads import (
     changes,
     dicom,
@@ -45,6 +47,7 @@ from relaypacs.uploads.storage import Storage
 from relaypacs.uploads.study_conflict import PacsStudies
 from relaypacs.users import service as users_service
 
+log = get_logger("relaypacs.uploads")
 # The completing request refreshes processing_started_at every HEARTBEAT; a run silent
 # for STALE_PROCESSING died with its process, and the next `complete` takes it over.
 HEARTBEAT = 10.0
@@ -94,6 +97,38 @@ async def _release(session: AsyncSession, upload_id: uuid.UUID) -> None:
         .execution_options(synchronize_session=False),
     )
     await session.commit()
+
+
+_releasing: set[asyncio.Task[None]] = set()
+RELEASE_RETRIES = 60
+
+
+async def _release_now_or_soon(session: AsyncSession, upload_id: uuid.UUID) -> None:
+    """Release the failed run; if the database is what failed (a restart), keep trying on
+    fresh sessions in the background, so the upload is not stuck in `processing` until it
+    goes stale (STALE_PROCESSING) once the database is back."""
+    try:
+        await _release(session, upload_id)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        task = asyncio.create_task(_release_later(session, upload_id))
+        _releasing.add(task)
+        task.add_done_callback(_releasing.discard)
+
+
+async def _release_later(session: AsyncSession, upload_id: uuid.UUID) -> None:
+    for _ in range(RELEASE_RETRIES):
+        await asyncio.sleep(1.0)
+        try:
+            async with AsyncSession(session.bind) as fresh:
+                await _release(fresh, upload_id)
+            log.info("upload_completion_released", upload_id=str(upload_id))
+            return
+        except Exception as exc:
+            if not is_unavailable(exc):
+                log.exception("upload_completion_release_failed", upload_id=str(upload_id))
+                return
 
 
 async def _instance_count(session: AsyncSession, upload: Upload) -> int:
@@ -215,7 +250,7 @@ async def _run(
         )
     except BaseException:
         beat.cancel()
-        await _release(session, upload_id)
+        await _release_now_or_soon(session, upload_id)
         raise
     finally:
         beat.cancel()
