@@ -83,7 +83,9 @@ def main() -> int:
     }
     if args.seed is not None:
         env["SOAK_SEED"] = str(args.seed)
-    argv = [str(PYTHON), "-m", "pytest", "tests/cluster/test_soak.py", "-s"]
+    # pytest.ini fails a test after 10 min; the long soak gets its length plus an hour.
+    timeout = int(args.seconds + args.drain_seconds + 3600)
+    argv = [str(PYTHON), "-m", "pytest", "tests/cluster/test_soak.py", "-s", f"--timeout={timeout}"]
     print(
         f"soak: {args.studies}+ studies (1–{args.max_instances} instances), {args.clients} "
         f"clients, ≥ {args.seconds:.0f} s, kills every {low}–{high or low} s",

@@ -8,7 +8,8 @@ load balancer) whose behaviour a test switches at any moment, while traffic flow
                      target and is then reset (RST) both ways: a body cut mid-way
 - ``stall()``        nothing is forwarded either way until the mode changes; the sockets stay
                      open (a black hole that keeps its connections)
-- ``throttle(bps)``  both directions share a link of ``bps`` bytes/s each way (a token bucket)
+- ``throttle(bps)``  both directions share a link of ``bps`` bytes/s each way (a token bucket);
+                     a stall ends
 - ``flap(up, down)`` alternates passthrough for ``up`` seconds and refuse for ``down`` seconds
 
 It runs on its own thread and event loop, so a synchronous test, an async test and a bench
@@ -194,12 +195,14 @@ class FaultProxy:
             self._flowing.clear()
 
     async def _set_reset_after(self, n_bytes: int) -> None:
+        await self._set_flowing(True)
         self._reset_after = n_bytes
         for connection in self._connections:
             connection.budget = n_bytes
 
     async def _set_throttle(self, rate: float) -> None:
         self._up_bucket, self._down_bucket = _Bucket(rate), _Bucket(rate)
+        await self._set_flowing(True)  # a stall ends: the link is slow, not dead
 
     async def _start_flapping(self, up: float, down: float) -> None:
         await self._stop_flapping()

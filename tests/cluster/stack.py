@@ -56,6 +56,7 @@ class Cluster:
     s3: MotoS3Server
     orthanc: OrthancServer
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    size: int = REPLICAS  # how many replicas
     replicas: list[LiveServer] = field(default_factory=list)
     pacs_proxy: FaultProxy | None = None
     client_proxy: FaultProxy | None = None
@@ -99,7 +100,8 @@ class Cluster:
             FORWARD_WORKERS="2",
             PACS_HEALTH_PROBE_SECONDS="1",
             SSE_PING_SECONDS="5",
-            FORWARD_LEASE_SECONDS="6",  # a dead replica's job is taken over within 6 s
+            FORWARD_LEASE_SECONDS="6",  # a dead replica's forward job is taken over within 6 s
+            UPLOAD_COMPLETE_STALE_SECONDS="6",  # and its `complete` after 6 s
             REPORT_SYNC_INTERVAL_MINUTES=str(2 / 60),  # every 2 s: the jobs test counts runs
             DATABASE_POOL_SIZE="10",
             **FAST_FORWARDING,
@@ -118,7 +120,7 @@ class Cluster:
         await asyncio.to_thread(create_admin_with_cli, self.env(0), self.base / "cli")
         self.replicas = [
             LiveServer(self.env(i), self.base / f"replica-{i}", preload=True)
-            for i in range(REPLICAS)
+            for i in range(self.size)
         ]
         await asyncio.gather(*(replica.start_and_wait() for replica in self.replicas))
         web_root = self.base / "web"

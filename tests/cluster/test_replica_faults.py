@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from relaypacs.core.database import Database
 from relaypacs.pacs.models import ForwardJob, JobState
+from relaypacs.uploads.models import Upload
 from tests.cluster.client import Client, Observed
 from tests.cluster.stack import Cluster, orthanc_sha256s, sign_in, unique
 from tests.cluster.test_scale_out import CHUNK, source_sha256s, study_of
@@ -44,7 +45,10 @@ async def test_a_replica_killed_mid_upload_loses_no_acknowledged_chunk(
         )
         created = init.json()
         sending = asyncio.create_task(client.send_chunks(api, created, study.paths, concurrency=3))
-        while len(client.observed.acknowledged) < 8:  # noqa: ASYNC110 - polling a counter
+        deadline = time.monotonic() + 60
+        while len(client.observed.acknowledged) < 8:
+            assert not sending.done(), sending  # failed before the kill: its error shows
+            assert time.monotonic() < deadline, "8 chunks not acknowledged within 60 s"
             await asyncio.sleep(0.02)
         cluster.replicas[0].send_kill()
         acknowledged_before_kill = set(client.observed.acknowledged)
@@ -90,6 +94,45 @@ async def test_a_replica_killed_mid_forward_has_its_job_taken_over_within_the_le
     assert detail["state"] == "forwarded", detail
     assert taken_over_after < LEASE + 10, taken_over_after
     assert orthanc_sha256s(cluster.orthanc, study.study_uid) == source_sha256s(study)
+
+
+async def test_a_replica_killed_mid_complete_has_the_completion_taken_over(
+    whole: Cluster, tmp_path: Path
+) -> None:
+    cluster = whole
+    bearer = await sign_in(cluster.url)
+    study = study_of(tmp_path, "kill-complete", count=24)
+    client = Client(cluster.url, bearer)
+    victim = cluster.replicas[1]
+    async with httpx.AsyncClient(base_url=cluster.url, timeout=30) as api:
+        created = (
+            await client.request(
+                api,
+                "POST",
+                "/api/upload/init",
+                ok={201},
+                json=init_body(study.paths, **_init(study, "Killwell^Complete")),
+                headers=bearer,
+            )
+        ).json()
+        await client.send_chunks(api, created, study.paths)
+        upload_id = created["upload_id"]
+        async with httpx.AsyncClient(base_url=victim.base_url, timeout=30) as direct:
+            completing = asyncio.create_task(
+                direct.post(f"/api/upload/{upload_id}/complete", headers=bearer)
+            )
+            await _wait_for_state(cluster, upload_id, "processing")
+            victim.send_kill()
+            with pytest.raises(httpx.TransportError):
+                await completing
+        started = time.monotonic()
+        done = await client.complete(api, upload_id)  # through the balancer: another replica
+    assert done["instances"] == len(study.paths)
+    assert time.monotonic() - started < 6 + 15  # UPLOAD_COMPLETE_STALE_SECONDS, and the run
+    detail = await client.wait_settled(upload_id)
+    assert detail["state"] == "forwarded", detail
+    assert orthanc_sha256s(cluster.orthanc, study.study_uid) == source_sha256s(study)
+    assert client.observed.unexpected == []
 
 
 async def test_postgresql_restarted_mid_run_answers_503_never_500_and_recovers(
@@ -179,5 +222,22 @@ async def _sending_job_holder(cluster: Cluster, upload_id: str, timeout: float =
                 return str(holder)
             assert time.monotonic() < deadline, "no replica took the forward job"
             await asyncio.sleep(0.1)
+    finally:
+        await database.dispose()
+
+
+async def _wait_for_state(
+    cluster: Cluster, upload_id: str, state: str, timeout: float = 20
+) -> None:
+    database = Database(make_settings(cluster.database_url, cluster.base / "probe"))
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            async with database.sessionmaker() as session:
+                current = await session.scalar(select(Upload.state).where(Upload.id == upload_id))
+            if current is not None and current.value == state:
+                return
+            assert time.monotonic() < deadline, f"{upload_id} never {state} (is {current})"
+            await asyncio.sleep(0.01)
     finally:
         await database.dispose()

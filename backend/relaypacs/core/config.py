@@ -155,6 +155,9 @@ class CoreSettings(BaseSettings):
     duplicate_window_days: Annotated[int, Field(ge=0, le=3650)] = 30
     upload_cleanup_cron: str = "0 2 * * *"
     upload_validation_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
+    # A `complete` whose replica died is taken over by the next `complete` after this long
+    # without a heartbeat (the run beats every sixth of it).
+    upload_complete_stale_seconds: Annotated[float, Field(ge=6, le=3600)] = 60.0
 
     # upload analytics: how long /api/upload/stats answers are cached (0: not cached)
     stats_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60

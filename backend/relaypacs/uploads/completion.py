@@ -48,16 +48,16 @@ from relaypacs.uploads.study_conflict import PacsStudies
 from relaypacs.users import service as users_service
 
 log = get_logger("relaypacs.uploads")
-# The completing request refreshes processing_started_at every HEARTBEAT; a run silent
-# for STALE_PROCESSING died with its process, and the next `complete` takes it over.
-HEARTBEAT = 10.0
+# The completing request refreshes processing_started_at every sixth of
+# UPLOAD_COMPLETE_STALE_SECONDS; a run silent for that long died with its process, and the
+# next `complete` takes it over. STALE_PROCESSING is the default, which housekeeping uses.
 STALE_PROCESSING = timedelta(seconds=60)
 # How long a concurrent `complete` waits for the one already running.
 WAIT_FOR_OTHER = 120.0
 POLL_MAX = 1.0
 
 
-async def _begin(session: AsyncSession, upload: Upload) -> bool:
+async def _begin(session: AsyncSession, upload: Upload, stale: timedelta) -> bool:
     """Move uploading → processing (or take over a stale run); False if another run owns it."""
     now = utcnow()
     owned = await execute_dml(
@@ -69,7 +69,7 @@ async def _begin(session: AsyncSession, upload: Upload) -> bool:
             (Upload.state == UploadState.uploading)
             | (
                 (Upload.state == UploadState.processing)
-                & (Upload.processing_started_at < now - STALE_PROCESSING)
+                & (Upload.processing_started_at < now - stale)
             ),
         )
         .values(state=UploadState.processing, processing_started_at=now)
@@ -136,18 +136,18 @@ async def _instance_count(session: AsyncSession, upload: Upload) -> int:
     return len(rows.all())
 
 
-def _stale(upload: Upload) -> bool:
+def _stale(upload: Upload, stale: timedelta) -> bool:
     started = upload.processing_started_at
-    return started is None or started < utcnow() - STALE_PROCESSING
+    return started is None or started < utcnow() - stale
 
 
-async def _wait_for_other_run(session: AsyncSession, upload: Upload) -> None:
+async def _wait_for_other_run(session: AsyncSession, upload: Upload, stale: timedelta) -> None:
     """Until the running completion finishes, dies (goes stale) or WAIT_FOR_OTHER passes.
     Looks every 0.25 s at first, then less often (up to every POLL_MAX): many waiters
     polling must not slow down the run they wait for."""
     deadline = asyncio.get_running_loop().time() + WAIT_FOR_OTHER
     delay = 0.25
-    while upload.state is UploadState.processing and not _stale(upload):
+    while upload.state is UploadState.processing and not _stale(upload, stale):
         if asyncio.get_running_loop().time() > deadline:
             return
         await asyncio.sleep(delay)
@@ -155,10 +155,10 @@ async def _wait_for_other_run(session: AsyncSession, upload: Upload) -> None:
         await _reload(session, upload)
 
 
-async def _heartbeat(session: AsyncSession, upload_id: uuid.UUID) -> None:
+async def _heartbeat(session: AsyncSession, upload_id: uuid.UUID, every: float) -> None:
     """Show the run is alive, on its own connection (the request's session is busy)."""
     while True:
-        await asyncio.sleep(HEARTBEAT)
+        await asyncio.sleep(every)
         async with AsyncSession(session.bind) as beat:
             await execute_dml(
                 beat,
@@ -184,13 +184,14 @@ async def complete(
     ip: str | None,
 ) -> CompleteAccepted:
     """Idempotent: a second (or concurrent) call gets the first call's outcome."""
+    stale = timedelta(seconds=settings.upload_complete_stale_seconds)
     await session.commit()  # the request's own read of the upload: its connection goes back
     for _ in range(3):
         if upload.state is UploadState.processing:
-            await _wait_for_other_run(session, upload)
+            await _wait_for_other_run(session, upload, stale)
         if upload.state in states.COMPLETED:
             return recording.accepted(upload, await _instance_count(session, upload))
-        if upload.state is UploadState.processing and not _stale(upload):
+        if upload.state is UploadState.processing and not _stale(upload, stale):
             return recording.accepted(upload, 0)  # still running elsewhere: ask again later
         if upload.state is not UploadState.processing:
             ensure_accepts_chunks(upload)
@@ -202,7 +203,7 @@ async def complete(
         if missing:
             metrics.UPLOADS_COMPLETED.labels("incomplete", upload.service_level).inc()
             raise UploadIncomplete(missing=_missing_body(missing))
-        if await _begin(session, upload):
+        if await _begin(session, upload, stale):
             return await _run(
                 session,
                 settings=settings,
@@ -232,7 +233,8 @@ async def _run(
     ip: str | None,
 ) -> CompleteAccepted:
     upload_id, service_level = upload.id, upload.service_level
-    beat = asyncio.create_task(_heartbeat(session, upload_id))
+    every = settings.upload_complete_stale_seconds / 6
+    beat = asyncio.create_task(_heartbeat(session, upload_id, every))
     try:
         plan = await validation.plan(session, upload)
         await session.commit()  # hashing and DICOM reads take long: hold no connection
