@@ -91,9 +91,12 @@ def check_config(base: Path, gateway: str, web_root: str, listen: str = "8080") 
 def upstream_block(name: str, servers: Sequence[str]) -> str:
     """An upstream group the template's `proxy_pass http://$relaypacs_gateway` picks by name
     (nginx looks a variable's host up among the groups before asking the resolver): plain
-    round-robin, no stickiness, keep-alive connections to the replicas."""
+    round-robin, no stickiness, keep-alive connections to the replicas, each dropped by
+    nginx after 4 s idle: before uvicorn's own 5 s, or nginx may send a request on a
+    connection uvicorn is closing, which is a 502 that nginx cannot retry for a POST."""
     lines = "".join(f"        server {server} max_fails=1 fail_timeout=2s;\n" for server in servers)
-    return f"    upstream {name} {{\n{lines}        keepalive 16;\n    }}\n"
+    keepalive = "        keepalive 16;\n        keepalive_timeout 4s;\n"
+    return f"    upstream {name} {{\n{lines}{keepalive}    }}\n"
 
 
 def _write(base: Path, values: dict[str, str], upstream: str = "") -> Path:

@@ -70,6 +70,12 @@ def _case_files(case: str, tmp_path: Path) -> list[Path]:
             ds.PatientID = "P" * 65  # LO holds 64; the study row's column too
             ds.save_as(tmp_path / "long-id.dcm", enforce_file_format=True)
         return [*_good(tmp_path), tmp_path / "long-id.dcm"]
+    if case == "long_patient_name":
+        ds = ct_instance(study_uid="1.2.3.4", series_uid="1.2.3.4.5", number=1)
+        with pydicom_config.disable_value_validation():
+            ds.PatientName = "Longname^" + "Q" * 250  # beyond PN's 3 × 64 and the column
+            ds.save_as(tmp_path / "long-name.dcm", enforce_file_format=True)
+        return [*_good(tmp_path), tmp_path / "long-name.dcm"]
     if case == "no_sop_instance_uid":
         ds = ct_instance(study_uid="1.2.3.4", series_uid="1.2.3.4.5", number=1)
         del ds.SOPInstanceUID
@@ -86,6 +92,7 @@ def _case_files(case: str, tmp_path: Path) -> list[Path]:
         ("truncated", "truncated"),
         ("no_sop_instance_uid", "SOPInstanceUID"),
         ("long_patient_id", "PatientID is longer than 64"),
+        ("long_patient_name", "PatientName is longer than 200"),
     ],
 )
 async def test_invalid_files_are_422_with_a_reason_each_and_record_nothing(

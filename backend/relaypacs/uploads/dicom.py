@@ -46,6 +46,7 @@ REQUIRED_ATTRIBUTES = (
 UID_ATTRIBUTES = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
 MAX_MODALITY = 16  # CS values are at most 16 characters
 MAX_PATIENT_ID = 64  # LO values are at most 64 characters
+MAX_PATIENT_NAME = 200  # PN: 3 component groups of 64 and their separators; the column's size
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # IS allows 12 digits; the columns are INTEGER
 # Only these are decoded; everything else is skipped over, which keeps big headers cheap.
 _HEADER_TAGS = [
@@ -324,6 +325,8 @@ def _judge(ds: Dataset, stream: BinaryIO, has_file_meta: bool) -> DicomInspectio
     except Exception:  # noqa: BLE001 - an undecodable name must not reject the instance
         patient_name = ""
         warnings.append("PatientName could not be decoded")
+    if len(patient_name) > MAX_PATIENT_NAME:
+        return DicomInspection.invalid(f"PatientName is longer than {MAX_PATIENT_NAME} characters")
 
     instance = DicomInstance(
         sop_class_uid=_text(ds, "SOPClassUID"),
