@@ -51,12 +51,17 @@ class Client:
         observed: Observed | None = None,
         timeout: float = 30.0,
         deadline: float = 120.0,
+        retry_unexpected: bool = False,
     ) -> None:
+        """With `retry_unexpected`, a 5xx other than 502/503/504 is still recorded (a verdict
+        fails on it) but then retried like a 503, as the PWA's uploader would, so that one
+        wrong status does not hide what the rest of a soak would find."""
         self.base_url = base_url
         self.bearer = bearer
         self.observed = observed or Observed()
         self.timeout = timeout
         self.deadline = deadline
+        self.retry_unexpected = retry_unexpected
 
     async def request(
         self, client: httpx.AsyncClient, method: str, url: str, *, ok: set[int], **kwargs: Any
@@ -75,7 +80,10 @@ class Client:
                     self.observed.unexpected.append(
                         f"{method} {url} → {response.status_code}: {response.text[:200]}"
                     )
-                if response.status_code in ok or response.status_code not in RETRYABLE:
+                retry = response.status_code in RETRYABLE or (
+                    self.retry_unexpected and response.status_code >= 500
+                )
+                if response.status_code in ok or not retry:
                     return response
             if time.monotonic() > give_up:
                 raise GaveUp(f"{method} {url}: no answer in {ok} within {self.deadline} s")

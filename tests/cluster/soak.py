@@ -54,7 +54,6 @@ What the report's figures mean:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import math
 import random
@@ -63,8 +62,8 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -72,82 +71,15 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pydicom
 
-from tests.cluster.client import RETRYABLE, Client, Observed
+from tests.cluster.chaos import Chaos
+from tests.cluster.client import Client, Observed
+from tests.cluster.soak_report import SoakReport, percentile, rounded
 from tests.cluster.stack import DATABASE, Cluster, sha256, sign_in
 from tests.dicom_factory import write_study
-from tests.upload_client import chunk_of, content_md5, init_body
+from tests.upload_client import init_body
 
 CHUNK = 256 * 1024
 SETTLED = {"forwarded", "failed", "expired", "cancelled"}
-
-
-@dataclass
-class SoakReport:
-    seed: int
-    studies_requested: int
-    clients: int
-    seconds_requested: float
-    max_instances: int
-    sent: int = 0
-    accepted: int = 0
-    delivered: int = 0
-    lost: int = 0
-    lost_studies: list[str] = field(default_factory=list)
-    not_accepted: list[str] = field(default_factory=list)
-    instances_sent: int = 0
-    bytes_sent: int = 0
-    sha_mismatches: int = 0
-    duplicate_deliveries: int = 0
-    duplicate_details: list[str] = field(default_factory=list)
-    forward_receipts: int = 0
-    unexpected_5xx: list[str] = field(default_factory=list)
-    statuses: dict[str, int] = field(default_factory=dict)
-    transport_errors: int = 0
-    chunks: int = 0
-    chunk_p50_s: float | None = None
-    chunk_p99_s: float | None = None
-    upload_seconds: float = 0.0
-    drain_seconds: float = 0.0
-    verify_seconds: float = 0.0
-    total_seconds: float = 0.0
-    last_fault_to_last_delivery_s: float | None = None
-    kills: int = 0
-    replica_restarts: int = 0
-    redis_restarts: int = 0
-    postgres_restarts: int = 0
-    pacs_flap_seconds: float = 0.0
-    faults: list[str] = field(default_factory=list)
-
-    def failures(self) -> list[str]:
-        """The goals missed, in words; empty when the soak passed."""
-        missed = []
-        if self.not_accepted:
-            missed.append(f"{len(self.not_accepted)} studies not accepted")
-        if self.lost:
-            missed.append(f"{self.lost} studies lost")
-        if self.delivered != self.sent:
-            missed.append(f"{self.delivered} of {self.sent} studies delivered")
-        if self.sha_mismatches:
-            missed.append(f"{self.sha_mismatches} SHA-256 mismatches")
-        if self.duplicate_deliveries:
-            missed.append(f"{self.duplicate_deliveries} duplicate deliveries")
-        if self.unexpected_5xx:
-            missed.append(f"{len(self.unexpected_5xx)} unexpected 5xx")
-        return missed
-
-    def as_dict(self, longest: int = 50) -> dict[str, Any]:
-        """Every figure; a list longer than `longest` is cut, with its length noted."""
-        values = asdict(self)
-        for key, value in values.items():
-            if isinstance(value, list) and len(value) > longest:
-                values[key] = [*value[:longest], f"... and {len(value) - longest} more"]
-        return values
-
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2, sort_keys=False)
-
-    def lines(self) -> list[str]:
-        return self.to_json().splitlines()
 
 
 @dataclass
@@ -159,77 +91,6 @@ class _Study:
     upload_id: str | None = None
     accepted: bool = False
     error: str | None = None
-
-
-class SoakClient(Client):
-    """tests/cluster/client.py's Client with two differences for the soak:
-
-    - a chunk's acknowledgement is checked against the hex MD5 the API returns
-      (`ChunkAck.md5`, backend/relaypacs/uploads/chunks.py), not the base64 Content-MD5;
-    - a 5xx other than 502/503/504 is still recorded in `observed.unexpected` (the verdict
-      fails on it) but then retried like a 503, as the PWA's uploader would, so that one
-      wrong status does not hide what the rest of the soak would find (lost, duplicates).
-    """
-
-    async def request(
-        self, client: httpx.AsyncClient, method: str, url: str, *, ok: set[int], **kwargs: Any
-    ) -> httpx.Response:
-        give_up = time.monotonic() + self.deadline
-        while True:
-            response = await super().request(client, method, url, ok=ok, **kwargs)
-            wrong = response.status_code >= 500 and response.status_code not in RETRYABLE
-            if not wrong or response.status_code in ok or time.monotonic() > give_up:
-                return response
-            await asyncio.sleep(0.5)
-
-    async def send_chunks(
-        self,
-        client: httpx.AsyncClient,
-        created: dict[str, Any],
-        paths: list[Path],
-        *,
-        concurrency: int = 4,
-    ) -> None:
-        upload_id, size = created["upload_id"], created["chunk_size"]
-        jobs = [(f["index"], i) for f in created["files"] for i in range(f["total_chunks"])]
-        semaphore = asyncio.Semaphore(concurrency)
-
-        async def one(file: int, index: int) -> None:
-            data = chunk_of(paths[file], index, size)
-            async with semaphore:
-                started = time.monotonic()
-                response = await self.request(
-                    client,
-                    "PUT",
-                    f"/api/upload/{upload_id}/chunk",
-                    ok={200},
-                    params={"file": file, "index": index},
-                    content=data,
-                    headers=self.bearer
-                    | {
-                        "Content-MD5": content_md5(data),
-                        "Content-Type": "application/octet-stream",
-                    },
-                )
-                self.observed.chunk_seconds.append(time.monotonic() - started)
-            assert response.status_code == 200, (
-                f"chunk {file}/{index} → {response.status_code}: {response.text[:300]}"
-            )
-            acked = response.json()["md5"]
-            assert acked == hashlib.md5(data).hexdigest(), (
-                f"chunk {file}/{index} acknowledged with MD5 {acked}"
-            )
-
-        await asyncio.gather(*(one(f, i) for f, i in jobs))
-
-
-def percentile(values: list[float], pct: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 async def soak(
@@ -270,7 +131,14 @@ async def soak(
         return number <= studies or time.monotonic() - started < seconds
 
     async def one_client(index: int) -> None:
-        client = SoakClient(cluster.url, bearer, observed=observed, timeout=60, deadline=180)
+        client = Client(
+            cluster.url,
+            bearer,
+            observed=observed,
+            timeout=60,
+            deadline=180,
+            retry_unexpected=True,
+        )
         client_rng = random.Random(seed * 1000 + index)
         while True:
             number = next(counter)
@@ -306,7 +174,7 @@ async def soak(
             finally:
                 shutil.rmtree(directory, ignore_errors=True)
 
-    chaos = _Chaos(cluster, rng, report, started, seconds, restart_after)
+    chaos = Chaos(cluster, rng, report, started, seconds, restart_after)
     chaos_task = asyncio.create_task(
         chaos.run(
             kill_every=kill_every,
@@ -364,22 +232,18 @@ async def soak(
     report.statuses = {str(k): v for k, v in sorted(observed.statuses.items())}
     report.transport_errors = observed.transport_errors
     report.chunks = len(observed.chunk_seconds)
-    report.chunk_p50_s = _round(percentile(observed.chunk_seconds, 50))
-    report.chunk_p99_s = _round(percentile(observed.chunk_seconds, 99))
+    report.chunk_p50_s = rounded(percentile(observed.chunk_seconds, 50))
+    report.chunk_p99_s = rounded(percentile(observed.chunk_seconds, 99))
     if last_delivery is not None and chaos.last_fault_end is not None:
         if last_delivery.tzinfo is None:
             last_delivery = last_delivery.replace(tzinfo=UTC)
-        report.last_fault_to_last_delivery_s = _round(
+        report.last_fault_to_last_delivery_s = rounded(
             (last_delivery - chaos.last_fault_end).total_seconds()
         )
     report.upload_seconds = round(report.upload_seconds, 1)
     report.drain_seconds = round(report.drain_seconds, 1)
     report.total_seconds = round(time.monotonic() - started, 1)
     return report
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
 
 
 async def _orthanc_holdings(cluster: Cluster, study_uids: list[str]) -> list[dict[str, str]]:
@@ -447,107 +311,6 @@ async def _upload(client: Client, study: _Study, paths: list[Path]) -> None:
     assert body.get("state") not in {"failed", "expired", "cancelled"}, body
     assert body.get("instances") == len(paths), body
     study.accepted = True
-
-
-class _Chaos:
-    """Faults on a timeline within the first `seconds`, one at a time, then none."""
-
-    def __init__(
-        self,
-        cluster: Cluster,
-        rng: random.Random,
-        report: SoakReport,
-        started: float,
-        seconds: float,
-        restart_after: tuple[float, float],
-    ) -> None:
-        self.cluster = cluster
-        self.rng = rng
-        self.report = report
-        self.started = started
-        self.seconds = seconds
-        self.restart_after = restart_after
-        self.last_fault_end: datetime | None = None
-
-    def note(self, what: str) -> None:
-        self.report.faults.append(f"t={time.monotonic() - self.started:6.1f}s {what}")
-
-    def ended(self) -> None:
-        self.last_fault_end = datetime.now(UTC)
-
-    async def run(
-        self,
-        *,
-        kill_every: tuple[float, float],
-        restart_redis_once: bool,
-        restart_postgres_once: bool,
-        flap_pacs: bool,
-    ) -> None:
-        events: list[tuple[float, str]] = []
-        at = self.rng.uniform(*kill_every)
-        while at < self.seconds * 0.9:
-            events.append((at, "kill"))
-            at += self.rng.uniform(*kill_every)
-        if restart_redis_once:
-            events.append((self.seconds * 0.3, "redis"))
-        if restart_postgres_once:
-            events.append((self.seconds * 0.55, "postgres"))
-        if flap_pacs:
-            events += [(self.seconds * 0.1, "flap"), (self.seconds * 0.75, "unflap")]
-        events.sort()
-        flap_started: float | None = None
-        proxy = self.cluster.pacs_proxy
-        assert proxy is not None
-        try:
-            for when, what in events:
-                delay = self.started + when - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if what == "kill":
-                    await self._kill_and_restart()
-                elif what == "redis":
-                    gap = self.rng.uniform(1.0, 2.0)
-                    self.note(f"restart Redis (gap {gap:.1f} s)")
-                    await asyncio.to_thread(self.cluster.restart_redis, gap)
-                    self.report.redis_restarts += 1
-                    self.ended()
-                elif what == "postgres":
-                    gap = self.rng.uniform(1.0, 2.0)
-                    self.note(f"restart PostgreSQL (gap {gap:.1f} s)")
-                    await asyncio.to_thread(self.cluster.restart_postgres, gap)
-                    self.report.postgres_restarts += 1
-                    self.ended()
-                elif what == "flap":
-                    self.note("PACS proxy flaps (3 s up, 2 s down)")
-                    await asyncio.to_thread(proxy.flap, 3, 2)
-                    flap_started = time.monotonic()
-                elif what == "unflap" and flap_started is not None:
-                    await asyncio.to_thread(proxy.passthrough)
-                    self.report.pacs_flap_seconds = round(time.monotonic() - flap_started, 1)
-                    flap_started = None
-                    self.note("PACS proxy back to passthrough")
-                    self.ended()
-        finally:
-            if flap_started is not None:
-                await asyncio.to_thread(proxy.passthrough)
-                self.report.pacs_flap_seconds = round(time.monotonic() - flap_started, 1)
-                self.ended()
-            for index, replica in enumerate(self.cluster.replicas):
-                if not replica.is_running():
-                    await self.cluster.restart(index)
-                    self.report.replica_restarts += 1
-                    self.ended()
-
-    async def _kill_and_restart(self) -> None:
-        index = self.rng.randrange(len(self.cluster.replicas))
-        self.note(f"SIGKILL replica {index}")
-        self.cluster.kill(index)
-        self.report.kills += 1
-        await asyncio.sleep(self.rng.uniform(*self.restart_after))
-        await self.cluster.restart(index)
-        self.report.replica_restarts += 1
-        self.note(f"replica {index} ready again")
-        self.ended()
 
 
 async def _connect(cluster: Cluster) -> asyncpg.Connection:

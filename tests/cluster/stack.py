@@ -105,6 +105,11 @@ class Cluster:
             REPORT_SYNC_INTERVAL_MINUTES=str(2 / 60),  # every 2 s: the jobs test counts runs
             DATABASE_POOL_SIZE="10",
             **FAST_FORWARDING,
+            # Fast retries (FAST_FORWARDING: back-off 0.2 s doubling to 1 s) would spend the
+            # default 12 attempts within seconds of a flapping PACS and dead-letter the study;
+            # production's back-off (5 s doubling to 15 min) takes about 80 minutes of failures
+            # to do that. As many attempts as the longest soak flaps the PACS.
+            FORWARD_MAX_ATTEMPTS="1000",
             **orthanc_env(pacs, self.orthanc.username, self.orthanc.password),
         ) | dict(self.extra_env)
 
