@@ -67,12 +67,14 @@ await scenario(async (t) => {
   await clear.focus();
   await page.keyboard.press('Enter');
   await page.getByRole('alertdialog').waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).and(page.locator(':focus')).waitFor();
   result.dialogFocus = (await focused(page))?.label ?? null;
   await page.keyboard.press('Escape');
   await page.getByRole('alertdialog').waitFor({ state: 'detached' });
   result.afterEscape = (await focused(page))?.label ?? null;
   await page.keyboard.press('Enter');
   await page.getByRole('alertdialog').waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).and(page.locator(':focus')).waitFor();
   await page.keyboard.press('Enter'); // Cancel has the focus
   await page.getByRole('alertdialog').waitFor({ state: 'detached' });
   result.afterCancel = (await focused(page))?.label ?? null;

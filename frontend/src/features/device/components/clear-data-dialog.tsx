@@ -21,6 +21,15 @@ export function ClearDataDialog({ unsent, busy, error, onConfirm, onCancel }: Cl
   useEffect(() => {
     cancelRef.current?.focus();
   }, []);
+  // Escape cancels wherever the focus is while the dialog is open (also in the moment
+  // before Cancel has taken it).
+  useEffect(() => {
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key === 'Escape' && !busy) onCancel();
+    };
+    document.addEventListener('keydown', onKeyDown);
+    return () => document.removeEventListener('keydown', onKeyDown);
+  }, [busy, onCancel]);
   return (
     <div
       className="device-confirm"
@@ -29,9 +38,6 @@ export function ClearDataDialog({ unsent, busy, error, onConfirm, onCancel }: Cl
       aria-labelledby={`${id}-title`}
       aria-describedby={`${id}-body`}
       data-testid="clear-data-dialog"
-      onKeyDown={(event) => {
-        if (event.key === 'Escape' && !busy) onCancel();
-      }}
     >
       <h3 id={`${id}-title`}>Clear local data?</h3>
       <div id={`${id}-body`}>
