@@ -235,18 +235,7 @@ async def run_once_per_interval(
     processes whose interval triggers are not aligned still run the job once per
     interval. A failed run releases the lease so that the next trigger retries.
     """
-    if not await try_lock(database, name, hold_for):
-        _skipped(name)
-        return None
-    try:
-        result = await func()
-    except BaseException as exc:
-        if isinstance(exc, Exception):
-            metrics.SCHEDULED_JOB_RUNS.labels(name, "failure").inc()
-        await unlock(database, name)
-        raise
-    await _succeeded(database, name)
-    return result
+    return await run_once_per_fire(database, name, func, lease=hold_for, hold=hold_for)
 
 
 def add_interval_job(
