@@ -217,10 +217,40 @@ async def _receive(
     # No connection is held while a (slow) client sends the bytes: end the read first.
     await session.commit()
     data = await read_body(body, expected, chunk_size)
-    actual = await anyio.to_thread.run_sync(lambda: hashlib.md5(data, usedforsecurity=False))
-    if actual.hexdigest() != md5:
-        raise ChecksumMismatch()
+    return await accept(
+        session,
+        storage=storage,
+        upload_id=upload_id,
+        chunk_size=chunk_size,
+        file_size=file_size,
+        file_index=file_index,
+        chunk_index=chunk_index,
+        data=data,
+        expected_md5=md5,
+    )
 
+
+async def accept(
+    session: AsyncSession,
+    *,
+    storage: Storage,
+    upload_id: uuid.UUID,
+    chunk_size: int,
+    file_size: int,
+    file_index: int,
+    chunk_index: int,
+    data: bytes,
+    expected_md5: str | None,
+) -> ChunkAck:
+    """Store one whole chunk's bytes (already read, of the chunk's exact length) whichever
+    transport brought them: digest them, check them against `expected_md5` when the client
+    sent one (400 checksum_mismatch otherwise), claim the chunk, write it durably and
+    confirm it. Returns once it is durable; idempotent for the same bytes."""
+    actual = await anyio.to_thread.run_sync(lambda: hashlib.md5(data, usedforsecurity=False))
+    md5 = actual.hexdigest()
+    if expected_md5 is not None and md5 != expected_md5:
+        raise ChecksumMismatch()
+    expected = len(data)
     state = await _claim(
         session,
         upload_id=upload_id,
