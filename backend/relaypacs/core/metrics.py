@@ -35,6 +35,12 @@ UPLOAD_CHUNKS_REJECTED = Counter(
     ["reason"],
 )
 UPLOAD_BYTES = Counter("relaypacs_upload_bytes_total", "Upload bytes durably stored.")
+UPLOAD_FILES_CHECKED = Counter(
+    "relaypacs_upload_files_checked_total",
+    "Files checked at completion, by how: at_receipt (digests and header computed as the "
+    "chunks came in, no byte read again) or read_again (the file was read at completion).",
+    ["how"],
+)
 UPLOADS_STARTED = Counter(
     "relaypacs_uploads_started_total", "Uploads initialised, by service level.", ["service_level"]
 )

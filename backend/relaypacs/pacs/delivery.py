@@ -8,19 +8,23 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import anyio.to_thread
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core import metrics
 from relaypacs.core.database import utcnow
+from relaypacs.core.logging import get_logger
 from relaypacs.pacs import outbox
 from relaypacs.pacs.config import DestinationSettings, PacsSettings, PacsType
 from relaypacs.pacs.dicomweb import DicomWeb
 from relaypacs.pacs.instances import StoredInstance, batches
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ForwardReceipt, ItemState
 from relaypacs.pacs.stow import StowResult
-from relaypacs.uploads.models import Instance, Upload, UploadFile
+from relaypacs.pacs.verify import StoredDataCorrupt
+from relaypacs.uploads.models import ChunkState, Instance, Upload, UploadChunk, UploadFile
 from relaypacs.uploads.storage import Storage
+
+log = get_logger("relaypacs.pacs")
 
 
 class Outcome(StrEnum):
@@ -47,37 +51,76 @@ class Sender:
         self.holder = holder
 
     async def _pending(
-        self, session: AsyncSession, job: ForwardJob, upload: Upload
+        self, session: AsyncSession, job: ForwardJob, upload: Upload, after: int, limit: int
     ) -> list[StoredInstance]:
-        rows = await session.execute(
-            select(Instance, UploadFile)
-            .join(ForwardItem, ForwardItem.instance_id == Instance.id)
-            .join(
-                UploadFile,
-                (UploadFile.upload_id == Instance.upload_id)
-                & (UploadFile.index == Instance.file_index),
+        """The next `limit` pending instances after file `after`, with their chunks' MD5s:
+        memory stays the same whatever the number of instances."""
+        rows = (
+            await session.execute(
+                select(Instance, UploadFile)
+                .join(ForwardItem, ForwardItem.instance_id == Instance.id)
+                .join(
+                    UploadFile,
+                    (UploadFile.upload_id == Instance.upload_id)
+                    & (UploadFile.index == Instance.file_index),
+                )
+                .where(
+                    ForwardItem.job_id == job.id,
+                    ForwardItem.state == ItemState.pending,
+                    Instance.file_index > after,
+                )
+                .order_by(Instance.file_index)
+                .limit(limit)
             )
-            .where(ForwardItem.job_id == job.id, ForwardItem.state == ItemState.pending)
-            .order_by(Instance.file_index)
+        ).all()
+        md5s: dict[int, list[str]] = {}
+        if rows:
+            chunks = await session.execute(
+                select(UploadChunk.file_index, UploadChunk.md5)
+                .where(
+                    UploadChunk.upload_id == upload.id,
+                    UploadChunk.file_index.in_([f.index for _, f in rows]),
+                    UploadChunk.state == ChunkState.stored,
+                )
+                .order_by(UploadChunk.file_index, UploadChunk.chunk_index)
+            )
+            for file_index, md5 in chunks:
+                md5s.setdefault(file_index, []).append(md5)
+        return [StoredInstance(self.storage, upload, f, i, md5s.get(f.index, [])) for i, f in rows]
+
+    async def _pending_count(self, session: AsyncSession, job: ForwardJob) -> int:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(ForwardItem)
+                .where(ForwardItem.job_id == job.id, ForwardItem.state == ItemState.pending)
+            )
+            or 0
         )
-        return [StoredInstance(self.storage, upload, f, i) for i, f in rows]
 
     async def send(
         self, session: AsyncSession, job: ForwardJob, upload: Upload, dest: DestinationSettings
     ) -> Attempt:
         job.attempts += 1
         await session.commit()
-        pending = await self._pending(session, job, upload)
         study_uid = upload.study_instance_uid or ""
         retry_after: float | None = None
-        for batch in batches(dest, pending):
-            result = await self._send_batch(session, job, upload, dest, study_uid, batch)
-            if result.transport_retryable and not result.referenced and not result.failed:
-                retry_after = result.retry_after
+        after, stopped = -1, False
+        while not stopped:
+            page = await self._pending(session, job, upload, after, dest.batch_max_instances)
+            if not page:
                 break
-            if not await outbox.renew(session, job_id=job.id, holder=self.holder):
-                return Attempt(Outcome.lease_lost)
-        left = await self._pending(session, job, upload)
+            after = page[-1].file.index
+            for batch in batches(dest, page):
+                result = await self._send_batch(session, job, upload, dest, study_uid, batch)
+                if result.transport_retryable and not (
+                    result.referenced or result.failed or result.corrupt
+                ):
+                    retry_after, stopped = result.retry_after, True
+                    break
+                if not await outbox.renew(session, job_id=job.id, holder=self.holder):
+                    return Attempt(Outcome.lease_lost)
+        left = await self._pending_count(session, job)
         failed = (
             await session.scalars(
                 select(ForwardItem.reason).where(
@@ -108,17 +151,18 @@ class Sender:
     ) -> StowResult:
         started, clock = utcnow(), time.perf_counter()
         try:
-            for item in batch:
-                await anyio.to_thread.run_sync(item.prepare)
-            if dest.type is PacsType.dimse:
-                from relaypacs.pacs import dimse
-
-                result = await anyio.to_thread.run_sync(dimse.c_store, dest, batch)
-            else:
-                result = await self.clients[job.destination].store(study_uid, batch)
-        finally:
-            for item in batch:
-                item.discard()
+            result = await self._store(job, dest, study_uid, batch)
+        except StoredDataCorrupt as exc:
+            # Nothing of this request reached the PACS whole: refuse the file whose stored
+            # bytes changed, send the rest of the batch again without it.
+            bad = [i for i in batch if i.file.index == exc.file_index]
+            await self._refuse_corrupt(session, job, upload, bad, exc)
+            rest = [i for i in batch if i.file.index != exc.file_index]
+            if rest and bad:
+                return await self._send_batch(session, job, upload, dest, study_uid, rest)
+            return StowResult(
+                http_status=None, corrupt=[i.sop_instance_uid for i in bad], error=str(exc)
+            )
         elapsed = time.perf_counter() - clock
         metrics.PACS_LATENCY.labels(job.destination).observe(elapsed)
         by_uid = {i.sop_instance_uid: i for i in batch}
@@ -168,6 +212,66 @@ class Sender:
         )
         await session.commit()
         return result
+
+    async def _store(
+        self,
+        job: ForwardJob,
+        dest: DestinationSettings,
+        study_uid: str,
+        batch: list[StoredInstance],
+    ) -> StowResult:
+        try:
+            for item in batch:
+                await anyio.to_thread.run_sync(item.prepare)
+            if dest.type is PacsType.dimse:
+                from relaypacs.pacs import dimse
+
+                return await anyio.to_thread.run_sync(dimse.c_store, dest, batch)
+            return await self.clients[job.destination].store(study_uid, batch)
+        finally:
+            for item in batch:
+                item.discard()
+
+    async def _refuse_corrupt(
+        self,
+        session: AsyncSession,
+        job: ForwardJob,
+        upload: Upload,
+        items: list[StoredInstance],
+        exc: StoredDataCorrupt,
+    ) -> None:
+        """Stored bytes that no longer match what was acknowledged are never sent: the
+        instance is refused (the uploader is told, and can send the study again)."""
+        reason = f"{exc}; send the study again"
+        await self._set_items(session, job, items, ItemState.failed, reason[:300])
+        metrics.PACS_FAILURES.labels(job.destination, "stored_data_corrupt").inc()
+        log.error(
+            "stored_data_corrupt",
+            upload_id=str(upload.id),
+            job_id=str(job.id),
+            file=exc.file_index,
+            chunk=exc.chunk_index,
+        )
+        job.last_error = reason[:500]
+        session.add(
+            ForwardReceipt(
+                job_id=job.id,
+                upload_id=upload.id,
+                destination=job.destination,
+                attempt=job.attempts,
+                outcome="failed",
+                http_status=None,
+                referenced=[],
+                failed=[],
+                retrieve_url=None,
+                instances_sent=0,
+                bytes_sent=0,
+                error=reason[:500],
+                started_at=utcnow(),
+                duration_ms=0,
+            )
+        )
+        await session.commit()
 
     async def _set_items(
         self,

@@ -47,6 +47,7 @@ def c_store(dest: DestinationSettings, parts: Sequence[InstanceSource]) -> StowR
     try:
         for part in parts:
             with tempfile.NamedTemporaryFile(suffix=".dcm") as spool, part.open() as source:
+                # Read through the verifier to the end before anything is sent.
                 shutil.copyfileobj(source, spool, 1024 * 1024)
                 spool.flush()
                 status = assoc.send_c_store(spool.name)

@@ -1,4 +1,5 @@
-"""Instances as the forwarder sends them: read from storage as Part 10, in bounded batches."""
+"""Instances as the forwarder sends them: read from storage as Part 10, verified chunk by
+chunk against what was acknowledged (pacs/verify.py), in bounded batches."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
 from relaypacs.pacs.config import DestinationSettings
+from relaypacs.pacs.verify import VerifyingReader, verify_through
 from relaypacs.uploads import dicom
 from relaypacs.uploads.models import Instance, Upload, UploadFile
 from relaypacs.uploads.storage import Storage
@@ -22,6 +24,7 @@ class StoredInstance:
     upload: Upload
     file: UploadFile
     instance: Instance
+    md5s: list[str] = field(default_factory=list)  # every chunk's, as acknowledged
     size: int = 0
     sop_instance_uid: str = ""
     _spool: str | None = field(default=None, repr=False)
@@ -39,10 +42,23 @@ class StoredInstance:
             self.file.total_chunks,
         )
 
+    def _verified(self) -> VerifyingReader:
+        return VerifyingReader(
+            self._raw(),
+            file_index=self.file.index,
+            size=self.file.size,
+            chunk_size=self.upload.chunk_size,
+            md5s=self.md5s,
+            sha256=self.instance.sha256 or self.file.sha256,
+        )
+
     def prepare(self) -> None:
-        """Blocking: give a raw dataset its File Meta header in a temporary file."""
+        """Blocking: give a raw dataset its File Meta header in a temporary file (after
+        reading it once through its verifier: the rewrite reads it out of order)."""
         if self.instance.has_file_meta:
             return
+        with self._verified() as reader:
+            verify_through(reader)
         with self._raw() as src, tempfile.NamedTemporaryFile(delete=False, suffix=".dcm") as dst:
             inspection = dicom.inspect_file(src)
             src.seek(0)
@@ -51,7 +67,9 @@ class StoredInstance:
             self.size = dst.tell()
 
     def open(self) -> BinaryIO:
-        return open(self._spool, "rb") if self._spool else self._raw()
+        if self._spool:
+            return open(self._spool, "rb")
+        return cast(BinaryIO, self._verified())
 
     def discard(self) -> None:
         if self._spool:

@@ -52,6 +52,7 @@ class StowResult:
     retrieve_url: str | None = None
     retry_after: float | None = None
     error: str | None = None
+    corrupt: list[str] = field(default_factory=list)  # not sent: stored bytes changed
 
     @property
     def transport_retryable(self) -> bool:

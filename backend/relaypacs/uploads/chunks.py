@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaypacs.core import metrics
 from relaypacs.core.database import execute_dml, utcnow
 from relaypacs.core.errors import AppError, PayloadTooLarge
-from relaypacs.uploads import states
+from relaypacs.uploads import receipt, states
 from relaypacs.uploads.errors import (
     ChecksumMismatch,
     ChunkConflict,
@@ -92,6 +91,11 @@ async def read_body(body: AsyncIterator[bytes], expected: int, chunk_size: int) 
     return bytes(buffer)
 
 
+def _digest_values(digest: receipt.ChunkDigest) -> dict[str, object]:
+    sha256, chain = digest.file_digest or (None, None)
+    return {"header": digest.header, "file_sha256": sha256, "sha256_chain": chain}
+
+
 async def _claim(
     session: AsyncSession,
     *,
@@ -100,6 +104,7 @@ async def _claim(
     chunk_index: int,
     md5: str,
     size: int,
+    digest: receipt.ChunkDigest,
 ) -> ChunkState | None:
     """Reserve the chunk for these bytes. Returns the existing state when already ours."""
     # A Core INSERT: this runs once per chunk, and the ORM's unit of work costs more.
@@ -113,6 +118,7 @@ async def _claim(
                 size=size,
                 state=ChunkState.writing,
                 claimed_at=utcnow(),
+                **_digest_values(digest),
             )
         )
         await session.commit()
@@ -142,7 +148,7 @@ async def _claim(
                 UploadChunk.md5 == existing.md5,
                 UploadChunk.state == ChunkState.writing,
             )
-            .values(md5=md5, claimed_at=utcnow())
+            .values(md5=md5, claimed_at=utcnow(), **_digest_values(digest))
             .execution_options(synchronize_session=False),
         )
         await session.commit()
@@ -246,8 +252,14 @@ async def accept(
     transport brought them: digest them, check them against `expected_md5` when the client
     sent one (400 checksum_mismatch otherwise), claim the chunk, write it durably and
     confirm it. Returns once it is durable; idempotent for the same bytes."""
-    actual = await anyio.to_thread.run_sync(lambda: hashlib.md5(data, usedforsecurity=False))
-    md5 = actual.hexdigest()
+    total = -(-file_size // chunk_size) or 1
+    extension = receipt.running_hashes.begin(upload_id, file_index, chunk_index, total)
+    digest = await anyio.to_thread.run_sync(
+        lambda: receipt.digest(
+            data, chunk_index=chunk_index, file_size=file_size, extension=extension
+        )
+    )
+    md5 = digest.md5
     if expected_md5 is not None and md5 != expected_md5:
         raise ChecksumMismatch()
     expected = len(data)
@@ -258,6 +270,7 @@ async def accept(
         chunk_index=chunk_index,
         md5=md5,
         size=expected,
+        digest=digest,
     )
     if state is ChunkState.stored:
         metrics.UPLOAD_CHUNKS.labels("duplicate").inc()
@@ -287,4 +300,50 @@ async def accept(
         await _claim_lost(session, storage=storage, upload_id=upload_id)
     metrics.UPLOAD_CHUNKS.labels("stored").inc()
     metrics.UPLOAD_BYTES.inc(expected)
+    work = receipt.running_hashes.confirmed(
+        upload_id, file_index, chunk_index, extension, data, md5
+    )
+    if work is not None:
+        await _catch_up(session, work, upload_id=upload_id, file_index=file_index, total=total)
     return ChunkAck(file=file_index, index=chunk_index, md5=md5)
+
+
+async def _catch_up(
+    session: AsyncSession,
+    work: receipt.CatchUp,
+    *,
+    upload_id: uuid.UUID,
+    file_index: int,
+    total: int,
+) -> None:
+    """Hash the held chunks that this one let through; record the file's SHA-256 on its
+    last chunk's row when they reach the end."""
+    pending: receipt.CatchUp | None = work
+    while pending is not None:
+        hashing = pending
+        try:
+            file_digest = await anyio.to_thread.run_sync(receipt.running_hashes.catch_up, hashing)
+        finally:
+            pending = receipt.running_hashes.finish(hashing)
+        if file_digest is not None:
+            await _record_file_digest(session, upload_id, file_index, total - 1, file_digest)
+
+
+async def _record_file_digest(
+    session: AsyncSession,
+    upload_id: uuid.UUID,
+    file_index: int,
+    last_chunk: int,
+    file_digest: tuple[str, str],
+) -> None:
+    await session.execute(
+        update(UploadChunk)
+        .where(
+            UploadChunk.upload_id == upload_id,
+            UploadChunk.file_index == file_index,
+            UploadChunk.chunk_index == last_chunk,
+        )
+        .values(file_sha256=file_digest[0], sha256_chain=file_digest[1])
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()

@@ -120,6 +120,12 @@ class UploadChunk(Base):
     size: Mapped[int] = mapped_column(Integer)
     state: Mapped[ChunkState] = mapped_column(_enum(ChunkState, "upload_chunk_state"))
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Computed at receipt (uploads.receipt) so that `complete` need not read the bytes:
+    # chunk 0 holds its file's DICOM verdict; the last chunk its file's SHA-256 and the MD5
+    # chain of the chunks it covers.
+    header: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    sha256_chain: Mapped[str | None] = mapped_column(String(32))
 
 
 class Study(Base):

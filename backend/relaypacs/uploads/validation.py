@@ -1,18 +1,25 @@
-"""Checking the files of an upload at completion: every chunk's MD5 again, a SHA-256 per
-file, and a DICOM header read, at most UPLOAD_VALIDATION_CONCURRENCY files at a time."""
+"""Checking the files of an upload at completion, from what was computed at receipt
+(uploads/receipt.py): each file's DICOM verdict from its first chunk, its SHA-256 from its
+last, with no byte read again. A file without them (its header ran past the first chunk,
+its chunks went to several processes, the process restarted mid-file) is read as before:
+every chunk's MD5 again, its SHA-256 and its header, at most
+UPLOAD_VALIDATION_CONCURRENCY files at a time. The stored bytes of every file are checked
+again, chunk by chunk, by the forwarder as it reads them to send (pacs/verify.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaypacs.core import metrics
 from relaypacs.core.config import CoreSettings
-from relaypacs.uploads import dicom, duplicates
+from relaypacs.uploads import dicom, duplicates, receipt
 from relaypacs.uploads import service as upload_service
 from relaypacs.uploads.models import ChunkState, Upload, UploadChunk, UploadFile
 from relaypacs.uploads.storage import Storage
@@ -34,8 +41,16 @@ def _inspect_stored(storage: Storage, upload: Upload, file: UploadFile) -> dicom
 
 
 async def _check_file(
-    storage: Storage, upload: Upload, file: UploadFile, md5s: dict[int, str]
+    storage: Storage, upload: Upload, file: UploadFile, md5s: dict[int, str], known: Receipt
 ) -> FileCheck:
+    ordered = [md5s.get(i, "") for i in range(file.total_chunks)]
+    if known.sha256 is not None and known.chain == receipt.md5_chain(ordered) and file.size:
+        metrics.UPLOAD_FILES_CHECKED.labels("at_receipt").inc()
+        if known.header is not None:
+            return FileCheck(file, known.sha256, (), receipt.inspection_from_json(known.header))
+        inspection = await anyio.to_thread.run_sync(_inspect_stored, storage, upload, file)
+        return FileCheck(file, known.sha256, (), inspection)
+    metrics.UPLOAD_FILES_CHECKED.labels("read_again").inc()
     sha256, actual = await storage.file_sha256_and_chunk_md5s(
         upload.id.hex, file.index, file.size, upload.chunk_size, file.total_chunks
     )
@@ -46,25 +61,47 @@ async def _check_file(
     return FileCheck(file, sha256, (), inspection)
 
 
+@dataclass(slots=True)
+class Receipt:
+    """What receipt computed for one file (None where it could not)."""
+
+    header: dict[str, Any] | None = None
+    sha256: str | None = None
+    chain: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What checking needs from the database, read in one short transaction."""
 
     files: Sequence[UploadFile]
     md5s: dict[int, dict[int, str]]  # file index → chunk index → MD5 acknowledged
+    receipts: dict[int, Receipt]
 
 
 async def plan(session: AsyncSession, upload: Upload) -> Plan:
     files = await upload_service.files_of(session, upload_id=upload.id)
+    last = {f.index: f.total_chunks - 1 for f in files}
     rows = await session.execute(
-        select(UploadChunk.file_index, UploadChunk.chunk_index, UploadChunk.md5).where(
-            UploadChunk.upload_id == upload.id, UploadChunk.state == ChunkState.stored
-        )
+        select(
+            UploadChunk.file_index,
+            UploadChunk.chunk_index,
+            UploadChunk.md5,
+            UploadChunk.header,
+            UploadChunk.file_sha256,
+            UploadChunk.sha256_chain,
+        ).where(UploadChunk.upload_id == upload.id, UploadChunk.state == ChunkState.stored)
     )
     md5s: dict[int, dict[int, str]] = {}
-    for file_index, chunk_index, md5 in rows:
+    receipts: dict[int, Receipt] = {}
+    for file_index, chunk_index, md5, header, sha256, chain in rows:
         md5s.setdefault(file_index, {})[chunk_index] = md5
-    return Plan(files, md5s)
+        known = receipts.setdefault(file_index, Receipt())
+        if chunk_index == 0:
+            known.header = header
+        if chunk_index == last.get(file_index):
+            known.sha256, known.chain = sha256, chain
+    return Plan(files, md5s, receipts)
 
 
 async def check_all(
@@ -77,7 +114,8 @@ async def check_all(
     async def run(position: int, file: UploadFile) -> None:
         async with limiter:
             md5s = plan.md5s.get(file.index, {})
-            results[position] = await _check_file(storage, upload, file, md5s)
+            known = plan.receipts.get(file.index, Receipt())
+            results[position] = await _check_file(storage, upload, file, md5s, known)
 
     async with anyio.create_task_group() as group:
         for position, file in enumerate(plan.files):
