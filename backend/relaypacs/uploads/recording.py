@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.audit import service as audit
@@ -88,24 +89,28 @@ async def record(
         session.add(series)
         series_ids[uid] = series.id
     await session.flush()
+    rows = []
     for check in kept:
         i = check.inspection.instance
         assert i is not None
-        session.add(
-            Instance(
-                series_id=series_ids[i.series_instance_uid],
-                upload_id=upload.id,
-                file_index=check.file.index,
-                sop_instance_uid=i.sop_instance_uid,
-                sop_class_uid=i.sop_class_uid,
-                instance_number=i.instance_number,
-                transfer_syntax=i.transfer_syntax,
-                has_file_meta=i.has_file_meta,
-                dataset_offset=i.dataset_offset,
-                size=check.file.size,
-                sha256=check.sha256,
-            )
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "series_id": series_ids[i.series_instance_uid],
+                "upload_id": upload.id,
+                "file_index": check.file.index,
+                "sop_instance_uid": i.sop_instance_uid,
+                "sop_class_uid": i.sop_class_uid,
+                "instance_number": i.instance_number,
+                "transfer_syntax": i.transfer_syntax,
+                "has_file_meta": i.has_file_meta,
+                "dataset_offset": i.dataset_offset,
+                "size": check.file.size,
+                "sha256": check.sha256,
+            }
         )
+    # One multi-row INSERT: an ORM object per instance cost more than the rest of `complete`.
+    await session.execute(insert(Instance), rows)
     upload.study_instance_uid = study_uid
     file_warnings = [w for c in kept for w in c.inspection.warnings]
     upload.warnings = list(
