@@ -256,3 +256,17 @@ async def test_termination_discards_the_file_and_it_can_be_sent_again(
     r = await patch(client, url, created, 0, pattern(size, seed=9))
     assert r.status_code == 204
     assert stored_bytes(app, created, 0) == pattern(size, seed=9)
+
+
+async def test_an_empty_patch_at_the_end_of_a_finished_file_is_204(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    size = CHUNK + 46_000
+    created = await open_upload(client, await auth_headers(app, client), [size])
+    url = (await create(client, created, 0)).headers["Location"]
+    assert (await patch(client, url, created, 0, pattern(size)[:200_000])).status_code == 204
+    r = await patch(client, url, created, 200_000, pattern(size)[200_000:])
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == str(size)
+    r = await patch(client, url, created, size, b"")
+    assert r.status_code == 204, r.text
+    assert r.headers["Upload-Offset"] == str(size)

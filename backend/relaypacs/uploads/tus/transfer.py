@@ -70,7 +70,9 @@ async def receive(
 ) -> Received:
     """Apply `parts` at `start.offset`. A dropped connection (ClientDisconnect) keeps what
     arrived: the whole pieces and the tail; bytes past the target's length are refused."""
-    piece, within = divmod(start.offset, target.chunk_size)
+    piece = start.piece
+    # The bytes of piece `piece` already held (in its tail); none once the target is whole.
+    within = start.offset - min(piece * target.chunk_size, target.length)
     buffer = bytearray()
     if within:
         tail = await storage.read_tail(target.storage_id, start.tail) if start.tail else None
