@@ -270,3 +270,29 @@ async def test_an_empty_patch_at_the_end_of_a_finished_file_is_204(
     r = await patch(client, url, created, size, b"")
     assert r.status_code == 204, r.text
     assert r.headers["Upload-Offset"] == str(size)
+
+
+@pytest.mark.parametrize(
+    "concat",
+    [
+        "final;",
+        "final",
+        "final;/api/tus/not-a-uuid/0/partials/0123456789abcdef",
+        "final;/api/tus/--------------------------------/0/partials/0123456789abcdef",
+        "final;http://[::1/api/tus/x",
+        "partial;x",
+        "final;/api/tus/00000000-0000-4000-8000-000000000000/0/partials/0123456789abcdef",
+    ],
+)
+async def test_a_malformed_or_foreign_upload_concat_is_a_4xx_and_changes_nothing(
+    app: FastAPI, client: httpx.AsyncClient, concat: str
+) -> None:
+    created = await open_upload(client, await auth_headers(app, client), [100])
+    meta = metadata(upload_id=created["upload_id"], file_index=0)
+    r = await client.post(
+        "/api/tus/",
+        headers=TUS | token(created) | {"Upload-Concat": concat, "Upload-Metadata": meta},
+    )
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["error"]["code"] in {"invalid_upload_concat", "partial_not_found"}
+    assert (await status(client, created))["files"][0]["received"] == 0

@@ -90,10 +90,13 @@ def parse_file_index(text: str | None) -> int:
 
 
 def parse_partial_url(url: str) -> tuple[uuid.UUID, int, str]:
-    match = _PARTIAL_PATH.search(urlsplit(url).path)
-    if match is None:
-        raise InvalidConcat(f"{url!r} is not a partial upload of this server.")
-    return uuid.UUID(match.group(1)), int(match.group(2)), match.group(3)
+    try:
+        match = _PARTIAL_PATH.search(urlsplit(url).path)
+        if match is not None:
+            return uuid.UUID(match.group(1)), int(match.group(2)), match.group(3)
+    except ValueError:  # an unparsable URL, or an id that is no UUID
+        pass
+    raise InvalidConcat("Upload-Concat names a URL that is not a partial upload of this server.")
 
 
 async def _load(
