@@ -7,6 +7,7 @@ nothing; a terminated file can be sent again."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import socket
 import time
@@ -239,6 +240,20 @@ async def test_a_checksum_mismatch_is_460_and_nothing_is_stored(
     with pytest.raises(TusUploadFailed) as failed:
         await asyncio.to_thread(up.upload_chunk)
     assert failed.value.status_code == 460
+    assert await head_offset(up.url, token(created) | {"Tus-Resumable": "1.0.0"}) == 0
+    progress = await gateway.get(f"/api/upload/{created['upload_id']}/status", token(created))
+    assert progress["files"][0]["received"] == 0
+    # A checksummed PATCH cut mid-body cannot be verified: nothing of it is kept either.
+    data = study.paths[0].read_bytes()
+    digest = base64.b64encode(hashlib.sha1(data).digest()).decode()
+    headers = token(created) | {
+        "Tus-Resumable": "1.0.0",
+        "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Checksum": f"sha1 {digest}",
+    }
+    await asyncio.to_thread(cut_patch, up.url, headers, data[: 2 * CHUNK + 99], len(data))
+    await asyncio.sleep(0.5)
     assert await head_offset(up.url, token(created) | {"Tus-Resumable": "1.0.0"}) == 0
     progress = await gateway.get(f"/api/upload/{created['upload_id']}/status", token(created))
     assert progress["files"][0]["received"] == 0
