@@ -155,18 +155,21 @@ await scenario(async (t) => {
   const sending = page.evaluate(sendAll, { client: CLIENT, created, patchSize: PATCH_SIZE, retryDelays });
   sending.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
 
-  // Offline once a third of the study is acknowledged (mid-file: PATCHes are not whole files).
+  // Offline once a third of the study's PATCHes have gone (counted from the requests themselves:
+  // Uppy's progress events are throttled); PATCHes are not whole files, so this is mid-file.
   const deadline = Date.now() + 60000;
-  let bytesAtOffline;
+  const third = Math.ceil(total / PATCH_SIZE / 3);
+  let patchesAtOffline;
   for (;;) {
-    bytesAtOffline = await page.evaluate(() => window.tusBytes);
-    if (bytesAtOffline > total / 3) break;
-    assert(Date.now() < deadline, `only ${bytesAtOffline} of ${total} bytes sent in 60 s`);
-    await sleep(20);
+    patchesAtOffline = await page.evaluate(() => window.tusLog?.filter((r) => r.method === 'PATCH').length ?? 0);
+    if (patchesAtOffline >= third) break;
+    assert(Date.now() < deadline, `only ${patchesAtOffline} PATCHes in 60 s`);
+    await sleep(10);
   }
+  const bytesAtOffline = await page.evaluate(() => window.tusBytes);
   const offlineAt = await page.evaluate(() => Date.now());
   await context.setOffline(true);
-  log(`offline at ${bytesAtOffline} of ${total} bytes`);
+  log(`offline after ${patchesAtOffline} PATCHes (${bytesAtOffline} of ${total} bytes acknowledged)`);
   await sleep(2500);
   const onlineAt = await page.evaluate(() => Date.now());
   await context.setOffline(false);
@@ -179,7 +182,14 @@ await scenario(async (t) => {
   });
   assert(complete.status === 202, `complete: ${complete.status} ${JSON.stringify(complete.json)}`);
   const patches = requests.filter((r) => r.method === 'PATCH');
-  const resumedAt = patches.filter((r) => r.at >= onlineAt).map((r) => Number(r.offset));
+  // Per tus URL cut off by going offline: the offset of its first PATCH once back online.
+  const cutOff = new Set(patches.filter((r) => r.at < offlineAt).map((r) => r.url));
+  const resumedOffsets = [...cutOff]
+    .map((url) => patches.find((r) => r.url === url && r.at >= onlineAt))
+    .filter((r) => r !== undefined)
+    .map((r) => Number(r.offset));
+  const zeroPatches = {};
+  for (const r of patches) if (Number(r.offset) === 0) zeroPatches[r.url] = (zeroPatches[r.url] ?? 0) + 1;
   return {
     user: { username: user.username, password: user.password },
     uploadId: created.upload_id,
@@ -187,11 +197,14 @@ await scenario(async (t) => {
     sent,
     total,
     bytesAtOffline,
+    patchesAtOffline,
+    expectedPatches: Math.ceil(total / PATCH_SIZE),
     offlineAt,
     onlineAt,
     patchCount: patches.length,
     patchedBytesUpperBound: patches.length * PATCH_SIZE,
-    firstOffsetAfterOnline: resumedAt.length ? resumedAt[0] : null,
+    resumedOffsets,
+    maxPatchesAtZero: Math.max(0, ...Object.values(zeroPatches)),
     heads: requests.filter((r) => r.method === 'HEAD' && r.at >= offlineAt).length,
     partials: requests.filter((r) => r.method === 'POST').length,
   };

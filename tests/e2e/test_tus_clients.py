@@ -40,12 +40,15 @@ def test_a_stock_tus_client_resumes_after_going_offline_and_the_study_arrives_in
         E2E_PATCH_SIZE=PATCH_SIZE,
     )
     assert result["sent"]["sent"] == len(study.paths), result
-    assert 0 < result["bytesAtOffline"] < result["total"], result
-    # It really was cut off: the client failed and was started again once back online.
-    assert result["sent"]["restarts"] >= 1, result
-    # Resumed where the server stood, not from zero: the first PATCH after coming back online
-    # starts past the first byte, and the study cost well under twice its PATCHes.
-    assert result["firstOffsetAfterOnline"] is not None and result["firstOffsetAfterOnline"] > 0
+    assert 0 < result["patchesAtOffline"] < result["expectedPatches"], str(result)
+    # It really was cut off: tus-js-client fails offline and is started again once online;
+    # Uppy pauses by itself while offline and resumes (asking HEAD) when back online.
+    assert result["sent"]["restarts"] >= 1 or result["heads"] >= 1, str(result)
+    # Resumed where the server stood, not from zero: an upload cut off by going offline goes on
+    # past its first byte once back online, no tus upload was sent from offset 0 twice, and
+    # the study cost well under twice its PATCHes.
+    assert result["resumedOffsets"] and min(result["resumedOffsets"]) > 0, str(result)
+    assert result["maxPatchesAtZero"] == 1, str(result)
     assert result["patchCount"] * PATCH_SIZE < 2 * result["total"] + 8 * PATCH_SIZE, result
     detail = wait_forwarded(gateway, result["user"], result["uploadId"])
     assert detail["state"] == "forwarded", detail
