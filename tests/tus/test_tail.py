@@ -296,3 +296,34 @@ async def test_a_malformed_or_foreign_upload_concat_is_a_4xx_and_changes_nothing
     assert 400 <= r.status_code < 500, r.text
     assert r.json()["error"]["code"] in {"invalid_upload_concat", "partial_not_found"}
     assert (await status(client, created))["files"][0]["received"] == 0
+
+
+async def test_memory_stays_bounded_while_one_patch_streams_a_48_mib_file(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    import tracemalloc
+
+    size = 48 * 1024 * 1024 + 777
+    created = await open_upload(
+        client, await auth_headers(app, client), [size], chunk_size=1024 * 1024
+    )
+    url = (await create(client, created, 0)).headers["Location"]
+    block = pattern(64 * 1024, seed=11)
+
+    async def body() -> Any:
+        for start in range(0, size, len(block)):
+            yield block[: min(len(block), size - start)]
+
+    tracemalloc.start()
+    try:
+        r = await client.patch(
+            url,
+            headers=TUS | token(created) | OFFSET_STREAM | {"Upload-Offset": "0"},
+            content=body(),
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == str(size)
+    # About a chunk (1 MiB) held at a time, never the file.
+    assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 48 MiB PATCH"
