@@ -5,13 +5,17 @@ Public routes (no access token) are exactly: the ops router (/healthz, /readyz,
 `auth.router.public` (register, verify-email, verify-email/resend, login,
 login/2fa, refresh), `GET /api/facilities` (the open facilities' names, for
 registration), the upload transfer routes (chunk, status, complete, and DELETE
-for cancel), which take either the owner's access token or the upload's X-Upload-Token,
+for cancel) and the tus endpoint (/api/tus/, whose OPTIONS is open to all), which take
+either the owner's access token or the upload's X-Upload-Token,
 and the notification event
 stream, which takes a single-use ticket (EventSource cannot send headers). Everything
 else is mounted on `api_router`, which requires an access token.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends
 
@@ -34,6 +38,8 @@ from relaypacs.stats.router import router as stats_router
 from relaypacs.uploads.router import put_chunk
 from relaypacs.uploads.router import router as uploads_router
 from relaypacs.uploads.router import transfer_router as uploads_transfer_router
+from relaypacs.uploads.tus.router import LARGE_BODY_ENDPOINTS as TUS_LARGE_BODIES
+from relaypacs.uploads.tus.router import router as tus_router
 from relaypacs.users.router import admin_router as users_router
 from relaypacs.users.router import invitation_router, me_router
 
@@ -48,6 +54,8 @@ public_router.include_router(invitation_router, prefix="/invitations", tags=["us
 # Chunk, status and complete accept the owner's access token OR the upload's own
 # X-Upload-Token (so a service worker can finish an upload); the dependency checks both.
 public_router.include_router(uploads_transfer_router, tags=["uploads"])
+# The tus 1.0.0 endpoint (docs/tus.md): the same two credentials, per file of an upload.
+public_router.include_router(tus_router, prefix="/tus", tags=["tus"])
 public_router.include_router(
     notifications_stream_router, prefix="/notifications", tags=["notifications"]
 )
@@ -71,7 +79,11 @@ api_router.include_router(reports_router, prefix="/reports", tags=["reports"])
 api_router.include_router(notifications_router, prefix="/notifications", tags=["notifications"])
 
 # Every request body is at most REQUEST_MAX_BODY_BYTES (core/limits.py) except on these
-# routes; a chunk is then held to its own upload's chunk size (uploads/chunks.py).
-LARGE_BODIES = {put_chunk: MAX_CHUNK_SIZE}
+# routes; a chunk is then held to its own upload's chunk size (uploads/chunks.py), a tus
+# body to its file's remaining length (uploads/tus/transfer.py).
+LARGE_BODIES: dict[Callable[..., Any], int] = {
+    put_chunk: MAX_CHUNK_SIZE,
+    **dict.fromkeys(TUS_LARGE_BODIES, 2**63 - 1),
+}
 
 __all__ = ["LARGE_BODIES", "api_router", "ops_router", "public_router"]

@@ -34,6 +34,7 @@ from relaypacs.reports import sync as report_sync
 from relaypacs.settings import Settings, load_settings
 from relaypacs.uploads import housekeeping
 from relaypacs.uploads.storage import StorageError, build_storage
+from relaypacs.uploads.tus.middleware import TusHeadersMiddleware
 from relaypacs.web import install_web_app
 
 log = get_logger("relaypacs")
@@ -155,5 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.request_max_body_bytes,
         routes=route_limits(app.routes, LARGE_BODIES),
     )
+    # Outside the body limit: its 413 gets Tus-Resumable too, and a method override is
+    # applied before the limit is chosen by method.
+    app.add_middleware(TusHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

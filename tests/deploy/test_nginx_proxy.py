@@ -5,6 +5,7 @@ buffering, the client's address and the request id handed on."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ import pytest
 
 from relaypacs.core.database import Database
 from relaypacs.core.permissions import Role
+from tests import phi_scan
 from tests.deploy.web_front import TIMEOUT, Stack, media_type
 from tests.dicom_factory import write_study
 from tests.factories import bearer, login
@@ -169,6 +171,55 @@ async def _set_status(front: httpx.AsyncClient, auth: dict[str, str], report: An
     change = {"status": to, "message": "Please send the prior study."}
     response = await front.post(f"/api/reports/{report}/status", json=change, headers=auth)
     assert response.status_code == 200, response.text
+
+
+async def test_a_tus_patch_larger_than_a_chunk_streams_through_the_front(
+    front: httpx.AsyncClient, database: Database
+) -> None:
+    """One tus PATCH with a whole 20 MiB file (over the front's 16 MiB body limit elsewhere)."""
+    user = await create_user_in(database, role=Role.clinician)
+    auth = bearer(await login(front, user))
+    size = 20 * MiB + 12_345
+    data = hashlib.sha256(b"tus-front").digest() * (size // 32 + 1)
+    data = data[:size]
+    init = await front.post(
+        "/api/upload/init",
+        json={
+            "patient_name": phi_scan.registered_name("Front^Tusker"),
+            "study_date": "2026-01-15",
+            "modality": "CT",
+            "service_level": "ROUTINE",
+            "files": [{"name": "big.dcm", "size": size}],
+            "force_upload": True,
+        },
+        headers=auth,
+    )
+    assert init.status_code == 201, init.text
+    created = init.json()
+    tus = {"Tus-Resumable": "1.0.0"}
+    metadata = "upload_id {},file_index MA==".format(
+        base64.b64encode(created["upload_id"].encode()).decode()
+    )
+    made = await front.post(
+        "/api/tus/", headers=auth | tus | {"Upload-Length": str(size), "Upload-Metadata": metadata}
+    )
+    assert made.status_code == 201, made.text
+    url = made.headers["Location"]
+    sent = await front.patch(
+        url,
+        content=_streamed(data),
+        headers=auth
+        | tus
+        | {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+    )
+    assert sent.status_code == 204, sent.text
+    assert sent.headers["Upload-Offset"] == str(size)
+    assert sent.headers["Tus-Resumable"] == "1.0.0"
+    head = await front.head(url, headers=auth | tus)
+    assert head.headers["Upload-Offset"] == str(size)
+    assert head.headers["Cache-Control"] == "no-store"
+    status = await _status(front, created["upload_id"], auth)
+    assert status["files"][0]["missing"] == []
 
 
 async def test_an_event_passes_the_front_at_once_while_the_stream_stays_open(

@@ -338,6 +338,104 @@ async def test_ping_succeeds_on_working_storage(storage: Storage) -> None:
     await storage.ping()
 
 
+# --- tails (the tus endpoint's bytes past the last whole chunk) and deleting a file ---
+
+
+async def test_a_tail_is_written_read_listed_and_deleted(storage: Storage) -> None:
+    upload_id = new_upload_id()
+    assert await storage.read_tail(upload_id, "f0.c1.t5") is None
+    assert await storage.list_tails(upload_id, "f0.") == {}
+    await storage.write_tail(upload_id, "f0.c1.t5", b"hello")
+    await storage.write_tail(upload_id, "f0.res", b"{}")
+    await storage.write_tail(upload_id, "f10.c0.t1", b"x")  # another file: not f0's
+
+    assert await storage.read_tail(upload_id, "f0.c1.t5") == b"hello"
+    assert await storage.list_tails(upload_id, "f0.") == {"f0.c1.t5": 5, "f0.res": 2}
+    assert await storage.list_tails(upload_id, "f0.c") == {"f0.c1.t5": 5}
+    await storage.delete_tails(upload_id, ["f0.c1.t5", "f0.never-written"])
+    assert await storage.list_tails(upload_id, "f0.") == {"f0.res": 2}
+    assert await storage.read_tail(upload_id, "f0.c1.t5") is None
+
+
+async def test_writing_a_tail_again_replaces_it_whole(storage: Storage) -> None:
+    upload_id = new_upload_id()
+    await storage.write_tail(upload_id, "p0-x.k0", b"a" * 300 * KIB)
+    await storage.write_tail(upload_id, "p0-x.k0", b"b" * 10)
+    assert await storage.read_tail(upload_id, "p0-x.k0") == b"b" * 10
+    assert await storage.list_tails(upload_id, "p0-x.") == {"p0-x.k0": 10}
+
+
+async def test_tails_go_with_their_upload(storage: Storage) -> None:
+    upload_id, other = new_upload_id(), new_upload_id()
+    await store_file(storage, upload_id, 0, b"a" * 100, KIB, [0])
+    await storage.write_tail(upload_id, "f0.c0.t3", b"abc")
+    await storage.write_tail(other, "f0.c0.t3", b"xyz")
+
+    assert await storage.delete_upload(upload_id) == 103
+    assert await storage.list_tails(upload_id, "") == {}
+    assert await storage.read_tail(other, "f0.c0.t3") == b"xyz"
+    await storage.write_tail(upload_id, "f0.c0.t3", b"new")  # after a delete, as new
+    assert await storage.read_tail(upload_id, "f0.c0.t3") == b"new"
+
+
+@pytest.mark.parametrize("bad_name", ["../x", "a/b", "", ".hidden", "a..b", "x" * 129])
+async def test_unsafe_tail_names_are_refused(storage: Storage, bad_name: str) -> None:
+    with pytest.raises(ValueError):
+        await storage.write_tail(new_upload_id(), bad_name, b"x")
+    with pytest.raises(ValueError):
+        await storage.read_tail(new_upload_id(), bad_name)
+
+
+async def test_delete_file_discards_one_file_and_it_can_be_written_again(
+    storage: Storage,
+) -> None:
+    upload_id = new_upload_id()
+    await store_file(storage, upload_id, 0, b"a" * 2500, KIB, [0, 1, 2])
+    await store_file(storage, upload_id, 1, b"b" * 100, KIB, [0])
+    await storage.delete_file(upload_id, 0)
+
+    with pytest.raises(StoredDataMissing):
+        await storage.read_chunk(upload_id, 0, 1, KIB, KIB)
+    assert await storage.read_chunk(upload_id, 1, 0, 0, 100) == b"b" * 100
+    await store_file(storage, upload_id, 0, b"c" * 2500, KIB, [2, 1, 0])
+    assert read_all(storage, upload_id, 0, 2500, KIB) == b"c" * 2500
+
+
+async def test_local_tail_is_made_durable_before_it_replaces_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relaypacs.uploads.storage import local
+
+    events: list[str] = []
+    real_sync, real_replace = local._datasync, os.replace
+    monkeypatch.setattr(local, "_datasync", lambda fd: (events.append("sync"), real_sync(fd)))
+    monkeypatch.setattr(
+        local.os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))
+    )
+    monkeypatch.setattr(local, "_fsync_dir", lambda path: events.append(f"dir:{path.name}"))
+    store = LocalStorage(tmp_path)
+    upload_id = new_upload_id()
+    await store.write_tail(upload_id, "f0.c0.t2", b"ab")
+
+    # The data reaches the disk, then the rename, then the directory entry.
+    assert events[-3:] == ["sync", "replace", "dir:tails"]
+    assert (store.tails_dir(upload_id) / "f0.c0.t2").read_bytes() == b"ab"
+    assert [p.name for p in store.tails_dir(upload_id).iterdir()] == ["f0.c0.t2"]
+
+
+async def test_s3_tails_are_objects_beside_the_chunks(s3_server: MotoS3Server) -> None:
+    s3 = make_s3(s3_server, f"relay-{uuid.uuid4().hex[:12]}", prefix="pfx")
+    await s3.ensure_bucket()
+    try:
+        upload_id = new_upload_id()
+        await s3.write_tail(upload_id, "f0.c2.t4", b"tail")
+        body = s3.client.get_object(Bucket=s3.bucket, Key=f"pfx/uploads/{upload_id}/tails/f0.c2.t4")
+        assert body["Body"].read() == b"tail"
+        assert await s3.list_upload_ids() == [upload_id]
+    finally:
+        s3.close()
+
+
 # --- backend specifics --------------------------------------------------------------
 
 

@@ -16,6 +16,10 @@ HASH_BLOCK_SIZE = 1024 * 1024
 
 # Upload ids become path components and object keys: no separators, no dot-dot.
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+# Tail names too (a dot may separate their parts, never lead them).
+_TAIL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# The most a tail may hold: less than one chunk (core.config.MAX_CHUNK_SIZE).
+MAX_TAIL_BYTES = 16 * 1024 * 1024
 
 
 class StorageError(AppError):
@@ -46,6 +50,13 @@ def check_upload_id(upload_id: str) -> str:
     if not is_upload_id(upload_id):
         raise ValueError("upload id must be 1-128 characters of [A-Za-z0-9_-]")
     return upload_id
+
+
+def check_tail_name(name: str) -> str:
+    """Return `name`, or raise ValueError if it is not a safe tail name."""
+    if _TAIL_NAME.fullmatch(name) is None or ".." in name:
+        raise ValueError("tail name must be 1-128 characters of [A-Za-z0-9._-], no '..'")
+    return name
 
 
 def check_layout(size: int, chunk_size: int, total_chunks: int) -> None:
@@ -126,6 +137,46 @@ class Storage(ABC):
             self._hash_file, upload_id, file_index, size, chunk_size, total_chunks
         )
 
+    async def delete_file(self, upload_id: str, file_index: int) -> None:
+        """Discard one file's stored bytes (its chunks); the file can be written again."""
+        check_upload_id(upload_id)
+        _check_indexes(file_index)
+        await anyio.to_thread.run_sync(self._delete_file, upload_id, file_index)
+
+    # --- tails: small named blobs beside the chunks, each written whole and durably ---
+    # A transport that receives a file as a stream (tus) keeps the bytes past the last
+    # whole chunk here until the rest of that chunk arrives. They live under the upload
+    # and go with it (`delete_upload`).
+
+    async def write_tail(self, upload_id: str, name: str, data: bytes) -> None:
+        """Store (or replace) one tail durably; returns only once it would survive a crash."""
+        check_upload_id(upload_id)
+        check_tail_name(name)
+        if len(data) > MAX_TAIL_BYTES:
+            raise ValueError("a tail holds less than one chunk")
+        await anyio.to_thread.run_sync(self._write_tail, upload_id, name, data)
+
+    async def read_tail(self, upload_id: str, name: str) -> bytes | None:
+        """The bytes of one tail, or None when there is no such tail."""
+        check_upload_id(upload_id)
+        check_tail_name(name)
+        return await anyio.to_thread.run_sync(self._read_tail, upload_id, name)
+
+    async def list_tails(self, upload_id: str, prefix: str) -> dict[str, int]:
+        """Name → size of the upload's tails whose names start with `prefix`."""
+        check_upload_id(upload_id)
+        if prefix:
+            check_tail_name(prefix)
+        return await anyio.to_thread.run_sync(self._list_tails, upload_id, prefix)
+
+    async def delete_tails(self, upload_id: str, names: list[str]) -> None:
+        """Remove these tails (absent ones are no error)."""
+        check_upload_id(upload_id)
+        for name in names:
+            check_tail_name(name)
+        if names:
+            await anyio.to_thread.run_sync(self._delete_tails, upload_id, list(names))
+
     async def delete_upload(self, upload_id: str) -> int:
         """Remove everything stored for an upload; returns the bytes freed."""
         check_upload_id(upload_id)
@@ -162,6 +213,21 @@ class Storage(ABC):
 
     @abstractmethod
     def _delete_upload(self, upload_id: str) -> int: ...
+
+    @abstractmethod
+    def _delete_file(self, upload_id: str, file_index: int) -> None: ...
+
+    @abstractmethod
+    def _write_tail(self, upload_id: str, name: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def _read_tail(self, upload_id: str, name: str) -> bytes | None: ...
+
+    @abstractmethod
+    def _list_tails(self, upload_id: str, prefix: str) -> dict[str, int]: ...
+
+    @abstractmethod
+    def _delete_tails(self, upload_id: str, names: list[str]) -> None: ...
 
     @abstractmethod
     def _list_upload_ids(self) -> list[str]: ...

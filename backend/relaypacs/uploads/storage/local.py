@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -15,6 +16,7 @@ from relaypacs.uploads.storage.base import (
     StorageError,
     StoredDataMissing,
     check_layout,
+    check_tail_name,
     check_upload_id,
     is_upload_id,
 )
@@ -185,6 +187,80 @@ class LocalStorage(Storage):
         if len(data) != length:
             raise StoredDataMissing(file=file_index, chunk=chunk_index)
         return data
+
+    def tails_dir(self, upload_id: str) -> Path:
+        """Where an upload's tails live (beside its part files, so they go with it)."""
+        return self.uploads_dir / check_upload_id(upload_id) / "tails"
+
+    def _delete_file(self, upload_id: str, file_index: int) -> None:
+        path = self.part_path(upload_id, file_index)
+        with self._create_lock:
+            self._ready.discard(path)
+        try:
+            path.unlink(missing_ok=True)
+            if path.parent.is_dir():
+                _fsync_dir(path.parent)
+        except OSError as exc:
+            raise StorageError("Could not remove the file's stored data.") from exc
+
+    def _write_tail(self, upload_id: str, name: str, data: bytes) -> None:
+        directory = self.tails_dir(upload_id)
+        # Written aside, made durable, then renamed over the old one: a crash leaves
+        # either the old tail or the new one, never a torn one.
+        temporary = directory / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            if not directory.is_dir():
+                with self._create_lock:  # the upload may have been deleted meanwhile
+                    self._durable_dirs.discard(directory.parent)
+                self._durable_dir(directory.parent)
+                directory.mkdir(exist_ok=True)
+                _fsync_dir(directory.parent)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                _pwrite_all(fd, data, 0)
+                _datasync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, directory / name)
+            _fsync_dir(directory)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise StorageError("Could not write the upload's tail to storage.") from exc
+
+    def _read_tail(self, upload_id: str, name: str) -> bytes | None:
+        try:
+            return (self.tails_dir(upload_id) / name).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError("Could not read the upload's tail from storage.") from exc
+
+    def _list_tails(self, upload_id: str, prefix: str) -> dict[str, int]:
+        directory = self.tails_dir(upload_id)
+        found: dict[str, int] = {}
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.name.startswith(prefix) and not entry.name.startswith("."):
+                        try:
+                            found[entry.name] = entry.stat().st_size
+                        except FileNotFoundError:
+                            continue  # removed meanwhile
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise StorageError("Could not list the upload's tails.") from exc
+        return found
+
+    def _delete_tails(self, upload_id: str, names: list[str]) -> None:
+        directory = self.tails_dir(upload_id)
+        try:
+            for name in names:
+                (directory / check_tail_name(name)).unlink(missing_ok=True)
+            if directory.is_dir():
+                _fsync_dir(directory)
+        except OSError as exc:
+            raise StorageError("Could not remove the upload's tails.") from exc
 
     def _delete_upload(self, upload_id: str) -> int:
         directory = self.uploads_dir / check_upload_id(upload_id)

@@ -19,6 +19,7 @@ from relaypacs.uploads.storage.base import (
     StorageError,
     StoredDataMissing,
     check_layout,
+    check_tail_name,
     check_upload_id,
     chunk_length,
     is_upload_id,
@@ -164,12 +165,63 @@ class S3Storage(Storage):
             raise missing
         return data
 
-    def _delete_upload(self, upload_id: str) -> int:
+    def tail_key(self, upload_id: str, name: str) -> str:
+        """The object key of one tail (beside the upload's chunk objects)."""
+        return f"{self._upload_prefix(upload_id)}tails/{check_tail_name(name)}"
+
+    def _delete_file(self, upload_id: str, file_index: int) -> None:
+        self._delete_prefix(self._file_prefix(upload_id, file_index), "the file's stored data")
+
+    def _write_tail(self, upload_id: str, name: str, data: bytes) -> None:
+        digest = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        with _translated("Could not write the upload's tail to storage."):
+            # One PUT replaces the whole object: readers see the old tail or the new one.
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.tail_key(upload_id, name), Body=data, ContentMD5=digest
+            )
+
+    def _read_tail(self, upload_id: str, name: str) -> bytes | None:
+        with _translated("Could not read the upload's tail from storage."):
+            try:
+                response = self.client.get_object(
+                    Bucket=self.bucket, Key=self.tail_key(upload_id, name)
+                )
+            except ClientError as exc:
+                if _error_code(exc) in _NOT_FOUND:
+                    return None
+                raise
+            data: bytes = response["Body"].read()
+        return data
+
+    def _list_tails(self, upload_id: str, prefix: str) -> dict[str, int]:
+        root = f"{self._upload_prefix(upload_id)}tails/"
+        found: dict[str, int] = {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        with _translated("Could not list the upload's tails."):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=root + prefix):
+                for item in page.get("Contents", []):
+                    found[str(item["Key"])[len(root) :]] = int(item.get("Size", 0))
+        return found
+
+    def _delete_tails(self, upload_id: str, names: list[str]) -> None:
+        with _translated("Could not remove the upload's tails."):
+            for start in range(0, len(names), _DELETE_BATCH):
+                batch = names[start : start + _DELETE_BATCH]
+                response = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={
+                        "Objects": [{"Key": self.tail_key(upload_id, n)} for n in batch],
+                        "Quiet": True,
+                    },
+                )
+                if response.get("Errors"):
+                    raise StorageError("Could not remove some of the upload's tails.")
+
+    def _delete_prefix(self, prefix: str, what: str) -> int:
         freed = 0
         paginator = self.client.get_paginator("list_objects_v2")
-        with _translated("Could not remove the upload's stored data."):
-            pages = paginator.paginate(Bucket=self.bucket, Prefix=self._upload_prefix(upload_id))
-            for page in pages:
+        with _translated(f"Could not remove {what}."):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 objects = page.get("Contents", [])
                 for start in range(0, len(objects), _DELETE_BATCH):
                     batch = objects[start : start + _DELETE_BATCH]
@@ -178,9 +230,12 @@ class S3Storage(Storage):
                         Delete={"Objects": [{"Key": o["Key"]} for o in batch], "Quiet": True},
                     )
                     if response.get("Errors"):
-                        raise StorageError("Could not remove some of the upload's stored data.")
+                        raise StorageError(f"Could not remove some of {what}.")
                     freed += sum(int(o.get("Size", 0)) for o in batch)
         return freed
+
+    def _delete_upload(self, upload_id: str) -> int:
+        return self._delete_prefix(self._upload_prefix(upload_id), "the upload's stored data")
 
     def _list_upload_ids(self) -> list[str]:
         root = f"{self.prefix}uploads/"
