@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LOCK := backend/requirements.lock
 
-.PHONY: run test lint lock clean
+.PHONY: run test lint lock clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: $(VENV)/.test
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	cd frontend && npm run lint
+
+# Every benchmark in bench/, one after another, then one summary of their goals
+# (bench/README.md: what each measures and the latest figures). BENCH_ARGS=--quick for short runs.
+bench: $(VENV)/.test
+	@scripts/system-packages.sh test
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 # Re-pin after changing dependencies in backend/pyproject.toml.
 lock: $(VENV)/.test
