@@ -327,3 +327,24 @@ async def test_memory_stays_bounded_while_one_patch_streams_a_48_mib_file(
     assert r.status_code == 204 and r.headers["Upload-Offset"] == str(size)
     # About a chunk (1 MiB) held at a time, never the file.
     assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 48 MiB PATCH"
+
+
+@pytest.mark.parametrize("index", ["²", "١", "0x1", "-1", "1 "])
+async def test_a_file_index_that_is_not_ascii_digits_is_a_clean_4xx_in_metadata_and_url(
+    app: FastAPI, client: httpx.AsyncClient, index: str
+) -> None:
+    """str.isdigit() accepts "²" (int() then fails) and "١" (one resource, two URLs)."""
+    created = await open_upload(client, await auth_headers(app, client), [1000])
+    sent = (
+        TUS
+        | token(created)
+        | {
+            "Upload-Length": "1000",
+            "Upload-Metadata": metadata(upload_id=created["upload_id"], file_index=index),
+        }
+    )
+    r = await client.post("/api/tus/", headers=sent)
+    assert 400 <= r.status_code < 500, r.text
+    r = await client.head(f"/api/tus/{created['upload_id']}/{index}", headers=TUS | token(created))
+    assert r.status_code == 404
+    assert (await status(client, created))["files"][0]["received"] == 0

@@ -84,7 +84,7 @@ def parse_upload_id(text: str | None) -> uuid.UUID:
 
 
 def parse_file_index(text: str | None) -> int:
-    if text is None or not text.isdigit() or int(text) >= MAX_FILES:
+    if text is None or not (text.isascii() and text.isdigit()) or int(text) >= MAX_FILES:
         raise InvalidTusMetadata("file_index must be the file's index from init.")
     return int(text)
 

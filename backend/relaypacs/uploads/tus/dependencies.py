@@ -34,7 +34,7 @@ def _path_ids(upload_id: str, file_index: str) -> tuple[uuid.UUID, int]:
         parsed = uuid.UUID(upload_id)
     except ValueError:
         raise TusResourceNotFound() from None
-    if not file_index.isdigit() or int(file_index) >= MAX_FILES:
+    if not (file_index.isascii() and file_index.isdigit()) or int(file_index) >= MAX_FILES:
         raise TusResourceNotFound()
     return parsed, int(file_index)
 
