@@ -12,7 +12,9 @@ export interface FakeRequest {
   params: Record<string, unknown> | undefined;
 }
 
-type Handler = (request: FakeRequest) => { status: number; body?: unknown } | 'network-error';
+type Answer = { status: number; body?: unknown } | 'network-error';
+/** An answer, or a promise of one (to hold a response back, e.g. to answer out of order). */
+type Handler = (request: FakeRequest) => Answer | Promise<Answer>;
 
 /** Route apiClient's requests to `handler` (restore with the returned function). */
 export function fakeApi(handler: Handler): { requests: FakeRequest[]; restore: () => void } {
@@ -27,7 +29,7 @@ export function fakeApi(handler: Handler): { requests: FakeRequest[]; restore: (
       params: config.params as Record<string, unknown> | undefined,
     };
     requests.push(request);
-    const answer = handler(request);
+    const answer = await handler(request);
     if (answer === 'network-error') {
       throw Object.assign(new Error('Network Error'), { isAxiosError: true, config });
     }

@@ -65,6 +65,9 @@ export function NotificationsProvider({ children, createStream }: NotificationsP
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const resyncing = useRef(false);
   const countRef = useRef<number | null>(null);
+  // Only the newest count request may set the count: an older answer (read before a
+  // notification that has arrived since) would undo it.
+  const countRequest = useRef(0);
   countRef.current = unreadCount;
   const userRef = useRef(userId);
   userRef.current = userId;
@@ -72,9 +75,10 @@ export function NotificationsProvider({ children, createStream }: NotificationsP
   const refreshUnread = useCallback((announceIncrease = false) => {
     const forUser = userRef.current;
     if (!forUser) return;
+    const request = ++countRequest.current;
     fetchUnreadCount().then(
       (count) => {
-        if (userRef.current !== forUser) return;
+        if (userRef.current !== forUser || request !== countRequest.current) return;
         const previous = countRef.current;
         setUnreadCount(count);
         if (announceIncrease && previous !== null && count > previous) {
@@ -109,6 +113,9 @@ export function NotificationsProvider({ children, createStream }: NotificationsP
         if (event.type === 'notification') {
           const item = event.data as LiveNotification;
           setLatest(item);
+          // A count request still in flight may predate this notification: ignore its answer
+          // and reconcile below instead.
+          countRequest.current += 1;
           if (!item.read) setUnreadCount((count) => (count ?? 0) + 1);
           // Reconcile with the server shortly after (several events may arrive at once).
           if (refreshTimer.current) clearTimeout(refreshTimer.current);

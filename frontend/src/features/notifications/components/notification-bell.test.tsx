@@ -21,6 +21,8 @@ function SignOut() {
 describe('NotificationBell', () => {
   let restore = () => {};
   let unread = 2;
+  // When set, count requests are answered only once it resolves (with the count as it was).
+  let hold: Promise<void> | null = null;
   let streams: { options: EventStreamOptions; start: ReturnType<typeof vi.fn>; stop: ReturnType<typeof vi.fn> }[];
   const createStream = (options: EventStreamOptions) => {
     const stream = { options, start: vi.fn(), stop: vi.fn() };
@@ -30,14 +32,17 @@ describe('NotificationBell', () => {
 
   beforeEach(async () => {
     unread = 2;
+    hold = null;
     streams = [];
     await setSession(tokenPair(1));
     restore = fakeApi((request) => {
       if (request.url === '/api/auth/refresh') return { status: 200, body: tokenPair(2) };
       if (request.url === '/api/auth/me') return { status: 200, body: ME };
       if (request.url === '/api/auth/logout') return { status: 204 };
-      if (request.url === '/api/notifications')
-        return { status: 200, body: { items: [], total: unread, unread_count: unread, page: 1, page_size: 1 } };
+      if (request.url === '/api/notifications') {
+        const answer = { status: 200, body: { items: [], total: unread, unread_count: unread, page: 1, page_size: 1 } };
+        return hold ? hold.then(() => answer) : answer;
+      }
       return { status: 404, body: {} };
     }).restore;
   });
@@ -90,6 +95,31 @@ describe('NotificationBell', () => {
     unread = 5;
     act(() => streams[0]!.options.onStateChange?.('open'));
     expect(await screen.findByRole('link', { name: 'Notifications, 5 unread' })).toBeInTheDocument();
+  });
+
+  it('keeps a live notification when a count read before it answers after it', async () => {
+    renderBell();
+    await screen.findByRole('link', { name: 'Notifications, 2 unread' });
+    let release = () => {};
+    hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    act(() => streams[0]!.options.onStateChange?.('open')); // asks the server: 2, held back
+    act(() => {
+      streams[0]!.options.onEvent({
+        type: 'notification',
+        id: '13',
+        data: { id: 10, type: 'report_ready', title: 'Report ready', body: 'CT', read: false },
+      });
+    });
+    expect(screen.getByRole('link', { name: 'Notifications, 3 unread' })).toBeInTheDocument();
+    hold = null;
+    await act(async () => {
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+    // The stale answer (2) does not undo the notification that arrived after it was asked.
+    expect(screen.getByRole('link', { name: 'Notifications, 3 unread' })).toBeInTheDocument();
   });
 
   it('stops the stream on sign-out', async () => {
