@@ -348,3 +348,25 @@ async def test_a_file_index_that_is_not_ascii_digits_is_a_clean_4xx_in_metadata_
     r = await client.head(f"/api/tus/{created['upload_id']}/{index}", headers=TUS | token(created))
     assert r.status_code == 404
     assert (await status(client, created))["files"][0]["received"] == 0
+
+
+async def test_partial_uploads_per_file_are_bounded_and_a_final_names_each_once(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Each partial may hold up to the file's size: their number bounds what one upload
+    token can put in storage."""
+    created = await open_upload(client, await auth_headers(app, client), [1000])
+    urls = []
+    for _ in range(32):
+        r = await create(client, created, 0, length=1000, headers={"Upload-Concat": "partial"})
+        assert r.status_code == 201, r.text
+        urls.append(r.headers["Location"])
+    r = await create(client, created, 0, length=1000, headers={"Upload-Concat": "partial"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "too_many_partials"
+    assert (await patch(client, urls[0], created, 0, pattern(1000))).status_code == 204
+    r = await client.post(
+        "/api/tus/",
+        headers=TUS | token(created) | {"Upload-Concat": f"final;{urls[0]} {urls[0]}"},
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_upload_concat"
+    assert (await status(client, created))["files"][0]["received"] == 0

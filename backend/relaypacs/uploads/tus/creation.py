@@ -30,6 +30,7 @@ from relaypacs.uploads.tus.errors import (
     InvalidTusMetadata,
     PartialIncomplete,
     PartialNotFound,
+    TooManyPartials,
     TusMaxSizeExceeded,
     UploadLengthMismatch,
 )
@@ -121,6 +122,11 @@ async def _load(
     return loaded.upload, loaded.file
 
 
+# Partial uploads a file may have at once (and a final may join): each holds up to the
+# file's size in storage, so their number is what bounds the storage one upload can take.
+MAX_PARTIALS = 32
+
+
 async def create(
     session: AsyncSession,
     *,
@@ -154,6 +160,9 @@ async def create(
             raise UploadLengthMismatch(
                 f"A partial upload of this file has at most {file.size} bytes.", limit=file.size
             )
+        existing = await storage.list_tails(upload.id.hex, f"p{file_index}-")
+        if sum(1 for name in existing if name.endswith(".res")) >= MAX_PARTIALS:
+            raise TooManyPartials(limit=MAX_PARTIALS)
         partial = secrets.token_hex(8)
         target = Target(upload.id, file_index, upload.chunk_size, length, partial=partial)
         location = partial_location(request.root_path, upload.id, file_index, partial)
@@ -193,6 +202,11 @@ async def _create_final(
 ) -> Created:
     """Join the partial uploads, in order, into the file: streamed piece by piece through
     the same path as a PATCH (so every chunk goes through `chunks.accept`)."""
+    if len(concat.urls) > MAX_PARTIALS or len(set(concat.urls)) != len(concat.urls):
+        raise InvalidConcat(
+            f"A final upload joins at most {MAX_PARTIALS} partial uploads, each once.",
+            limit=MAX_PARTIALS,
+        )
     named = [parse_partial_url(url) for url in concat.urls]
     if "upload_id" in pairs:
         upload_id = parse_upload_id(metadata_text(pairs, "upload_id"))

@@ -97,6 +97,12 @@ class FinalUploadIsReadOnly(AppError):
     message = "This file was assembled from partial uploads; it takes no PATCH."
 
 
+class TooManyPartials(AppError):
+    status_code = 400
+    code = "too_many_partials"
+    message = "This file has as many partial uploads as allowed; join or terminate some first."
+
+
 class InvalidConcat(AppError):
     status_code = 400
     code = "invalid_upload_concat"
