@@ -370,3 +370,83 @@ async def test_partial_uploads_per_file_are_bounded_and_a_final_names_each_once(
     )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_upload_concat"
     assert (await status(client, created))["files"][0]["received"] == 0
+
+
+def racing_request_stores(
+    monkeypatch: pytest.MonkeyPatch, app: FastAPI, created: dict[str, Any], name: str, data: bytes
+) -> None:
+    """Make a racing request store `name` just after the next PATCH has read its offset."""
+    from relaypacs.uploads.tus import service
+
+    real = service.position
+
+    async def position_then_race(*args: Any, **kwargs: Any) -> Any:
+        where = await real(*args, **kwargs)
+        monkeypatch.setattr(service, "position", real)
+        assert await app.state.storage.write_tail(created["upload_id"].replace("-", ""), name, data)
+        return where
+
+    monkeypatch.setattr(service, "position", position_then_race)
+
+
+async def test_a_racing_patch_never_replaces_a_partial_piece_another_request_stored(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    size = CHUNK + 10
+    created = await open_upload(client, await auth_headers(app, client), [size])
+    r = await create(client, created, 0, length=size, headers={"Upload-Concat": "partial"})
+    url = r.headers["Location"]
+    partial = url.rsplit("/", 1)[1]
+    theirs, ours = pattern(size, seed=1), pattern(size, seed=2)
+    racing_request_stores(monkeypatch, app, created, f"p0-{partial}.k0", theirs[:CHUNK])
+
+    r = await patch(client, url, created, 0, ours)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "chunk_conflict", r.text
+    storage_id = created["upload_id"].replace("-", "")
+    assert await app.state.storage.read_tail(storage_id, f"p0-{partial}.k0") == theirs[:CHUNK]
+    assert (await head(client, url, created)).headers["Upload-Offset"] == str(CHUNK)
+    # The racing request's own bytes again (a retry) are no conflict.
+    r = await patch(client, url, created, CHUNK, theirs[CHUNK:])
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == str(size)
+
+
+async def test_a_racing_patch_never_replaces_a_tail_another_request_stored(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    size = CHUNK + 100
+    created = await open_upload(client, await auth_headers(app, client), [size])
+    url = (await create(client, created, 0)).headers["Location"]
+    theirs, ours = pattern(500, seed=1), pattern(500, seed=2)
+    racing_request_stores(monkeypatch, app, created, "f0.c0.t500", theirs)
+
+    r = await patch(client, url, created, 0, ours)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "chunk_conflict", r.text
+    storage_id = created["upload_id"].replace("-", "")
+    assert await app.state.storage.read_tail(storage_id, "f0.c0.t500") == theirs
+    assert (await head(client, url, created)).headers["Upload-Offset"] == "500"
+    racing_request_stores(monkeypatch, app, created, "f0.c0.t600", theirs + b"x" * 100)
+    r = await patch(client, url, created, 500, b"x" * 100)  # the same bytes: a retry
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == "600"
+
+
+async def test_creating_a_joined_file_again_keeps_what_it_joined(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    size = 3000
+    data = pattern(size, seed=4)
+    created = await open_upload(client, await auth_headers(app, client), [size])
+    urls = []
+    for start, end in ((0, 1000), (1000, size)):
+        r = await create(
+            client, created, 0, length=end - start, headers={"Upload-Concat": "partial"}
+        )
+        assert (await patch(client, r.headers["Location"], created, 0, data[start:end])).is_success
+        urls.append(r.headers["Location"])
+    final = "final;" + " ".join(urls)
+    r = await client.post("/api/tus/", headers=TUS | token(created) | {"Upload-Concat": final})
+    assert r.status_code == 201, r.text
+    again = await create(client, created, 0)
+    assert again.status_code == 201 and again.headers["Upload-Offset"] == str(size)
+    h = await head(client, again.headers["Location"], created)
+    assert h.headers["Upload-Concat"] == final
+    assert stored_bytes(app, created, 0) == data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
@@ -357,12 +358,27 @@ async def test_a_tail_is_written_read_listed_and_deleted(storage: Storage) -> No
     assert await storage.read_tail(upload_id, "f0.c1.t5") is None
 
 
-async def test_writing_a_tail_again_replaces_it_whole(storage: Storage) -> None:
+async def test_a_tail_is_written_once_and_a_second_write_leaves_it_whole(
+    storage: Storage,
+) -> None:
     upload_id = new_upload_id()
-    await storage.write_tail(upload_id, "p0-x.k0", b"a" * 300 * KIB)
-    await storage.write_tail(upload_id, "p0-x.k0", b"b" * 10)
+    assert await storage.write_tail(upload_id, "p0-x.k0", b"a" * 300 * KIB) is True
+    assert await storage.write_tail(upload_id, "p0-x.k0", b"b" * 10) is False
+    assert await storage.read_tail(upload_id, "p0-x.k0") == b"a" * 300 * KIB
+    assert await storage.list_tails(upload_id, "p0-x.") == {"p0-x.k0": 300 * KIB}
+    await storage.delete_tails(upload_id, ["p0-x.k0"])
+    assert await storage.write_tail(upload_id, "p0-x.k0", b"b" * 10) is True
     assert await storage.read_tail(upload_id, "p0-x.k0") == b"b" * 10
-    assert await storage.list_tails(upload_id, "p0-x.") == {"p0-x.k0": 10}
+
+
+async def test_of_two_racing_writes_of_one_tail_exactly_one_is_stored(storage: Storage) -> None:
+    upload_id = new_upload_id()
+    contenders = [bytes([n]) * 64 * KIB for n in range(8)]
+    written = await asyncio.gather(
+        *(storage.write_tail(upload_id, "f0.c0.t65536", data) for data in contenders)
+    )
+    assert sorted(written) == [False] * 7 + [True]
+    assert await storage.read_tail(upload_id, "f0.c0.t65536") == contenders[written.index(True)]
 
 
 async def test_tails_go_with_their_upload(storage: Storage) -> None:
@@ -401,24 +417,22 @@ async def test_delete_file_discards_one_file_and_it_can_be_written_again(
     assert read_all(storage, upload_id, 0, 2500, KIB) == b"c" * 2500
 
 
-async def test_local_tail_is_made_durable_before_it_replaces_the_old_one(
+async def test_local_tail_is_made_durable_before_it_gets_its_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from relaypacs.uploads.storage import local
 
     events: list[str] = []
-    real_sync, real_replace = local._datasync, os.replace
+    real_sync, real_link = local._datasync, os.link
     monkeypatch.setattr(local, "_datasync", lambda fd: (events.append("sync"), real_sync(fd)))
-    monkeypatch.setattr(
-        local.os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))
-    )
+    monkeypatch.setattr(local.os, "link", lambda a, b: (events.append("link"), real_link(a, b)))
     monkeypatch.setattr(local, "_fsync_dir", lambda path: events.append(f"dir:{path.name}"))
     store = LocalStorage(tmp_path)
     upload_id = new_upload_id()
     await store.write_tail(upload_id, "f0.c0.t2", b"ab")
 
-    # The data reaches the disk, then the rename, then the directory entry.
-    assert events[-3:] == ["sync", "replace", "dir:tails"]
+    # The data reaches the disk, then the name (a link, refused if taken), then the entry.
+    assert events[-3:] == ["sync", "link", "dir:tails"]
     assert (store.tails_dir(upload_id) / "f0.c0.t2").read_bytes() == b"ab"
     assert [p.name for p in store.tails_dir(upload_id).iterdir()] == ["f0.c0.t2"]
 

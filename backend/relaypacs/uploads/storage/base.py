@@ -148,13 +148,16 @@ class Storage(ABC):
     # whole chunk here until the rest of that chunk arrives. They live under the upload
     # and go with it (`delete_upload`).
 
-    async def write_tail(self, upload_id: str, name: str, data: bytes) -> None:
-        """Store (or replace) one tail durably; returns only once it would survive a crash."""
+    async def write_tail(self, upload_id: str, name: str, data: bytes) -> bool:
+        """Store one tail durably, once: True when written (only once it would survive a
+        crash), False when a tail of that name exists already (it is left as it is, so two
+        requests racing on one name can never replace each other's acknowledged bytes)."""
         check_upload_id(upload_id)
         check_tail_name(name)
         if len(data) > MAX_TAIL_BYTES:
             raise ValueError("a tail holds less than one chunk")
-        await anyio.to_thread.run_sync(self._write_tail, upload_id, name, data)
+        written: bool = await anyio.to_thread.run_sync(self._write_tail, upload_id, name, data)
+        return written
 
     async def read_tail(self, upload_id: str, name: str) -> bytes | None:
         """The bytes of one tail, or None when there is no such tail."""
@@ -218,7 +221,7 @@ class Storage(ABC):
     def _delete_file(self, upload_id: str, file_index: int) -> None: ...
 
     @abstractmethod
-    def _write_tail(self, upload_id: str, name: str, data: bytes) -> None: ...
+    def _write_tail(self, upload_id: str, name: str, data: bytes) -> bool: ...
 
     @abstractmethod
     def _read_tail(self, upload_id: str, name: str) -> bytes | None: ...

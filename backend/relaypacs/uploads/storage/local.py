@@ -203,10 +203,10 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise StorageError("Could not remove the file's stored data.") from exc
 
-    def _write_tail(self, upload_id: str, name: str, data: bytes) -> None:
+    def _write_tail(self, upload_id: str, name: str, data: bytes) -> bool:
         directory = self.tails_dir(upload_id)
-        # Written aside, made durable, then renamed over the old one: a crash leaves
-        # either the old tail or the new one, never a torn one.
+        # Written aside, made durable, then linked to its name, which fails if the name
+        # exists: a crash leaves no tail or the whole one, never a torn one.
         temporary = directory / f".{name}.{secrets.token_hex(6)}.tmp"
         try:
             if not directory.is_dir():
@@ -221,11 +221,17 @@ class LocalStorage(Storage):
                 _datasync(fd)
             finally:
                 os.close(fd)
-            os.replace(temporary, directory / name)
+            try:
+                os.link(temporary, directory / name)
+            except FileExistsError:
+                return False
+            finally:
+                temporary.unlink()
             _fsync_dir(directory)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
             raise StorageError("Could not write the upload's tail to storage.") from exc
+        return True
 
     def _read_tail(self, upload_id: str, name: str) -> bytes | None:
         try:

@@ -33,6 +33,8 @@ _READ_BUFFER_SIZE = 256 * 1024
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 # A ranged GET past the end of a short object means the data is not all there.
 _MISSING = _NOT_FOUND | {"416", "InvalidRange"}
+# A conditional PUT refused: the object exists (or a concurrent one is being written).
+_EXISTS = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
 _DELETE_BATCH = 1000  # the most keys one DeleteObjects request may carry
 
 
@@ -172,13 +174,23 @@ class S3Storage(Storage):
     def _delete_file(self, upload_id: str, file_index: int) -> None:
         self._delete_prefix(self._file_prefix(upload_id, file_index), "the file's stored data")
 
-    def _write_tail(self, upload_id: str, name: str, data: bytes) -> None:
+    def _write_tail(self, upload_id: str, name: str, data: bytes) -> bool:
         digest = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
         with _translated("Could not write the upload's tail to storage."):
-            # One PUT replaces the whole object: readers see the old tail or the new one.
-            self.client.put_object(
-                Bucket=self.bucket, Key=self.tail_key(upload_id, name), Body=data, ContentMD5=digest
-            )
+            # A conditional PUT (If-None-Match: *): whole, and never over an existing object.
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=self.tail_key(upload_id, name),
+                    Body=data,
+                    ContentMD5=digest,
+                    IfNoneMatch="*",
+                )
+            except ClientError as exc:
+                if _error_code(exc) in _EXISTS:
+                    return False
+                raise
+        return True
 
     def _read_tail(self, upload_id: str, name: str) -> bytes | None:
         with _translated("Could not read the upload's tail from storage."):

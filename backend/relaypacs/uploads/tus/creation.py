@@ -28,6 +28,7 @@ from relaypacs.uploads.tus.errors import (
     FileOutOfRange,
     InvalidConcat,
     InvalidTusMetadata,
+    OffsetMismatch,
     PartialIncomplete,
     PartialNotFound,
     TooManyPartials,
@@ -244,6 +245,14 @@ async def _create_final(
     start = Position(offset=0, piece=0, tail=None, names={}, created=True)
     async with contextlib.aclosing(joined):
         await transfer.receive(session, storage=storage, target=target, start=start, parts=joined)
+    # The partials go only once the file holds every byte of them, durably.
+    where = await position(session, storage=storage, target=target)
+    await session.commit()
+    if where.offset != file.size:
+        raise OffsetMismatch(  # e.g. a termination raced the join: the partials stay
+            f"After the join the file holds {where.offset} of {file.size} bytes; join again.",
+            offset=where.offset,
+        )
     value = "final;" + " ".join(concat.urls)
     await describe(storage, target, Descriptor(length=file.size, metadata=metadata, concat=value))
     for joined_part in partials:  # joined: their bytes are the file's now

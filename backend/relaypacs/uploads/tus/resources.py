@@ -8,8 +8,10 @@ Storage names, under the upload (tails of `Storage`):
   p<i>-<id>.k<n>                 piece n of a partial upload (whole, durable)
   f<i>.c<n>.t<len> / p….c<n>.t<len>   a tail: the first <len> bytes of piece n
 
-A tail is never rewritten: a longer one is written beside it and the shorter removed
-afterwards, so two requests racing on one file can never shrink an acknowledged offset.
+Nothing is ever rewritten (`Storage.write_tail` writes a name once): a longer tail is
+written beside the shorter, which is removed afterwards, so two requests racing on one file
+can never shrink an acknowledged offset nor put other bytes under it; a descriptor stays
+as its resource was first created (a repeated creation keeps it, and what it joined).
 """
 
 from __future__ import annotations
@@ -165,8 +167,9 @@ class Descriptor:
         )
 
 
-async def describe(storage: Storage, target: Target, descriptor: Descriptor) -> None:
-    await storage.write_tail(target.storage_id, target.descriptor, descriptor.encode())
+async def describe(storage: Storage, target: Target, descriptor: Descriptor) -> bool:
+    """Write the resource's descriptor unless it has one: False when it had (kept as is)."""
+    return await storage.write_tail(target.storage_id, target.descriptor, descriptor.encode())
 
 
 async def descriptor_of(storage: Storage, target: Target) -> Descriptor | None:

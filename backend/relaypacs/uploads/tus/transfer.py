@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
 from relaypacs.uploads import chunks
+from relaypacs.uploads.errors import ChunkConflict
 from relaypacs.uploads.storage import Storage, StorageError
 from relaypacs.uploads.tus.errors import OffsetMismatch, TusBodyTooLarge, TusChecksumMismatch
 from relaypacs.uploads.tus.protocol import Checksum
@@ -57,7 +58,17 @@ async def _store_piece(
             expected_md5=None,
         )
     else:
-        await storage.write_tail(target.storage_id, target.piece_name(piece), data)
+        await _store_once(storage, target, target.piece_name(piece), data)
+
+
+async def _store_once(storage: Storage, target: Target, name: str, data: bytes) -> None:
+    """Write a piece or tail that no request has written yet. One a racing request stored
+    first stays: the same bytes again are accepted (a retry), other bytes are refused, so
+    an offset once acknowledged never comes to hold other bytes."""
+    if await storage.write_tail(target.storage_id, name, data):
+        return
+    if await storage.read_tail(target.storage_id, name) != data:
+        raise ChunkConflict("Another request stored other bytes at this offset meanwhile.")
 
 
 async def receive(
@@ -104,7 +115,7 @@ async def receive(
         piece += 1
     if buffer and received:
         name = target.tail_name(piece, len(buffer))
-        await storage.write_tail(target.storage_id, name, bytes(buffer))
+        await _store_once(storage, target, name, bytes(buffer))
     with contextlib.suppress(StorageError):  # leftovers only cost space; the upload owns them
         names = await storage.list_tails(target.storage_id, f"{target.key}.c")
         await storage.delete_tails(
