@@ -60,6 +60,21 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert "relaypacs_http_request_duration_seconds_bucket" in text
 
 
+async def test_a_routers_routes_are_labelled_with_their_whole_path_template(
+    client: httpx.AsyncClient,
+) -> None:
+    """Dashboards and alerts select routes by their full path (`/api/upload/init`): the
+    prefix a router is included with is part of the label, and no id is."""
+    upload_id = "0b7c9a52-3f7e-4c1e-9d55-5a8f2e6b1c3d"
+    await client.post("/api/auth/login", json={"username": "nobody", "password": "x" * 12})
+    await client.get(f"/api/upload/{upload_id}/status")
+    text = (await client.get("/metrics")).text
+    assert 'method="POST",route="/api/auth/login"' in text
+    assert 'method="GET",route="/api/upload/{upload_id}/status"' in text
+    assert upload_id not in text
+    assert 'route="/login"' not in text
+
+
 @pytest.mark.parametrize("settings_overrides", [{"metrics_token": "scrape-secret-0123"}])
 async def test_metrics_need_the_token_when_one_is_configured(client: httpx.AsyncClient) -> None:
     missing = await client.get("/metrics")

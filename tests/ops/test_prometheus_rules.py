@@ -5,9 +5,11 @@ and stay quiet."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections import defaultdict
 
+import httpx
 import yaml
 
 from tests.ops.monitoring import (
@@ -82,3 +84,46 @@ def test_the_rule_unit_tests_see_every_alert_fire_and_stay_quiet() -> None:
     result = promtool("test", "rules", str(RULE_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
+
+
+async def test_the_latency_rule_leaves_out_exactly_the_routes_timed_by_the_client(
+    client: httpx.AsyncClient,
+) -> None:
+    """The p99 recording rule drops the SSE stream, chunk PUTs and tus PATCHes by their
+    route label: its regex must match the labels the app really gives them (whole path
+    templates, prefixes included), and not an API route such as the report list."""
+    expr = next(
+        rule["expr"]
+        for rule in rules()
+        if rule.get("record") == "relaypacs:http_request_duration_seconds:p99_5m"
+    )
+    excluded = re.search(r'route!~"([^"]+)"', expr)
+    assert excluded is not None
+    pattern = re.compile(excluded.group(1))  # PromQL regexes are anchored: fullmatch
+    some_id = "0b7c9a52-3f7e-4c1e-9d55-5a8f2e6b1c3d"
+    client_timed = [
+        ("GET", "/api/notifications/stream"),
+        ("PUT", f"/api/upload/{some_id}/chunk?file_index=0&chunk_index=0"),
+        ("PATCH", f"/api/tus/{some_id}/0"),
+        ("PATCH", f"/api/tus/{some_id}/0/partials/{'a' * 16}"),
+    ]
+    for method, path in [*client_timed, ("GET", "/api/reports"), ("GET", "/api/uploads")]:
+        answer = await client.request(method, path, headers={"Tus-Resumable": "1.0.0"})
+        assert answer.status_code < 500, (path, answer.text)  # refused, but routed
+    text = (await client.get("/metrics")).text
+    labels = {
+        (method, route)
+        for method, route in re.findall(
+            r'relaypacs_http_requests_total\{method="(\w+)",route="([^"]+)"', text
+        )
+    }
+    timed_by_client = {
+        (m, r)
+        for m, r in labels
+        if r.startswith(("/api/notifications/stream", "/api/upload/", "/api/tus/"))
+    }
+    assert len(timed_by_client) == len(client_timed), labels
+    for _, route in timed_by_client:
+        assert pattern.fullmatch(route), route
+    for route in ("/api/reports", "/api/uploads"):
+        assert ("GET", route) in labels and not pattern.fullmatch(route)

@@ -33,9 +33,12 @@ def _incoming_request_id(scope: Scope) -> str:
 
 
 def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "<unmatched>"
+    """The matched route's whole path template (`/api/upload/{upload_id}/status`): FastAPI
+    keeps it, prefixes included, on the effective route it selected; `scope["route"]` is
+    the router's own route, whose path lacks the prefix its router was included with."""
+    effective = scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(effective, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) and path else "<unmatched>"
 
 
 async def _answer(send: Send, status: int, body: dict[str, object], request_id: str) -> None:
