@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any, ClassVar, cast
 
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -79,14 +81,40 @@ def create_engine(settings: CoreSettings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
         # Bound values (patient names, tokens) never appear in error messages or logs.
         hide_parameters=True,
     )
+    event.listen(engine.sync_engine.pool, "connect", _mark_idle)
+    event.listen(engine.sync_engine.pool, "checkin", _mark_idle)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled connection idle this long is pinged before it is handed out (a dead one is
+# replaced, the request never sees it). One used more recently is handed out as it is:
+# SQLAlchemy's pool_pre_ping pings on every checkout — three round trips with asyncpg
+# (BEGIN, ";", ROLLBACK) for every session, a tenth of a busy process's CPU. Should the
+# server have gone in that second, the first statement fails as a disconnect: SQLAlchemy
+# then drops every pooled connection, and that one request is a 503 (core/unavailable.py).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _mark_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:  # the pool retries the checkout on a fresh connection
+        raise DisconnectionError("pooled connection failed its ping") from exc
 
 
 class Database:
