@@ -60,6 +60,8 @@ async def test_search_studies_and_study_metadata(pacs: OrthancServer) -> None:
             str(ds.SOPInstanceUID)
         }
         assert await client.study_instance_uids("1.2.3.4.5.6.7") == set()
+        assert await client.study_instance_count(str(ds.StudyInstanceUID)) == 1
+        assert await client.study_instance_count("1.2.3.4.5.6.7") == 0
     finally:
         await client.close()
 
@@ -89,6 +91,7 @@ async def test_study_patient_ids_names_every_patient_a_study_uid_is_held_under(
     )
     try:
         assert await client.study_patient_ids(study_uid) == {"PID-A", "PID-B"}
+        assert await client.study_instance_count(study_uid) == 2  # both patients' rows
         assert await client.study_patient_ids(generate_uid()) == set()
     finally:
         await client.close()

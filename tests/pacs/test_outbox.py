@@ -34,11 +34,23 @@ class ScriptedPacs:
         self.stored: set[str] = set()
         self.posted: list[list[str]] = []
         self.lose_once: set[str] = set()  # acknowledged, but not kept (a PACS bug)
+        self.foreign = 0  # instances of the study the PACS holds from elsewhere
+        self.queries: list[str] = []  # QIDO-RS requests, by path
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        if request.method == "GET":
+            self.queries.append(path.rsplit("/", 1)[-1])
         if request.method == "GET" and path.endswith("/studies"):
-            return httpx.Response(200, json=[])
+            uid = request.url.params.get("StudyInstanceUID")
+            if request.url.params.get("includefield") != "00201208" or not self.stored:
+                return httpx.Response(200, json=[])
+            count = len(self.stored) + self.foreign
+            row = {
+                "0020000D": {"vr": "UI", "Value": [uid]},
+                "00201208": {"vr": "IS", "Value": [count]},
+            }
+            return httpx.Response(200, json=[row])
         if request.method == "GET" and path.endswith("/instances"):
             return httpx.Response(
                 200, json=[{"00080018": {"vr": "UI", "Value": [u]}} for u in sorted(self.stored)]
@@ -276,6 +288,37 @@ async def test_verification_resends_what_the_pacs_does_not_hold(
     assert job.state.value == "pending" and "not found" in (job.last_error or "")
     await _run_once(app)
     assert pacs.posted[-1] == [uids[-1]]
+    assert (await _job(app)).state.value == "delivered"
+    # The first check found fewer than sent, so it looked the instances up; the second
+    # found exactly as many as sent: one study-level query was enough.
+    assert pacs.queries.count("instances") == 1
+
+
+async def test_verification_by_count_alone_when_the_study_holds_exactly_what_was_sent(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    pacs = ScriptedPacs([])
+    await _queued(app, client, tmp_path, pacs)
+    await _run_once(app)
+    assert (await _job(app)).state.value == "delivered"
+    assert "instances" not in pacs.queries and "studies" in pacs.queries
+
+
+async def test_a_study_with_instances_from_elsewhere_is_verified_instance_by_instance(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """The study holds instances from elsewhere, and one of ours was lost: the count is
+    not the job's, so every instance is looked up and the lost one goes out again."""
+    pacs = ScriptedPacs([])
+    _, _, uids = await _queued(app, client, tmp_path, pacs)
+    pacs.foreign = 2
+    pacs.lose_once = {uids[0]}
+    await _run_once(app)
+    job = await _job(app)
+    assert job.state.value == "pending" and "1 of" in (job.last_error or ""), job.last_error
+    assert pacs.queries.count("instances") == 1
+    await _run_once(app)
+    assert pacs.posted[-1] == [uids[0]]
     assert (await _job(app)).state.value == "delivered"
 
 

@@ -89,6 +89,12 @@ PACS_FAILURES = Counter(
     "Forwarding failures, by destination and reason.",
     ["destination", "reason"],
 )
+PACS_VERIFICATIONS = Counter(
+    "relaypacs_pacs_verifications_total",
+    "Deliveries verified with QIDO-RS, by destination and how: `count` (the study's "
+    "instance count matched) or `instances` (every SOP Instance UID looked up).",
+    ["destination", "how"],
+)
 PACS_LATENCY = Histogram(
     "relaypacs_pacs_forward_seconds",
     "Time to send one batch to a PACS.",

@@ -98,6 +98,12 @@ class Sender:
             or 0
         )
 
+    async def _item_count(self, session: AsyncSession, job: ForwardJob) -> int:
+        count = await session.scalar(
+            select(func.count()).select_from(ForwardItem).where(ForwardItem.job_id == job.id)
+        )
+        return int(count or 0)
+
     async def send(
         self, session: AsyncSession, job: ForwardJob, upload: Upload, dest: DestinationSettings
     ) -> Attempt:
@@ -295,13 +301,25 @@ class Sender:
         )
 
     async def _verify(self, session: AsyncSession, job: ForwardJob, upload: Upload) -> Attempt:
-        """QIDO-RS: the PACS must hold every instance sent; missing ones go out again."""
+        """QIDO-RS: the PACS must hold every instance sent; missing ones go out again.
+
+        Count first: when the study holds exactly as many instances as the job sent (each
+        of them acknowledged by its STOW answer), one study-level query settles it. Any
+        other count (fewer; or more, the study having instances from elsewhere) or none
+        given, and every SOP Instance UID is looked up. What the count cannot see: as many
+        instances of ours lost, despite their STOW answers, as the study holds from
+        elsewhere."""
+        client = self.clients[job.destination]
+        study_uid = upload.study_instance_uid or ""
+        expected = await self._item_count(session, job)
         try:
-            held = await self.clients[job.destination].study_instance_uids(
-                upload.study_instance_uid or ""
-            )
+            if await client.study_instance_count(study_uid) == expected:
+                metrics.PACS_VERIFICATIONS.labels(job.destination, "count").inc()
+                return Attempt(Outcome.delivered)
+            held = await client.study_instance_uids(study_uid)
         except Exception as exc:  # noqa: BLE001 - retried later whatever went wrong
             return Attempt(Outcome.incomplete, f"verification failed: {type(exc).__name__}")
+        metrics.PACS_VERIFICATIONS.labels(job.destination, "instances").inc()
         rows = (
             await session.execute(
                 select(ForwardItem.instance_id, Instance.sop_instance_uid)

@@ -225,6 +225,21 @@ class DicomWeb:
             response.status_code, payload, {k.lower(): v for k, v in response.headers.items()}
         )
 
+    async def study_instance_count(self, study_uid: str) -> int | None:
+        """QIDO-RS: the study's NumberOfStudyRelatedInstances (0 when the PACS does not
+        hold it); None when the PACS does not say (then ask for the instances)."""
+        rows = await self._qido(
+            "/studies", {"StudyInstanceUID": checked_uid(study_uid), "includefield": "00201208"}
+        )
+        counts = [_value(row, "00201208") for row in rows if _value(row, "0020000D") == study_uid]
+        if not rows:
+            return 0
+        try:
+            # One row per patient the study is held under (see study_patient_ids).
+            return sum(int(count) for count in counts) if counts else None
+        except (TypeError, ValueError):
+            return None
+
     async def study_instance_uids(self, study_uid: str) -> set[str]:
         """QIDO-RS: every SOP Instance UID of the study the PACS holds (paged)."""
         found: set[str] = set()
