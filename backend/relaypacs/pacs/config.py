@@ -47,6 +47,8 @@ class DestinationSettings(BaseModel):
     timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 120.0
     batch_max_instances: Annotated[int, Field(ge=1, le=10_000)] = 50
     batch_max_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024 * 1024
+    # STOW-RS requests of one job at once (DICOMweb; DIMSE sends one batch at a time).
+    stow_in_flight: Annotated[int, Field(ge=1, le=8)] = 2
     host: str = ""
     port: Annotated[int, Field(ge=1, le=65535)] = 104
     called_aet: str = ""

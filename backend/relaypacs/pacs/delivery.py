@@ -3,25 +3,28 @@ answer, then verify with QIDO-RS that the PACS holds them all."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 import anyio.to_thread
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core import metrics
 from relaypacs.core.database import utcnow
 from relaypacs.core.logging import get_logger
-from relaypacs.pacs import outbox
+from relaypacs.pacs import outbox, pending
 from relaypacs.pacs.config import DestinationSettings, PacsSettings, PacsType
 from relaypacs.pacs.dicomweb import DicomWeb
 from relaypacs.pacs.instances import StoredInstance, batches
 from relaypacs.pacs.models import ForwardItem, ForwardJob, ForwardReceipt, ItemState
 from relaypacs.pacs.stow import StowResult
 from relaypacs.pacs.verify import StoredDataCorrupt
-from relaypacs.uploads.models import ChunkState, Instance, Upload, UploadChunk, UploadFile
+from relaypacs.uploads.models import Instance, Upload
 from relaypacs.uploads.storage import Storage
 
 log = get_logger("relaypacs.pacs")
@@ -41,6 +44,16 @@ class Attempt:
     retry_after: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """One batch's request, done: the PACS's answer, or the stored data that failed."""
+
+    started: datetime
+    elapsed: float
+    result: StowResult | None
+    corrupt: StoredDataCorrupt | None
+
+
 class Sender:
     def __init__(
         self, *, settings: PacsSettings, storage: Storage, clients: dict[str, DicomWeb], holder: str
@@ -50,60 +63,6 @@ class Sender:
         self.clients = clients
         self.holder = holder
 
-    async def _pending(
-        self, session: AsyncSession, job: ForwardJob, upload: Upload, after: int, limit: int
-    ) -> list[StoredInstance]:
-        """The next `limit` pending instances after file `after`, with their chunks' MD5s:
-        memory stays the same whatever the number of instances."""
-        rows = (
-            await session.execute(
-                select(Instance, UploadFile)
-                .join(ForwardItem, ForwardItem.instance_id == Instance.id)
-                .join(
-                    UploadFile,
-                    (UploadFile.upload_id == Instance.upload_id)
-                    & (UploadFile.index == Instance.file_index),
-                )
-                .where(
-                    ForwardItem.job_id == job.id,
-                    ForwardItem.state == ItemState.pending,
-                    Instance.file_index > after,
-                )
-                .order_by(Instance.file_index)
-                .limit(limit)
-            )
-        ).all()
-        md5s: dict[int, list[str]] = {}
-        if rows:
-            chunks = await session.execute(
-                select(UploadChunk.file_index, UploadChunk.md5)
-                .where(
-                    UploadChunk.upload_id == upload.id,
-                    UploadChunk.file_index.in_([f.index for _, f in rows]),
-                    UploadChunk.state == ChunkState.stored,
-                )
-                .order_by(UploadChunk.file_index, UploadChunk.chunk_index)
-            )
-            for file_index, md5 in chunks:
-                md5s.setdefault(file_index, []).append(md5)
-        return [StoredInstance(self.storage, upload, f, i, md5s.get(f.index, [])) for i, f in rows]
-
-    async def _pending_count(self, session: AsyncSession, job: ForwardJob) -> int:
-        return int(
-            await session.scalar(
-                select(func.count())
-                .select_from(ForwardItem)
-                .where(ForwardItem.job_id == job.id, ForwardItem.state == ItemState.pending)
-            )
-            or 0
-        )
-
-    async def _item_count(self, session: AsyncSession, job: ForwardJob) -> int:
-        count = await session.scalar(
-            select(func.count()).select_from(ForwardItem).where(ForwardItem.job_id == job.id)
-        )
-        return int(count or 0)
-
     async def send(
         self, session: AsyncSession, job: ForwardJob, upload: Upload, dest: DestinationSettings
     ) -> Attempt:
@@ -112,21 +71,45 @@ class Sender:
         study_uid = upload.study_instance_uid or ""
         retry_after: float | None = None
         after, stopped = -1, False
-        while not stopped:
-            page = await self._pending(session, job, upload, after, dest.batch_max_instances)
-            if not page:
-                break
-            after = page[-1].file.index
-            for batch in batches(dest, page):
-                result = await self._send_batch(session, job, upload, dest, study_uid, batch)
+        # DICOMweb: up to stow_in_flight requests at once (the PACS stores one batch while
+        # the next is read and sent); their answers are recorded in order, one at a time.
+        depth = dest.stow_in_flight if dest.type is PacsType.dicomweb else 1
+        ready: deque[list[StoredInstance]] = deque()  # batches of the page loaded last
+        in_flight: deque[tuple[list[StoredInstance], asyncio.Task[_Sent]]] = deque()
+        try:
+            while True:
+                while not stopped and len(in_flight) < depth:
+                    if not ready:
+                        page = await pending.page(
+                            session, self.storage, job, upload, after, dest.batch_max_instances
+                        )
+                        if not page:
+                            stopped = True
+                            break
+                        after = page[-1].file.index
+                        ready.extend(batches(dest, page))
+                    batch = ready.popleft()
+                    sending = self._timed_store(job, dest, study_uid, batch)
+                    in_flight.append((batch, asyncio.create_task(sending)))
+                if not in_flight:
+                    break
+                batch, task = in_flight.popleft()
+                result = await self._record(
+                    session, job, upload, dest, study_uid, batch, await task
+                )
                 if result.transport_retryable and not (
                     result.referenced or result.failed or result.corrupt
                 ):
+                    # Send no more; the requests already out still get their answers.
                     retry_after, stopped = result.retry_after, True
-                    break
                 if not await outbox.renew(session, job_id=job.id, holder=self.holder):
                     return Attempt(Outcome.lease_lost)
-        left = await self._pending_count(session, job)
+        finally:
+            for _, task in in_flight:  # lease lost, or cancelled: nothing left running
+                task.cancel()
+            if in_flight:
+                await asyncio.gather(*(task for _, task in in_flight), return_exceptions=True)
+        left = await pending.count(session, job)
         failed = (
             await session.scalars(
                 select(ForwardItem.reason).where(
@@ -155,12 +138,39 @@ class Sender:
         study_uid: str,
         batch: list[StoredInstance],
     ) -> StowResult:
+        sent = await self._timed_store(job, dest, study_uid, batch)
+        return await self._record(session, job, upload, dest, study_uid, batch, sent)
+
+    async def _timed_store(
+        self,
+        job: ForwardJob,
+        dest: DestinationSettings,
+        study_uid: str,
+        batch: list[StoredInstance],
+    ) -> _Sent:
+        """Send one batch (no database work: several may run at once)."""
         started, clock = utcnow(), time.perf_counter()
         try:
             result = await self._store(job, dest, study_uid, batch)
         except StoredDataCorrupt as exc:
+            return _Sent(started, time.perf_counter() - clock, None, exc)
+        return _Sent(started, time.perf_counter() - clock, result, None)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        job: ForwardJob,
+        upload: Upload,
+        dest: DestinationSettings,
+        study_uid: str,
+        batch: list[StoredInstance],
+        sent: _Sent,
+    ) -> StowResult:
+        """Record one batch's answer: its items' states, a receipt, the metrics."""
+        if sent.corrupt is not None:
             # Nothing of this request reached the PACS whole: refuse the file whose stored
             # bytes changed, send the rest of the batch again without it.
+            exc = sent.corrupt
             bad = [i for i in batch if i.file.index == exc.file_index]
             await self._refuse_corrupt(session, job, upload, bad, exc)
             rest = [i for i in batch if i.file.index != exc.file_index]
@@ -169,7 +179,8 @@ class Sender:
             return StowResult(
                 http_status=None, corrupt=[i.sop_instance_uid for i in bad], error=str(exc)
             )
-        elapsed = time.perf_counter() - clock
+        assert sent.result is not None
+        result, started, elapsed = sent.result, sent.started, sent.elapsed
         metrics.PACS_LATENCY.labels(job.destination).observe(elapsed)
         by_uid = {i.sop_instance_uid: i for i in batch}
         stored = [u for u in result.referenced if u in by_uid]
@@ -311,7 +322,7 @@ class Sender:
         elsewhere."""
         client = self.clients[job.destination]
         study_uid = upload.study_instance_uid or ""
-        expected = await self._item_count(session, job)
+        expected = await pending.count(session, job, state=None)
         try:
             if await client.study_instance_count(study_uid) == expected:
                 metrics.PACS_VERIFICATIONS.labels(job.destination, "count").inc()
