@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -515,12 +516,19 @@ class BigResult:
     seconds_from_start: float  # process start → forwarded (start-up included)
     stow_span: float | None  # first STOW → delivered_at
     upload_hwm_kib: int
+    smaller: BigResult | None = None  # the same measurement with the throughput study
 
 
 def run_big(
-    base: Path, data: Study, pacs: OrthancServer, *, batch: int, max_bytes: int
+    base: Path,
+    data: Study,
+    pacs: OrthancServer,
+    *,
+    batch: int,
+    max_bytes: int,
+    name: str = "big",
 ) -> BigResult:
-    data_dir = base / "gateway-big"
+    data_dir = base / f"gateway-{name}"
     upload_env = gateway_env(
         data_dir, pacs, batch=batch, max_bytes=max_bytes, workers=0, verify=True
     )
@@ -663,6 +671,16 @@ def print_report(
             if big.stow_span
             else ""
         )
+        if big.smaller is not None:
+            small = big.smaller
+            added_small = (small.hwm_kib - small.startup_rss_kib) * 1024 / MB
+            added_big = (big.hwm_kib - big.startup_rss_kib) * 1024 / MB
+            print(
+                f"  growth with the number of instances: {small.instances} instances added "
+                f"{added_small:.1f} MB (VmHWM {small.hwm_kib * 1024 / MB:.1f} MB), "
+                f"{big.instances} added {added_big:.1f} MB: "
+                f"{added_big - added_small:+.1f} MB for {big.instances - small.instances} more"
+            )
         print(
             f"  process start → forwarded {big.seconds_from_start:.1f} s{span}; "
             f"(the uploading process, FORWARD_WORKERS=0, peaked at "
@@ -739,6 +757,13 @@ def main() -> int:
             if big_data is not None:
                 with orthanc(base, "big") as pacs:
                     big = run_big(base, big_data, pacs, batch=args.batch, max_bytes=max_bytes)
+                # The same measurement on the smaller study: what forwarding adds must not
+                # grow with the number of instances.
+                with orthanc(base, "small") as pacs:
+                    small = run_big(
+                        base, data, pacs, batch=args.batch, max_bytes=max_bytes, name="small"
+                    )
+                big = dataclasses.replace(big, smaller=small)
                 loads.append(load_average())
     except BenchError as exc:
         print(f"forward_throughput: {exc}", file=sys.stderr)
