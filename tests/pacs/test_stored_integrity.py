@@ -90,8 +90,22 @@ def _uids(study: StudyFiles) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("settings_overrides", ["dicomweb", "dimse"], indirect=True)
 async def test_a_byte_flipped_in_storage_after_its_ack_is_refused_and_the_rest_delivered(
-    app: FastAPI, client: httpx.AsyncClient, study: StudyFiles, pacs: OrthancServer
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    study: StudyFiles,
+    pacs: OrthancServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from pynetdicom.association import Association
+
+    c_stores: list[str] = []
+    real_send = Association.send_c_store
+
+    def counted(self: Association, dataset: Any, *args: Any, **kwargs: Any) -> Any:
+        c_stores.append(str(dataset))
+        return real_send(self, dataset, *args, **kwargs)
+
+    monkeypatch.setattr(Association, "send_c_store", counted)
     headers = await auth_headers(app, client)
     init = await client.post(
         "/api/upload/init", json=init_body(study.paths, chunk_size=CHUNK), headers=headers
@@ -117,3 +131,5 @@ async def test_a_byte_flipped_in_storage_after_its_ack_is_refused_and_the_rest_d
     uids = _uids(study)
     held = {r["00080018"]["Value"][0] for r in orthanc_instances(pacs, study.study_uid)}
     assert held == set(uids) - {uids[2]}
+    if app.state.settings.pacs_orthanc.type.value == "dimse":
+        assert len(c_stores) == 5  # each good instance sent once: none again after file 2

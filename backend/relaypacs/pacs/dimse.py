@@ -12,6 +12,7 @@ from pynetdicom import AE, StoragePresentationContexts, _config
 from relaypacs.pacs.config import DestinationSettings
 from relaypacs.pacs.dicomweb import InstanceSource
 from relaypacs.pacs.stow import FailedInstance, StowResult
+from relaypacs.pacs.verify import StoredDataCorrupt
 
 # Send datasets from their files in fragments rather than decoding them into memory.
 _config.STORE_SEND_CHUNKED_DATASET = True
@@ -47,8 +48,15 @@ def c_store(dest: DestinationSettings, parts: Sequence[InstanceSource]) -> StowR
     try:
         for part in parts:
             with tempfile.NamedTemporaryFile(suffix=".dcm") as spool, part.open() as source:
-                # Read through the verifier to the end before anything is sent.
-                shutil.copyfileobj(source, spool, 1024 * 1024)
+                # Read through the verifier to the end before anything is sent: an instance
+                # whose stored bytes changed is not sent, and the others still are (each is
+                # its own C-STORE, so those before it are stored once, not sent again).
+                try:
+                    shutil.copyfileobj(source, spool, 1024 * 1024)
+                except StoredDataCorrupt as exc:
+                    result.corrupt.append(part.sop_instance_uid)
+                    result.integrity_failures.append(exc)
+                    continue
                 spool.flush()
                 status = assoc.send_c_store(spool.name)
             code = int(status.Status) if status and "Status" in status else None

@@ -53,6 +53,8 @@ class StowResult:
     retry_after: float | None = None
     error: str | None = None
     corrupt: list[str] = field(default_factory=list)  # not sent: stored bytes changed
+    # Why, for instances sent one at a time (DIMSE), where the others still went.
+    integrity_failures: list[Exception] = field(default_factory=list)
 
     @property
     def transport_retryable(self) -> bool:
