@@ -19,7 +19,11 @@ await scenario(async (t) => {
     ...(process.env.BENCH_BLOCK_SW ? { serviceWorkers: 'block' } : {}),
   });
   const page = context.pages()[0] ?? (await context.newPage());
-  await loginViaUi(page, USER);
+  // The bench signs in as an admin, whose landing page is the dashboard: then to the upload screen.
+  await loginViaUi(page, USER, { landing: null });
+  if (new URL(page.url()).pathname !== '/upload') {
+    await page.goto('/upload');
+  }
 
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
