@@ -82,7 +82,7 @@ async def test_a_batch_the_pacs_could_not_take_stops_new_sends_and_keeps_the_oth
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     pacs = ScriptedPacs([])
-    slow, uids = await _slow_queued(app, client, tmp_path, pacs)
+    _, uids = await _slow_queued(app, client, tmp_path, pacs)
     first_batch = set(uids[:2])  # the files' order is the instances' order
     busy = unavailable("1")
     pacs.replies = [

@@ -181,10 +181,10 @@ class Sender:
             )
         assert sent.result is not None
         result, started, elapsed = sent.result, sent.started, sent.elapsed
-        for failure in result.integrity_failures:  # DIMSE: not sent, the others were
-            assert isinstance(failure, StoredDataCorrupt)
-            bad = [i for i in batch if i.file.index == failure.file_index]
-            await self._refuse_corrupt(session, job, upload, bad, failure)
+        for integrity in result.integrity_failures:  # DIMSE: not sent, the others were
+            assert isinstance(integrity, StoredDataCorrupt)
+            bad = [i for i in batch if i.file.index == integrity.file_index]
+            await self._refuse_corrupt(session, job, upload, bad, integrity)
         metrics.PACS_LATENCY.labels(job.destination).observe(elapsed)
         by_uid = {i.sop_instance_uid: i for i in batch}
         stored = [u for u in result.referenced if u in by_uid]
