@@ -133,3 +133,45 @@ async def test_a_byte_flipped_in_storage_after_its_ack_is_refused_and_the_rest_d
     assert held == set(uids) - {uids[2]}
     if app.state.settings.pacs_orthanc.type.value == "dimse":
         assert len(c_stores) == 5  # each good instance sent once: none again after file 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("settings_overrides", ["dimse"], indirect=True)
+async def test_a_c_store_failing_mid_association_sends_again_only_what_was_not_stored(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    study: StudyFiles,
+    pacs: OrthancServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The third C-STORE of the association fails (the PACS aborted it, say): the two
+    before it are recorded as stored and never sent again; the rest go at the next try."""
+    from pynetdicom.association import Association
+
+    sent: list[str] = []
+    real_send = Association.send_c_store
+
+    def failing_third(self: Association, dataset: Any, *args: Any, **kwargs: Any) -> Any:
+        sop = str(pydicom.dcmread(str(dataset), stop_before_pixels=True).SOPInstanceUID)
+        sent.append(sop)
+        if len(sent) == 3:
+            raise RuntimeError("association aborted")
+        return real_send(self, dataset, *args, **kwargs)
+
+    monkeypatch.setattr(Association, "send_c_store", failing_third)
+    headers = await auth_headers(app, client)
+    init = await client.post(
+        "/api/upload/init", json=init_body(study.paths, chunk_size=CHUNK), headers=headers
+    )
+    created = init.json()
+    await send_all(client, created, study.paths, headers, concurrency=2)
+    done = await client.post(f"/api/upload/{created['upload_id']}/complete", headers=headers)
+    assert done.status_code == 202, done.text
+    detail = await wait_for_state(client, headers, created["upload_id"], {"forwarded", "failed"})
+
+    assert detail["state"] == "forwarded", detail
+    uids = _uids(study)
+    held = {r["00080018"]["Value"][0] for r in orthanc_instances(pacs, study.study_uid)}
+    assert held == set(uids)
+    assert len(sent) == 7 and sent.count(sent[2]) == 2  # only the failed one went twice
+    assert sorted(set(sent)) == sorted(uids)

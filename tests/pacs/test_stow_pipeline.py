@@ -103,3 +103,32 @@ async def test_a_batch_the_pacs_could_not_take_stops_new_sends_and_keeps_the_oth
     assert second_attempt == sorted(set(uids) - set(stored))
     assert set(refused) <= set(second_attempt)
     assert (await _job(app)).state.value == "delivered"
+
+
+@pytest.mark.parametrize("settings_overrides", [_settings(2)])
+async def test_a_failure_in_one_request_keeps_the_answers_of_those_already_out(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Not a PACS answer but an error (here one the transport raises; stored data gone
+    would do the same): the other request's stored batch is recorded before the attempt
+    fails, so the next attempt does not send it again."""
+    pacs = ScriptedPacs([])
+    _, uids = await _slow_queued(app, client, tmp_path, pacs)
+    first_batch = set(uids[:2])
+
+    def broken(batch: list[str]) -> httpx.Response:
+        if set(batch) == first_batch:
+            raise RuntimeError("the request could not be made")
+        return ok(batch)
+
+    pacs.replies = [broken, broken]
+    await _run_once(app)
+    job = await _job(app)
+    assert job.state.value == "pending"
+    stored_first = set(pacs.stored)
+    assert len(stored_first) == 2 and not stored_first & first_batch
+    await _run_once(app)
+    assert (await _job(app)).state.value == "delivered"
+    again = [u for batch in pacs.posted[2:] for u in batch]
+    assert not set(again) & stored_first  # what was stored never went again
+    assert sorted(set(again) | stored_first) == sorted(uids)

@@ -450,3 +450,21 @@ async def test_creating_a_joined_file_again_keeps_what_it_joined(
     h = await head(client, again.headers["Location"], created)
     assert h.headers["Upload-Concat"] == final
     assert stored_bytes(app, created, 0) == data
+
+
+async def test_a_file_created_plainly_then_joined_from_partials_is_the_final_upload(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    size = 2000
+    data = pattern(size, seed=5)
+    created = await open_upload(client, await auth_headers(app, client), [size])
+    url = (await create(client, created, 0)).headers["Location"]  # created, no bytes sent
+    r = await create(client, created, 0, length=size, headers={"Upload-Concat": "partial"})
+    assert (await patch(client, r.headers["Location"], created, 0, data)).status_code == 204
+    final = f"final;{r.headers['Location']}"
+    r = await client.post("/api/tus/", headers=TUS | token(created) | {"Upload-Concat": final})
+    assert r.status_code == 201 and r.headers["Location"] == url, r.text
+    h = await head(client, url, created)
+    assert h.headers["Upload-Concat"] == final and h.headers["Upload-Offset"] == str(size)
+    assert (await patch(client, url, created, size, b"")).status_code == 403  # read-only
+    assert stored_bytes(app, created, 0) == data

@@ -1,6 +1,8 @@
 """Concurrent `complete` calls never hold a database connection while they wait or hash:
 25 of them at once, on a real server and PostgreSQL with the default pool (10 + 10), for
-an upload large enough that its completion takes seconds, while another client keeps
+an upload large enough that its completion takes seconds (its chunks' digests from receipt
+removed, as when they came through other replicas, so the study is read and hashed),
+while another client keeps
 asking /healthz and /api/auth/me. Every call ends with the one outcome, the study is
 recorded once and completely, and the other client is answered promptly throughout.
 
@@ -143,6 +145,13 @@ async def test_concurrent_completes_hold_no_connection_and_other_requests_stay_f
             created = r.json()
             token = {"X-Upload-Token": created["upload_token"]}
             await _send_all(client, created, study.paths, token)
+            # As if the chunks had come through other replicas: no digest from receipt, so
+            # `complete` reads and hashes the whole study (what takes seconds, and what no
+            # transaction may be held across).
+            async with database.engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE upload_chunk SET file_sha256 = NULL, sha256_chain = NULL")
+                )
 
             stop = asyncio.Event()
             probing = asyncio.create_task(_probe(prober, bearer, stop))

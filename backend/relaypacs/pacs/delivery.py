@@ -52,6 +52,7 @@ class _Sent:
     elapsed: float
     result: StowResult | None
     corrupt: StoredDataCorrupt | None
+    error: Exception | None = None  # anything else (stored data missing, a bug)
 
 
 class Sender:
@@ -74,6 +75,7 @@ class Sender:
         # DICOMweb: up to stow_in_flight requests at once (the PACS stores one batch while
         # the next is read and sent); their answers are recorded in order, one at a time.
         depth = dest.stow_in_flight if dest.type is PacsType.dicomweb else 1
+        failure: Exception | None = None
         ready: deque[list[StoredInstance]] = deque()  # batches of the page loaded last
         in_flight: deque[tuple[list[StoredInstance], asyncio.Task[_Sent]]] = deque()
         try:
@@ -94,9 +96,13 @@ class Sender:
                 if not in_flight:
                     break
                 batch, task = in_flight.popleft()
-                result = await self._record(
-                    session, job, upload, dest, study_uid, batch, await task
-                )
+                sent = await task
+                if sent.error is not None:
+                    # Raised once the requests already out have had their answers recorded:
+                    # a batch they stored must not go again at the next attempt.
+                    failure, stopped = failure or sent.error, True
+                    continue
+                result = await self._record(session, job, upload, dest, study_uid, batch, sent)
                 if result.transport_retryable and not (
                     result.referenced or result.failed or result.corrupt
                 ):
@@ -109,6 +115,8 @@ class Sender:
                 task.cancel()
             if in_flight:
                 await asyncio.gather(*(task for _, task in in_flight), return_exceptions=True)
+        if failure is not None:
+            raise failure
         left = await pending.count(session, job)
         failed = (
             await session.scalars(
@@ -154,6 +162,8 @@ class Sender:
             result = await self._store(job, dest, study_uid, batch)
         except StoredDataCorrupt as exc:
             return _Sent(started, time.perf_counter() - clock, None, exc)
+        except Exception as exc:  # noqa: BLE001 - raised once the others' answers are recorded
+            return _Sent(started, time.perf_counter() - clock, None, None, exc)
         return _Sent(started, time.perf_counter() - clock, result, None)
 
     async def _record(
@@ -181,10 +191,6 @@ class Sender:
             )
         assert sent.result is not None
         result, started, elapsed = sent.result, sent.started, sent.elapsed
-        for integrity in result.integrity_failures:  # DIMSE: not sent, the others were
-            assert isinstance(integrity, StoredDataCorrupt)
-            bad = [i for i in batch if i.file.index == integrity.file_index]
-            await self._refuse_corrupt(session, job, upload, bad, integrity)
         metrics.PACS_LATENCY.labels(job.destination).observe(elapsed)
         by_uid = {i.sop_instance_uid: i for i in batch}
         stored = [u for u in result.referenced if u in by_uid]
@@ -232,6 +238,12 @@ class Sender:
             )
         )
         await session.commit()
+        # DIMSE: an instance not sent (its stored bytes changed) while the others were;
+        # refused once their answers are committed, so none of those can be lost.
+        for integrity in result.integrity_failures:
+            assert isinstance(integrity, StoredDataCorrupt)
+            bad = [i for i in batch if i.file.index == integrity.file_index]
+            await self._refuse_corrupt(session, job, upload, bad, integrity)
         return result
 
     async def _store(

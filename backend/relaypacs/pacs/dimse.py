@@ -47,18 +47,25 @@ def c_store(dest: DestinationSettings, parts: Sequence[InstanceSource]) -> StowR
     result = StowResult(http_status=200)
     try:
         for part in parts:
-            with tempfile.NamedTemporaryFile(suffix=".dcm") as spool, part.open() as source:
-                # Read through the verifier to the end before anything is sent: an instance
-                # whose stored bytes changed is not sent, and the others still are (each is
-                # its own C-STORE, so those before it are stored once, not sent again).
-                try:
-                    shutil.copyfileobj(source, spool, 1024 * 1024)
-                except StoredDataCorrupt as exc:
-                    result.corrupt.append(part.sop_instance_uid)
-                    result.integrity_failures.append(exc)
-                    continue
-                spool.flush()
-                status = assoc.send_c_store(spool.name)
+            try:
+                with tempfile.NamedTemporaryFile(suffix=".dcm") as spool, part.open() as source:
+                    # Read through the verifier to the end before anything is sent: an
+                    # instance whose stored bytes changed is not sent, and the others still
+                    # are (each is its own C-STORE: those before it are not sent again).
+                    try:
+                        shutil.copyfileobj(source, spool, 1024 * 1024)
+                    except StoredDataCorrupt as exc:
+                        result.corrupt.append(part.sop_instance_uid)
+                        result.integrity_failures.append(exc)
+                        continue
+                    spool.flush()
+                    status = assoc.send_c_store(spool.name)
+            except Exception as exc:  # noqa: BLE001 - stored data missing, association aborted
+                # What was stored before stays recorded (never sent again); the rest waits
+                # for the next attempt.
+                result.http_status = None
+                result.error = f"C-STORE of an instance failed: {type(exc).__name__}"
+                break
             code = int(status.Status) if status and "Status" in status else None
             if code is None:
                 result.failed.append(FailedInstance(part.sop_instance_uid, 0xA700))

@@ -60,10 +60,10 @@ class StoredInstance:
         with self._verified() as reader:
             verify_through(reader)
         with self._raw() as src, tempfile.NamedTemporaryFile(delete=False, suffix=".dcm") as dst:
+            self._spool = dst.name  # from here on, discard() removes it whatever happens
             inspection = dicom.inspect_file(src)
             src.seek(0)
             dicom.write_part10(src, cast(BinaryIO, dst), inspection)
-            self._spool = dst.name
             self.size = dst.tell()
 
     def open(self) -> BinaryIO:

@@ -9,8 +9,9 @@ import socket
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaypacs.core.database import Database, execute_dml, utcnow
@@ -46,7 +47,7 @@ async def create_job(
     await session.flush()  # the job row first: its items refer to it
     if instance_ids:  # one multi-row INSERT: the ORM's unit of work costs more per row
         await session.execute(
-            insert(ForwardItem),
+            insert(cast(Table, ForwardItem.__table__)),
             [
                 {"job_id": job.id, "instance_id": i, "state": ItemState.pending}
                 for i in instance_ids

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from relaypacs.audit import service as audit
 from relaypacs.auth.models import User
 from relaypacs.core.database import utcnow
 from relaypacs.uploads import dicom, states, validation
 from relaypacs.uploads.handoff import Handoff
-from relaypacs.uploads.models import FileStatus, Instance, Series, Study, Upload, UploadState
+from relaypacs.uploads.models import (
+    FileStatus,
+    Instance,
+    Series,
+    Study,
+    Upload,
+    UploadFile,
+    UploadState,
+)
 from relaypacs.uploads.schemas import CompleteAccepted
 
 
@@ -44,21 +54,28 @@ async def record(
     seen: dict[str, int] = {}
     kept: list[validation.FileCheck] = []
     skipped: list[dict[str, object]] = []
+    files: list[dict[str, object]] = []
     for check in checks:
         f, inspection = check.file, check.inspection
-        f.sha256 = check.sha256
+        note = f.note
         if inspection.outcome is dicom.Outcome.dicomdir:
-            f.status, f.note = FileStatus.dicomdir, inspection.reason
+            status, note = FileStatus.dicomdir, inspection.reason
         elif inspection.instance is None:
-            f.status, f.note = FileStatus.skipped, inspection.reason
+            status, note = FileStatus.skipped, inspection.reason
             skipped.append({"file": f.index, "name": f.name, "reason": inspection.reason})
         elif inspection.instance.sop_instance_uid in seen:
-            f.status = FileStatus.duplicate
-            f.note = f"same SOP Instance UID as file {seen[inspection.instance.sop_instance_uid]}"
+            status = FileStatus.duplicate
+            note = f"same SOP Instance UID as file {seen[inspection.instance.sop_instance_uid]}"
         else:
             seen[inspection.instance.sop_instance_uid] = f.index
-            f.status = FileStatus.instance
+            status = FileStatus.instance
             kept.append(check)
+        values = {"sha256": check.sha256, "status": status, "note": note}
+        files.append({"upload_id": f.upload_id, "index": f.index, **values})
+        for key, value in values.items():  # the loaded object says the same, unflushed
+            set_committed_value(f, key, value)
+    # One UPDATE executed for every file (by primary key), not the unit of work's per object.
+    await session.execute(update(UploadFile), files)
 
     instances = [c.inspection.instance for c in kept if c.inspection.instance]
     first = instances[0]
@@ -109,8 +126,9 @@ async def record(
                 "sha256": check.sha256,
             }
         )
-    # One multi-row INSERT: an ORM object per instance cost more than the rest of `complete`.
-    await session.execute(insert(Instance), rows)
+    # One INSERT executed for every row, on the table itself: an ORM object per instance, or
+    # the ORM's bulk path (per-row bookkeeping), cost more than the rest of `complete`.
+    await session.execute(insert(cast(Table, Instance.__table__)), rows)
     upload.study_instance_uid = study_uid
     file_warnings = [w for c in kept for w in c.inspection.warnings]
     upload.warnings = list(

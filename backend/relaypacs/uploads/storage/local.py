@@ -224,6 +224,9 @@ class LocalStorage(Storage):
             try:
                 os.link(temporary, directory / name)
             except FileExistsError:
+                # Another request's (or an earlier try's): made durable before anyone
+                # is told it is there — its writer may not have synced the entry yet.
+                _fsync_dir(directory)
                 return False
             finally:
                 temporary.unlink()

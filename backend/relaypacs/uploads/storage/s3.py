@@ -33,7 +33,8 @@ _READ_BUFFER_SIZE = 256 * 1024
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 # A ranged GET past the end of a short object means the data is not all there.
 _MISSING = _NOT_FOUND | {"416", "InvalidRange"}
-# A conditional PUT refused: the object exists (or a concurrent one is being written).
+# A conditional PUT refused: the object exists (412), or a concurrent conditional write of
+# it is in progress (409; the caller reads it back and tries again if it is not there).
 _EXISTS = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
 _DELETE_BATCH = 1000  # the most keys one DeleteObjects request may carry
 

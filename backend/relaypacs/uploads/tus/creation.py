@@ -254,7 +254,13 @@ async def _create_final(
             offset=where.offset,
         )
     value = "final;" + " ".join(concat.urls)
-    await describe(storage, target, Descriptor(length=file.size, metadata=metadata, concat=value))
+    final = Descriptor(length=file.size, metadata=metadata, concat=value)
+    if not await describe(storage, target, final):
+        # The file was created plainly before: it is this final upload now (read-only).
+        existing = await descriptor_of(storage, target)
+        if existing is None or existing.concat != value:
+            await storage.delete_tails(target.storage_id, [target.descriptor])
+            await describe(storage, target, final)
     for joined_part in partials:  # joined: their bytes are the file's now
         names = await storage.list_tails(joined_part.storage_id, f"{joined_part.key}.")
         await storage.delete_tails(joined_part.storage_id, list(names))

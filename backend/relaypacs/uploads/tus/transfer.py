@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+import anyio
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
@@ -65,10 +66,17 @@ async def _store_once(storage: Storage, target: Target, name: str, data: bytes) 
     """Write a piece or tail that no request has written yet. One a racing request stored
     first stays: the same bytes again are accepted (a retry), other bytes are refused, so
     an offset once acknowledged never comes to hold other bytes."""
-    if await storage.write_tail(target.storage_id, name, data):
-        return
-    if await storage.read_tail(target.storage_id, name) != data:
-        raise ChunkConflict("Another request stored other bytes at this offset meanwhile.")
+    for _ in range(3):
+        if await storage.write_tail(target.storage_id, name, data):
+            return
+        existing = await storage.read_tail(target.storage_id, name)
+        if existing == data:
+            return
+        if existing is not None:
+            raise ChunkConflict("Another request stored other bytes at this offset meanwhile.")
+        # Gone meanwhile (its request cleaned it up), or its write is still in progress.
+        await anyio.sleep(0.05)
+    raise ChunkConflict("Another request is storing bytes at this offset; ask for the offset.")
 
 
 async def receive(
