@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef } from 'react';
+import { useId, useLayoutEffect, useRef } from 'react';
 
 import { uploadsPhrase } from '@/features/device/utils/format';
 
@@ -18,12 +18,14 @@ export interface ClearDataDialogProps {
 export function ClearDataDialog({ unsent, busy, error, onConfirm, onCancel }: ClearDataDialogProps) {
   const id = useId();
   const cancelRef = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
+  // Layout effects: in place when the dialog is in the document, before anything can
+  // press a key (a passive effect runs later, and an Escape pressed at once was lost).
+  useLayoutEffect(() => {
     cancelRef.current?.focus();
   }, []);
   // Escape cancels wherever the focus is while the dialog is open (also in the moment
   // before Cancel has taken it).
-  useEffect(() => {
+  useLayoutEffect(() => {
     const onKeyDown = (event: KeyboardEvent) => {
       if (event.key === 'Escape' && !busy) onCancel();
     };
