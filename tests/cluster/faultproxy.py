@@ -100,7 +100,7 @@ class FaultProxy:
         self.port = port or free_port()
         self.stats = ProxyStats()
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
         self._flowing = asyncio.Event()  # cleared while stalled
@@ -166,16 +166,30 @@ class FaultProxy:
 
     # --- the proxy's own loop -----------------------------------------------------
 
+    def _run(self) -> None:
+        try:
+            self._loop.run_forever()
+        finally:
+            # As asyncio.run does on its way out: a connection accepted while shutting down
+            # has a task the shutdown did not see; cancel it and let it finish here, or its
+            # coroutine is collected after the loop closed and pytest reports the error.
+            leftover = asyncio.all_tasks(self._loop)
+            for task in leftover:
+                task.cancel()
+            if leftover:
+                self._loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+
     def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
         asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
 
     async def _shutdown(self) -> None:
         await self._stop_flapping()
         await self._close(reset=True)
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        while tasks := [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _passthrough(self) -> None:
         await self._stop_flapping()
